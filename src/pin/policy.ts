@@ -1,0 +1,237 @@
+// PIN policy (DESIGN §2): pure functions shared by every channel (phone, web, admin, CLI).
+// No I/O here: the common-PIN lists and the random source are passed in.
+import type { CommonPinList } from './common-pins.js';
+
+export type { CommonPinList } from './common-pins.js';
+
+export interface PinLengthRule {
+  minLength: number;
+  maxLength: number;
+  trivialCheck: boolean;
+}
+
+export interface PinOwner {
+  extension: string;
+  firstName: string;
+  lastName: string;
+}
+
+export type TrivialReason =
+  | 'repeats'
+  | 'run'
+  | 'repeated_group'
+  | 'keypad_line'
+  | 'extension'
+  | 'name'
+  | 'common';
+
+export type PinRejection =
+  | { rule: 'too_short'; min: number } // empty, not all digits 0-9, or shorter than min
+  | { rule: 'too_long'; max: number }
+  | { rule: 'trivial'; reason: TrivialReason }
+  // Produced by the change service (it needs the stored hashes); declared here so every channel names rules the same way.
+  | { rule: 'reused'; history: number };
+
+const DIGITS_ONLY = /^[0-9]+$/;
+
+/** Checks a proposed PIN against a rule. Returns the first rule it breaks, or null if it is acceptable. */
+export function checkPinPolicy(
+  pin: string,
+  rule: PinLengthRule,
+  owner: PinOwner,
+  commonPins: CommonPinList,
+): PinRejection | null {
+  if (!DIGITS_ONLY.test(pin) || pin.length < rule.minLength) {
+    return { rule: 'too_short', min: rule.minLength };
+  }
+  if (pin.length > rule.maxLength) {
+    return { rule: 'too_long', max: rule.maxLength };
+  }
+  if (rule.trivialCheck) {
+    const reason = trivialReason(pin, owner, commonPins);
+    if (reason !== null) {
+      return { rule: 'trivial', reason };
+    }
+  }
+  return null;
+}
+
+/** The first trivial-PIN reason (in DESIGN §2 order) that applies to a digit string, or null. */
+export function trivialReason(
+  pin: string,
+  owner: PinOwner,
+  commonPins: CommonPinList,
+): TrivialReason | null {
+  if (isRepeats(pin)) return 'repeats';
+  if (isRun(pin)) return 'run';
+  if (isRepeatedGroup(pin)) return 'repeated_group';
+  if (hasKeypadLine(pin)) return 'keypad_line';
+  if (containsExtension(pin, owner.extension)) return 'extension';
+  if (containsName(pin, owner)) return 'name';
+  if (commonPins.get(pin.length)?.has(pin) === true) return 'common';
+  return null;
+}
+
+function isRepeats(pin: string): boolean {
+  return new Set(pin).size <= 2 || /([0-9])\1\1/.test(pin);
+}
+
+// A whole-PIN run by 1 in either direction. The keypad digit order wraps: 9→0 continues an
+// ascending run (567890) and 0→9 a descending one (098765), since callers see 0 as "after 9".
+function isRun(pin: string): boolean {
+  if (pin.length < 2) return false;
+  const steps = new Set<number>();
+  for (let i = 1; i < pin.length; i++) {
+    steps.add((Number(pin[i]) - Number(pin[i - 1]) + 10) % 10);
+  }
+  return steps.size === 1 && (steps.has(1) || steps.has(9));
+}
+
+// Group length 1 (111111) is already caught by repeats.
+function isRepeatedGroup(pin: string): boolean {
+  for (let size = 2; size <= pin.length / 2; size++) {
+    if (pin.length % size === 0 && pin.slice(0, size).repeat(pin.length / size) === pin) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Key positions as [row, column] on the phone keypad:
+//   1 2 3
+//   4 5 6
+//   7 8 9
+//     0
+const KEY_POSITIONS: ReadonlyArray<readonly [key: string, row: number, col: number]> = [
+  ['1', 0, 0], ['2', 0, 1], ['3', 0, 2],
+  ['4', 1, 0], ['5', 1, 1], ['6', 1, 2],
+  ['7', 2, 0], ['8', 2, 1], ['9', 2, 2],
+  ['0', 3, 1],
+];
+
+/**
+ * Every run of three adjacent keys in a straight line: from each key, step twice in one of the
+ * eight directions (across, down, diagonal; both ways). Longer lines such as 2580 contain a triple.
+ */
+export const KEYPAD_LINES: ReadonlySet<string> = (() => {
+  const keyAt = new Map(KEY_POSITIONS.map(([key, row, col]) => [`${row},${col}`, key]));
+  const lines = new Set<string>();
+  for (const [key, row, col] of KEY_POSITIONS) {
+    for (const dr of [-1, 0, 1]) {
+      for (const dc of [-1, 0, 1]) {
+        if (dr === 0 && dc === 0) continue;
+        const second = keyAt.get(`${row + dr},${col + dc}`);
+        const third = keyAt.get(`${row + 2 * dr},${col + 2 * dc}`);
+        if (second !== undefined && third !== undefined) lines.add(key + second + third);
+      }
+    }
+  }
+  return lines;
+})();
+
+function hasKeypadLine(pin: string): boolean {
+  for (let i = 0; i + 3 <= pin.length; i++) {
+    if (KEYPAD_LINES.has(pin.slice(i, i + 3))) return true;
+  }
+  return false;
+}
+
+// Short extensions are skipped: any 1-2 digit string would reject far too many PINs.
+function containsExtension(pin: string, extension: string): boolean {
+  const ext = extension.trim();
+  if (!DIGITS_ONLY.test(ext) || ext.length < 3) return false;
+  return pin.includes(ext) || pin.includes([...ext].reverse().join(''));
+}
+
+// The whole name, plus each part of a double-barrelled or multi-word name (García López, Anne-Marie).
+function containsName(pin: string, owner: PinOwner): boolean {
+  const names = [owner.firstName, owner.lastName].flatMap((name) => [name, ...name.split(/[\s-]+/)]);
+  return names.some((name) => {
+    const digits = keypadDigits(name);
+    return digits.length >= 3 && pin.includes(digits);
+  });
+}
+
+const KEYPAD_LETTERS = ['abc', 'def', 'ghi', 'jkl', 'mno', 'pqrs', 'tuv', 'wxyz'];
+const LETTER_TO_DIGIT = new Map(
+  KEYPAD_LETTERS.flatMap((letters, i) => [...letters].map((letter) => [letter, String(i + 2)] as const)),
+);
+
+// Latin letters that NFD does not split into base letter + accent.
+const LETTER_FOLDS = new Map([
+  ['ø', 'o'], ['æ', 'ae'], ['œ', 'oe'], ['ß', 'ss'], ['ł', 'l'], ['đ', 'd'], ['ð', 'd'], ['þ', 'th'], ['ı', 'i'],
+]);
+
+/** A name as typed on the keypad (ABC=2 … WXYZ=9): accents stripped, anything but letters dropped. */
+export function keypadDigits(name: string): string {
+  let digits = '';
+  for (const char of name.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '')) {
+    for (const letter of LETTER_FOLDS.get(char) ?? char) {
+      digits += LETTER_TO_DIGIT.get(letter) ?? '';
+    }
+  }
+  return digits;
+}
+
+const TRIVIAL_LABELS: Readonly<Record<TrivialReason, readonly [label: string, detail: string]>> = {
+  repeats: ['repeated digits', 'it uses only one or two different digits, or a digit more than twice in a row'],
+  run: ['run', 'it is an ascending or descending run of digits'],
+  repeated_group: ['repeated group', 'it is one group of digits repeated'],
+  keypad_line: ['keypad line', 'it contains three or more keys in a straight line on the keypad'],
+  extension: ['extension', "it contains the user's extension or the extension reversed"],
+  name: ['name', "it contains the user's first or last name typed on the keypad"],
+  common: ['common PIN', 'it is on the list of commonly chosen PINs'],
+};
+
+function digitsWord(n: number): string {
+  return n === 1 ? '1 digit' : `${n} digits`;
+}
+
+/** One English line naming the broken rule. Never includes the PIN, so it is safe to log and show. */
+export function describeRejection(r: PinRejection): string {
+  switch (r.rule) {
+    case 'too_short':
+      return `PIN rejected by rule 'minimum length': it must be at least ${digitsWord(r.min)}, using only the keys 0 to 9`;
+    case 'too_long':
+      return `PIN rejected by rule 'maximum length': it must be at most ${digitsWord(r.max)}`;
+    case 'trivial': {
+      const [label, detail] = TRIVIAL_LABELS[r.reason];
+      return `PIN rejected by rule 'trivial PIN' (${label}): ${detail}`;
+    }
+    case 'reused':
+      return r.history > 0
+        ? `PIN rejected by rule 'PIN history': it matches the current PIN or one of the last ${r.history}`
+        : `PIN rejected by rule 'PIN history': it matches the current PIN`;
+  }
+}
+
+// Bounded so a rule no PIN can satisfy fails loudly instead of hanging the request.
+const MAX_GENERATE_ATTEMPTS = 100_000;
+
+/**
+ * A random PIN of max(minLength, 6) digits (capped at maxLength) that passes checkPinPolicy.
+ * randomDigit must return an integer 0-9; callers pass () => crypto.randomInt(10).
+ */
+export function generatePin(
+  rule: PinLengthRule,
+  owner: PinOwner,
+  commonPins: CommonPinList,
+  randomDigit: () => number,
+): string {
+  const length = Math.min(Math.max(rule.minLength, 6), rule.maxLength);
+  if (length < 1 || length < rule.minLength) {
+    throw new RangeError(`cannot generate a PIN: length rule ${rule.minLength}-${rule.maxLength} is empty`);
+  }
+  for (let attempt = 0; attempt < MAX_GENERATE_ATTEMPTS; attempt++) {
+    let pin = '';
+    for (let i = 0; i < length; i++) {
+      const digit = randomDigit();
+      if (!Number.isInteger(digit) || digit < 0 || digit > 9) {
+        throw new RangeError('randomDigit must return an integer from 0 to 9');
+      }
+      pin += String(digit);
+    }
+    if (checkPinPolicy(pin, rule, owner, commonPins) === null) return pin;
+  }
+  throw new Error(`cannot generate a PIN of ${digitsWord(length)} that passes the trivial-PIN check`);
+}
