@@ -1,0 +1,3 @@
+export * from './prompt-keys.js';
+export type * from './types.js';
+export * from './machine.js';

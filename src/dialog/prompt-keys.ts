@@ -1,0 +1,48 @@
+/** Every prompt the phone dialog can say (DESIGN §1 "Prompt keys"). Each shipped locale has all of them. */
+export const PROMPT_KEYS = [
+  'welcome',
+  'signin.enter_id',
+  'signin.enter_pin',
+  'signin.invalid',
+  'signin.locked',
+  'enroll.welcome',
+  'enroll.done',
+  'pin.expired',
+  'pin.must_change',
+  'pin.expiry_warning',
+  'menu.main',
+  'menu.invalid',
+  'pin.status',
+  'pin.status_never',
+  'pin.enter_new',
+  'pin.cancel_hint',
+  'pin.confirm',
+  'pin.mismatch',
+  'pin.too_short',
+  'pin.too_long',
+  'pin.trivial',
+  'pin.reused',
+  'pin.changed',
+  'pin.cant_change',
+  'pin.too_soon',
+  'no_input',
+  'goodbye',
+  'error.unavailable',
+  'system.busy',
+] as const;
+
+export type PromptKey = (typeof PROMPT_KEYS)[number];
+
+/** Placeholders the dialog fills in; every locale's text for these keys must use exactly these. */
+export const PROMPT_PLACEHOLDERS: Readonly<Partial<Record<PromptKey, readonly string[]>>> = {
+  'pin.expiry_warning': ['days'],
+  'pin.status': ['days'],
+  'pin.too_short': ['min'],
+  'pin.too_long': ['max'],
+};
+
+const KEY_SET: ReadonlySet<string> = new Set(PROMPT_KEYS);
+
+export function isPromptKey(value: string): value is PromptKey {
+  return KEY_SET.has(value);
+}

@@ -1,0 +1,97 @@
+import type { PromptKey } from './prompt-keys.js';
+
+export type Locale = string; // e.g. 'en-US'
+
+export interface Say {
+  key: PromptKey;
+  params?: Record<string, string | number>;
+}
+
+export type Gather =
+  | { kind: 'digits' } // ID or PIN entry: adapter renders finishOnKey '#'
+  | { kind: 'menu' }; // one key: adapter renders numDigits=1 and no finish key, so '#' and '*' arrive as keys
+
+export type ChangeKind = 'enrollment' | 'forced' | 'voluntary';
+
+/** What a successful sign-in tells the dialog (snapshot, sealed into the call state). */
+export interface Account {
+  userId: number;
+  extension: string;
+  locale: Locale;
+  enrollmentPending: boolean;
+  mustChange: boolean; // "must change at next sign-in" OR PIN expired by time (adapter computes)
+  daysUntilExpiry: number | null; // null = never expires
+  warningDays: number;
+  cannotChange: boolean;
+  tooSoonToChange: boolean; // less than the rule's minimum time since the last change (adapter computes)
+}
+
+export type Phase =
+  | { name: 'start' } // before call.started is handled
+  | { name: 'identifying_caller' } // waiting for caller_lookup result
+  | { name: 'enter_id' }
+  | { name: 'enter_pin'; extension: string; fromCallerId: boolean }
+  | { name: 'signing_in'; extension: string; fromCallerId: boolean } // waiting for signin result; keeps the ID for a busy retry
+  | { name: 'menu' }
+  | { name: 'new_pin'; kind: ChangeKind }
+  | { name: 'checking_pin'; kind: ChangeKind } // waiting for pin_checked
+  | { name: 'confirm_pin'; kind: ChangeKind }
+  | { name: 'saving_pin'; kind: ChangeKind } // waiting for pin_saved
+  | { name: 'ended' };
+
+export type PhaseName = Phase['name'];
+
+/** The whole per-call state. It is JSON-serialisable: the adapter seals it into the action URL. */
+export interface CallState {
+  phase: Phase;
+  locale: Locale;
+  failedSignins: number; // this call
+  maxFailedPerCall: number; // from the attempted user's rule (default 3)
+  consecutiveNoInputs: number; // reset by any key press
+  rejectedEntries: number; // in the current new-PIN dialog (policy rejections and confirmation mismatches)
+  busyCount: number; // consecutive [system.busy] answers
+  account: Account | null; // set after sign-in
+  pendingPinHash: string | null; // new PIN waiting for confirmation, as a hash (never the PIN)
+}
+
+export type Rejection =
+  | { rule: 'too_short'; min: number }
+  | { rule: 'too_long'; max: number }
+  | { rule: 'trivial' }
+  | { rule: 'reused' };
+
+export type DialogEvent =
+  | { type: 'call_started'; defaultLocale: Locale }
+  | { type: 'caller_identified'; match: { extension: string; locale: Locale } | null } // From matched exactly one user, or not
+  | { type: 'digits'; digits: string } // what Twilio sent as Digits (without the finish key)
+  | { type: 'no_input' }
+  | { type: 'signin_result'; outcome: 'ok'; account: Account }
+  | { type: 'signin_result'; outcome: 'invalid'; maxFailedPerCall: number }
+  | { type: 'signin_result'; outcome: 'locked' }
+  | { type: 'pin_checked'; outcome: 'accepted'; pendingPinHash: string }
+  | { type: 'pin_checked'; outcome: 'rejected'; rejection: Rejection }
+  // The adapter reports the new expiry (it knows the rule); tooSoonToChange defaults to true when omitted.
+  | { type: 'pin_saved'; outcome: 'saved'; daysUntilExpiry: number | null; tooSoonToChange?: boolean }
+  | { type: 'pin_saved'; outcome: 'mismatch' }
+  | { type: 'pin_saved'; outcome: 'rejected'; rejection: Rejection }
+  | { type: 'busy' } // an effect could not get a hashing slot in time
+  | { type: 'failed' } // an effect failed (database down, internal error)
+  | { type: 'hangup' };
+
+export type AuditEvent = 'call.signin_limit' | 'call.no_input_limit' | 'call.pin_entry_limit';
+
+/** Effects are data; the adapter runs them and feeds the result back as an event in the same HTTP turn. */
+export type Effect =
+  | { type: 'lookup_caller' } // → caller_identified (adapter knows From)
+  | { type: 'verify_signin'; extension: string; pin: string } // → signin_result | busy | failed
+  | { type: 'check_new_pin'; userId: number; pin: string; kind: ChangeKind } // → pin_checked | busy | failed
+  | { type: 'save_pin'; userId: number; confirmation: string; pendingPinHash: string; kind: ChangeKind } // → pin_saved | busy | failed
+  | { type: 'audit'; event: AuditEvent }; // fire-and-forget, no result event
+
+export interface Step {
+  state: CallState;
+  say: Say[];
+  gather: Gather | null;
+  hangup: boolean;
+  effects: Effect[];
+}
