@@ -1,1 +1,61 @@
-export {};
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ensureDemoUser } from './demo.js';
+import { createLogger } from './logger.js';
+import { openRuntime } from './runtime.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pinline: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, config.nodeEnv);
+  const runtime = await openRuntime(config, logger);
+  if (config.nodeEnv !== 'production') await ensureDemoUser(runtime, process.stdout);
+
+  const app = createApp(runtime);
+  const server: Server = app.listen(config.port, () => {
+    logger.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, embeddedDatabase: !config.databaseUrl }, 'pinline listening');
+  });
+  server.on('error', async (err) => {
+    logger.fatal({ err: { message: err.message } }, 'cannot listen');
+    await runtime.close();
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.warn('requests still open after the grace period; closing them');
+      server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    // Stop accepting, let in-flight turns finish, then release the database.
+    server.close(async () => {
+      clearTimeout(force);
+      await runtime.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pinline: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Services } from './runtime.js';
+
+/** Builds the HTTP app without listening: main.ts and the tests each bring their own services. */
+export function createApp(services: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a load balancer or tunnel, req.protocol must reflect the public scheme (Secure cookies).
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await services.pool.query('SELECT 1');
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'database unreachable' });
+    }
+  });
+
+  const fallbackErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) services.logger.error({ err: { message: err?.message, stack: err?.stack }, path: req.path }, 'request failed');
+    res.status(status).type('text/plain').send(status === 500 ? 'internal error' : String(err.message ?? 'bad request'));
+  };
+  app.use(fallbackErrorHandler);
+  return app;
+}

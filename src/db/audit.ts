@@ -1,0 +1,97 @@
+import type { Pool, PoolClient } from './pool.js';
+
+type Queryable = Pool | PoolClient;
+
+export type Channel = 'phone' | 'web' | 'admin' | 'api' | 'cli' | 'system';
+
+/** Who did it, and through which channel. */
+export interface Actor {
+  channel: Channel;
+  /** e.g. 'admin:alice', 'user:1001', 'cli', 'caller:+15551230001' */
+  name: string;
+}
+
+/** Identifies one webhook turn of a call; events carrying it are written once per turn. */
+export interface CallTurn {
+  callSid: string;
+  turn: number;
+}
+
+export interface AuditEventInput {
+  event: string;
+  actor: Actor;
+  userId?: number | null;
+  extension?: string | null;
+  details?: Record<string, unknown>;
+  call?: CallTurn | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: Date;
+  event: string;
+  channel: Channel;
+  actor: string;
+  userId: number | null;
+  extension: string | null;
+  details: Record<string, unknown>;
+  callSid: string | null;
+}
+
+export async function recordAudit(db: Queryable, input: AuditEventInput): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn)
+     VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::jsonb, $7::text, $8::int)`,
+    [
+      input.event,
+      input.actor.channel,
+      input.actor.name,
+      input.userId ?? null,
+      input.extension ?? null,
+      JSON.stringify(input.details ?? {}),
+      input.call?.callSid ?? null,
+      input.call?.turn ?? null,
+    ],
+  );
+}
+
+/** Events already written by this call turn: a non-empty answer means the turn is a retry. */
+export async function eventsOfTurn(db: Queryable, call: CallTurn): Promise<string[]> {
+  const { rows } = await db.query(
+    'SELECT event FROM audit_events WHERE call_sid = $1::text AND call_turn = $2::int ORDER BY id',
+    [call.callSid, call.turn],
+  );
+  return rows.map((r) => r.event as string);
+}
+
+export interface AuditFilter {
+  userId?: number;
+  extension?: string;
+  event?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export async function listAudit(db: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+  const { rows } = await db.query(
+    `SELECT id, at, event, channel, actor, user_id, extension, details, call_sid
+       FROM audit_events
+      WHERE ($1::bigint IS NULL OR user_id = $1::bigint)
+        AND ($2::text IS NULL OR extension = $2::text)
+        AND ($3::text IS NULL OR event = $3::text OR event LIKE $3::text || '.%')
+      ORDER BY at DESC, id DESC
+      LIMIT $4::int OFFSET $5::int`,
+    [filter.userId ?? null, filter.extension ?? null, filter.event ?? null, filter.limit ?? 100, filter.offset ?? 0],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.at,
+    event: r.event,
+    channel: r.channel,
+    actor: r.actor,
+    userId: r.user_id,
+    extension: r.extension,
+    details: r.details,
+    callSid: r.call_sid,
+  }));
+}

@@ -1,0 +1,32 @@
+import type { Writable } from 'node:stream';
+import type { Services } from './runtime.js';
+
+export const DEMO_EXTENSION = '1001';
+
+/**
+ * On a brand-new database (no users, no audit trail), creates a demo user so that a first
+ * `npm start` can be called at once. Its initial PIN is printed once, to the terminal only,
+ * never to the log.
+ */
+export async function ensureDemoUser(services: Services, out: Writable): Promise<void> {
+  const { rows } = await services.pool.query(
+    'SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM audit_events)::int AS events',
+  );
+  if (rows[0].users !== 0 || rows[0].events !== 0) return;
+  const { user, generatedPin } = await services.accounts.createUser(
+    { extension: DEMO_EXTENSION, firstName: 'Demo', lastName: 'Caller' },
+    { channel: 'system', name: 'system:demo' },
+  );
+  const base = services.config.publicBaseUrl;
+  out.write(
+    [
+      '',
+      `Demo user created: extension ${user.extension}, initial PIN ${generatedPin} (shown only this once).`,
+      'Place a call with the simulator, in another terminal:',
+      `  npx pinline call --url ${base}`,
+      `or scripted (the first sign-in goes through enrollment, so choose a new PIN):`,
+      `  npx pinline call --url ${base} --keys ${user.extension}# --keys ${generatedPin}# --keys <new PIN># --keys <new PIN># --keys '*'`,
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import argon2 from 'argon2';
+
+/**
+ * argon2id cost. These are OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): a PIN has few
+ * digits, so the hash must be costly per guess, yet a sign-in has to answer a caller within
+ * a second on a small instance. Raise them and old hashes are upgraded at the next sign-in.
+ */
+export const ARGON2_MEMORY_KIB = 19_456;
+export const ARGON2_TIME_COST = 2;
+export const ARGON2_PARALLELISM = 1;
+
+export interface HashParameters {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+export const DEFAULT_HASH_PARAMETERS: HashParameters = Object.freeze({
+  memoryCost: ARGON2_MEMORY_KIB,
+  timeCost: ARGON2_TIME_COST,
+  parallelism: ARGON2_PARALLELISM,
+});
+
+/**
+ * Hashes and verifies PINs (and web passwords) with argon2id, keyed by the server-side pepper
+ * through argon2's `secret`, so a stolen database alone cannot be brute-forced.
+ * argon2 runs on libuv's thread pool and never blocks the event loop.
+ */
+export class SecretHasher {
+  private readonly secret: Buffer;
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(
+    pepper: string,
+    readonly parameters: HashParameters = DEFAULT_HASH_PARAMETERS,
+  ) {
+    this.secret = Buffer.from(pepper, 'utf8');
+  }
+
+  hash(plain: string): Promise<string> {
+    return argon2.hash(plain, { type: argon2.argon2id, secret: this.secret, ...this.parameters });
+  }
+
+  async verify(hash: string, plain: string): Promise<boolean> {
+    try {
+      return await argon2.verify(hash, plain, { secret: this.secret });
+    } catch {
+      // A malformed stored hash never signs anyone in.
+      return false;
+    }
+  }
+
+  /** True when the hash was made with other parameters than the current ones. */
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, { ...this.parameters });
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Verifies against a hash of a random value made with the current parameters, so that an
+   * unknown ID costs the same time as a wrong PIN. Always false.
+   */
+  async verifyDummy(plain: string): Promise<false> {
+    this.dummyHash ??= this.hash(randomBytes(16).toString('hex'));
+    await this.verify(await this.dummyHash, plain);
+    return false;
+  }
+}

@@ -1,0 +1,338 @@
+import { randomInt } from 'node:crypto';
+import { eventsOfTurn, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
+import { isUniqueViolation, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { DEFAULT_RULE_NAME, findRuleByName, type AuthRule } from '../db/rules.js';
+import {
+  findAccount,
+  lockAccount,
+  pinHistory,
+  replacePinHash,
+  updatePinFlags,
+  type Account,
+  type AccountWithHash,
+  type PinFlags,
+} from '../db/users.js';
+import { NotFoundError } from '../errors.js';
+import type { CommonPinList } from './common-pins.js';
+import type { HashGate } from './hash-gate.js';
+import type { SecretHasher } from './hasher.js';
+import { checkPinPolicy, describeRejection, generatePin, type PinOwner, type PinRejection } from './policy.js';
+import { pinStatus } from './status.js';
+
+/** Why a PIN change was refused: a policy rule, or (voluntary changes only) a user flag or timing rule. */
+export type ChangeRefusal = PinRejection | { rule: 'cannot_change' } | { rule: 'too_soon'; minutes: number };
+
+/**
+ * enrollment, forced and voluntary are the caller's (or the user's own web) changes;
+ * administrative is an administrator's, API's or CLI's, which skips the user's own limits.
+ */
+export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative';
+
+export type SigninResult =
+  | { outcome: 'ok'; account: Account }
+  | { outcome: 'invalid'; maxFailedPerCall: number }
+  | { outcome: 'locked' };
+
+export type ChangeResult = { ok: true } | { ok: false; refusal: ChangeRefusal };
+
+export interface PinServiceDeps {
+  pool: Pool;
+  hasher: SecretHasher;
+  gate: HashGate;
+  commonPins: CommonPinList;
+  clock?: () => Date;
+}
+
+const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
+
+export function describeRefusal(refusal: ChangeRefusal): string {
+  switch (refusal.rule) {
+    case 'cannot_change':
+      return "PIN change refused by flag 'user cannot change'";
+    case 'too_soon':
+      return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
+    default:
+      return describeRejection(refusal);
+  }
+}
+
+function ownerOf(account: Account): PinOwner {
+  return { extension: account.user.extension, firstName: account.user.firstName, lastName: account.user.lastName };
+}
+
+/**
+ * The one implementation of checking a PIN at sign-in and of changing a PIN, for every channel
+ * (DESIGN §3). All argon2 work runs inside a HashGate slot, one slot per request.
+ */
+export class PinService {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: PinServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /**
+   * Checks a sign-in. The credential row is locked for the whole check, so parallel guesses on
+   * one account are counted one after another and cannot get past the lockout threshold.
+   * Unknown extensions are verified against a dummy hash so they cost the same time.
+   * With `call`, a retried turn replays its first outcome instead of counting again.
+   */
+  verifySignin(request: { extension: string; pin: string; actor: Actor; call?: CallTurn }): Promise<SigninResult> {
+    const { hasher, gate } = this.deps;
+    return gate.run(() =>
+      this.idempotent<SigninResult>(request.call, async (client) => {
+        const now = this.clock();
+        const account = EXTENSION_PATTERN.test(request.extension)
+          ? await lockAccount(client, { extension: request.extension })
+          : null;
+        const audit = (event: string, target: Account | null, details: Record<string, unknown> = {}) =>
+          recordAudit(client, {
+            event,
+            actor: request.actor,
+            userId: target?.user.id ?? null,
+            extension: target?.user.extension ?? null,
+            details,
+            call: request.call ?? null,
+          });
+
+        if (!account) {
+          await hasher.verifyDummy(request.pin);
+          // The typed ID is not recorded: callers sometimes key their PIN at the ID prompt.
+          await audit('signin.failed', null, { reason: 'unknown_id' });
+          return { outcome: 'invalid', maxFailedPerCall: await this.defaultMaxFailedPerCall(client) };
+        }
+
+        const status = pinStatus(account.pin, account.rule, now);
+        if (status.lockout) {
+          // Not checked, not counted, not extended.
+          await audit('signin.refused_locked', account, { lockout: status.lockout });
+          return { outcome: 'locked' };
+        }
+
+        if (await hasher.verify(account.pinHash, request.pin)) {
+          const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
+          await client.query(
+            `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
+              WHERE user_id = $1::bigint`,
+            [account.user.id, upgraded],
+          );
+          await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
+          return { outcome: 'ok', account: { ...account, pin: { ...account.pin, failedCount: 0, lockedAt: null } } };
+        }
+
+        const failedCount = status.effectiveFailedCount + 1;
+        const lockNow = account.rule.maxFailedSignins > 0 && failedCount >= account.rule.maxFailedSignins;
+        await client.query(
+          `UPDATE pin_credentials SET failed_count = $2::int, last_failed_at = $3::timestamptz,
+                  locked_at = CASE WHEN $4::boolean THEN $3::timestamptz ELSE NULL END
+            WHERE user_id = $1::bigint`,
+          [account.user.id, failedCount, now, lockNow],
+        );
+        await audit('signin.failed', account, { reason: 'wrong_pin', failedCount });
+        if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
+        return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
+      }, async (events, client) => {
+        // A retry of a turn already applied: answer as the first delivery did.
+        if (events.includes('signin.succeeded')) {
+          const account = await findAccount(client, { extension: request.extension });
+          if (account) return { outcome: 'ok', account };
+        }
+        if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
+        const account = await findAccount(client, { extension: request.extension });
+        return {
+          outcome: 'invalid',
+          maxFailedPerCall: account?.rule.maxFailedPerCall ?? (await this.defaultMaxFailedPerCall(client)),
+        };
+      }),
+    );
+  }
+
+  /**
+   * Checks a proposed new PIN without saving it: the first half of the phone's new-PIN dialog.
+   * Accepted, it comes back as a hash to hold until the caller confirms it.
+   */
+  preparePin(request: { userId: number; newPin: string; kind: ChangeKind }): Promise<
+    { ok: true; pendingPinHash: string } | { ok: false; refusal: ChangeRefusal }
+  > {
+    return this.deps.gate.run(async () => {
+      const refusal = await withTransaction(this.deps.pool, async (client) => {
+        const account = await this.mustLock(client, request.userId);
+        return this.refusalFor(client, account, request.newPin, request.kind);
+      });
+      if (refusal) return { ok: false, refusal };
+      return { ok: true, pendingPinHash: await this.deps.hasher.hash(request.newPin) };
+    });
+  }
+
+  /**
+   * The phone's confirmation step: the second entry must match the pending hash, then the PIN
+   * is changed through the one change path.
+   */
+  confirmPin(request: {
+    userId: number;
+    confirmation: string;
+    pendingPinHash: string;
+    kind: ChangeKind;
+    actor: Actor;
+    call?: CallTurn;
+  }): Promise<ChangeResult | { ok: false; mismatch: true }> {
+    return this.deps.gate.run(async () => {
+      if (!(await this.deps.hasher.verify(request.pendingPinHash, request.confirmation))) {
+        return { ok: false as const, mismatch: true as const };
+      }
+      return this.changeInSlot({ ...request, newPin: request.confirmation });
+    });
+  }
+
+  /**
+   * The one path for every PIN change (phone, admin web, self-service, API, CLI). In one
+   * transaction: checks the rule, trivial PINs and history; hashes; keeps the history; sets the
+   * flags; audits.
+   */
+  changePin(request: ChangePinRequest): Promise<ChangeResult> {
+    return this.deps.gate.run(() => this.changeInSlot(request));
+  }
+
+  /** A random PIN that the user's rule accepts (for new users without a chosen PIN). */
+  generatePinFor(rule: AuthRule, owner: PinOwner): string {
+    return generatePin(rule, owner, this.deps.commonPins, () => randomInt(10));
+  }
+
+  /** The policy check alone (no history), for a brand-new user's initial PIN. */
+  policyRefusal(pin: string, rule: AuthRule, owner: PinOwner): PinRejection | null {
+    return checkPinPolicy(pin, rule, owner, this.deps.commonPins);
+  }
+
+  hashPin(pin: string): Promise<string> {
+    return this.deps.gate.run(() => this.deps.hasher.hash(pin));
+  }
+
+  async setFlags(userId: number, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
+    await withTransaction(this.deps.pool, async (client) => {
+      const account = await this.mustLock(client, userId);
+      const changed = Object.fromEntries(
+        (Object.keys(flags) as Array<keyof PinFlags>)
+          .filter((k) => flags[k] !== undefined && flags[k] !== account.pin[k])
+          .map((k) => [k, flags[k]]),
+      );
+      if (Object.keys(changed).length === 0) return;
+      await updatePinFlags(client, userId, changed);
+      const event =
+        changed.lockedByAdmin === true ? 'pin.locked' : changed.lockedByAdmin === false ? 'pin.unlocked' : 'pin.flags_changed';
+      await recordAudit(client, { event, actor, userId, extension: account.user.extension, details: { flags: changed } });
+    });
+  }
+
+  /** Clears both an administrator's lock and an intruder lockout, and the failed count. */
+  async unlock(userId: number, actor: Actor): Promise<void> {
+    await withTransaction(this.deps.pool, async (client) => {
+      const account = await this.mustLock(client, userId);
+      await client.query(
+        `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
+        [userId],
+      );
+      await recordAudit(client, {
+        event: 'pin.unlocked',
+        actor,
+        userId,
+        extension: account.user.extension,
+        details: { wasLockedByAdmin: account.pin.lockedByAdmin, wasLockedOut: account.pin.lockedAt !== null },
+      });
+    });
+  }
+
+  private async changeInSlot(request: ChangePinRequest): Promise<ChangeResult> {
+    return this.idempotent<ChangeResult>(
+      request.call,
+      async (client) => {
+        const account = await this.mustLock(client, request.userId);
+        const refusal = await this.refusalFor(client, account, request.newPin, request.kind);
+        if (refusal) return { ok: false, refusal };
+        const newHash = await this.deps.hasher.hash(request.newPin);
+        const flags: Partial<PinFlags> =
+          request.kind === 'administrative'
+            ? { mustChange: request.mustChange ?? false }
+            : { mustChange: false, enrollmentPending: false };
+        await replacePinHash(client, account.user.id, account.pinHash, newHash, account.rule.historyCount, flags);
+        await recordAudit(client, {
+          event: 'pin.changed',
+          actor: request.actor,
+          userId: account.user.id,
+          extension: account.user.extension,
+          details: { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
+          call: request.call ?? null,
+        });
+        return { ok: true };
+      },
+      // A retried save turn: the PIN was saved by the first delivery.
+      async () => ({ ok: true }),
+    );
+  }
+
+  private async refusalFor(
+    client: PoolClient,
+    account: AccountWithHash,
+    newPin: string,
+    kind: ChangeKind,
+  ): Promise<ChangeRefusal | null> {
+    if (kind === 'voluntary') {
+      if (account.pin.cannotChange) return { rule: 'cannot_change' };
+      if (pinStatus(account.pin, account.rule, this.clock()).tooSoonToChange) {
+        return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };
+      }
+    }
+    const policy = checkPinPolicy(newPin, account.rule, ownerOf(account), this.deps.commonPins);
+    if (policy) return policy;
+    const previous = [account.pinHash, ...(await pinHistory(client, account.user.id, account.rule.historyCount))];
+    for (const hash of previous) {
+      if (await this.deps.hasher.verify(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
+    }
+    return null;
+  }
+
+  private async mustLock(client: PoolClient, userId: number): Promise<AccountWithHash> {
+    const account = await lockAccount(client, { userId });
+    if (!account) throw new NotFoundError(`user ${userId}`);
+    return account;
+  }
+
+  private async defaultMaxFailedPerCall(client: PoolClient): Promise<number> {
+    return (await findRuleByName(client, DEFAULT_RULE_NAME))?.maxFailedPerCall ?? 3;
+  }
+
+  /**
+   * Runs `apply` in a transaction, once per call turn: when the turn already wrote its events
+   * (a Twilio retry), `replay` answers from them instead. Two deliveries racing each other meet
+   * at the unique (call_sid, call_turn, event) key, and the loser replays.
+   */
+  private async idempotent<T>(
+    call: CallTurn | undefined,
+    apply: (client: PoolClient) => Promise<T>,
+    replay: (events: string[], client: PoolClient) => Promise<T>,
+  ): Promise<T> {
+    const attempt = () =>
+      withTransaction(this.deps.pool, async (client) => {
+        if (call) {
+          const events = await eventsOfTurn(client, call);
+          if (events.length > 0) return replay(events, client);
+        }
+        return apply(client);
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      if (call && isUniqueViolation(err, 'audit_events_call_turn_key')) return attempt();
+      throw err;
+    }
+  }
+}
+
+export interface ChangePinRequest {
+  userId: number;
+  newPin: string;
+  kind: ChangeKind;
+  actor: Actor;
+  /** Administrative changes only: set "must change at next sign-in". */
+  mustChange?: boolean;
+  call?: CallTurn;
+}

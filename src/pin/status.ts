@@ -1,0 +1,55 @@
+import type { AuthRule } from '../db/rules.js';
+import type { PinCredentialStatus } from '../db/users.js';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+export interface PinStatus {
+  /** null: the PIN does not expire (flag set, or the rule's max days is 0). */
+  expiresAt: Date | null;
+  expired: boolean;
+  /** Whole days left, rounded up; 0 once expired; null when it never expires. */
+  daysUntilExpiry: number | null;
+  /** The caller must choose a new PIN before anything else. */
+  mustChangeNow: boolean;
+  lockout: 'admin' | 'intruder' | null;
+  /** End of an intruder lockout; null when locked until an administrator unlocks. */
+  lockedUntil: Date | null;
+  /** Failures that still count: older ones fall out after the rule's reset time. */
+  effectiveFailedCount: number;
+  tooSoonToChange: boolean;
+}
+
+/** Derives what a PIN's stored flags mean right now, always under the user's current rule. */
+export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): PinStatus {
+  const expiresAt =
+    pin.doesNotExpire || rule.maxDays === 0 ? null : new Date(pin.changedAt.getTime() + rule.maxDays * DAY_MS);
+  const expired = expiresAt !== null && now.getTime() >= expiresAt.getTime();
+  const daysUntilExpiry =
+    expiresAt === null ? null : Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS));
+
+  let lockout: PinStatus['lockout'] = null;
+  let lockedUntil: Date | null = null;
+  if (pin.lockedByAdmin) {
+    lockout = 'admin';
+  } else if (pin.lockedAt) {
+    lockedUntil = rule.lockoutMinutes === null ? null : new Date(pin.lockedAt.getTime() + rule.lockoutMinutes * MINUTE_MS);
+    if (lockedUntil === null || now.getTime() < lockedUntil.getTime()) lockout = 'intruder';
+  }
+
+  const intruderLockOver = pin.lockedAt !== null && lockout === null && !pin.lockedByAdmin;
+  const failuresStale =
+    pin.lastFailedAt === null || now.getTime() - pin.lastFailedAt.getTime() >= rule.resetFailedMinutes * MINUTE_MS;
+  const effectiveFailedCount = intruderLockOver || failuresStale ? 0 : pin.failedCount;
+
+  return {
+    expiresAt,
+    expired,
+    daysUntilExpiry,
+    mustChangeNow: pin.mustChange || expired,
+    lockout,
+    lockedUntil: lockout === 'intruder' ? lockedUntil : null,
+    effectiveFailedCount,
+    tooSoonToChange: rule.minChangeMinutes > 0 && now.getTime() - pin.changedAt.getTime() < rule.minChangeMinutes * MINUTE_MS,
+  };
+}

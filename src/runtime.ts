@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { AccountService } from './accounts/service.js';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool, type Pool } from './db/pool.js';
+import type { Logger } from './logger.js';
+import { loadCommonPins } from './pin/common-pins.js';
+import { HashGate } from './pin/hash-gate.js';
+import { SecretHasher, type HashParameters, DEFAULT_HASH_PARAMETERS } from './pin/hasher.js';
+import { PinService } from './pin/service.js';
+import { PromptCatalog } from './prompts.js';
+
+/** Everything the HTTP app and the CLI work with, wired once. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  pool: Pool;
+  hasher: SecretHasher;
+  gate: HashGate;
+  pins: PinService;
+  accounts: AccountService;
+  catalog: PromptCatalog;
+}
+
+export interface Runtime extends Services {
+  databaseUrl: string;
+  /** Closes the pool, then stops an embedded Postgres this process started. */
+  close(): Promise<void>;
+}
+
+/** Builds the services on an open pool (used by tests, which bring their own database). */
+export function createServices(
+  config: Config,
+  logger: Logger,
+  pool: Pool,
+  options: { hashParameters?: HashParameters; clock?: () => Date } = {},
+): Services {
+  const catalog = PromptCatalog.load();
+  if (!catalog.has(config.defaultLocale)) {
+    throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no prompts/${config.defaultLocale}.json`);
+  }
+  const hasher = new SecretHasher(config.pinPepper, options.hashParameters ?? DEFAULT_HASH_PARAMETERS);
+  const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
+  const pins = new PinService({ pool, hasher, gate, commonPins: loadCommonPins(), ...(options.clock ? { clock: options.clock } : {}) });
+  const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);
+  return { config, logger, pool, hasher, gate, pins, accounts, catalog };
+}
+
+/**
+ * Opens the database (DATABASE_URL, or an embedded Postgres under DATA_DIR/pg), applies
+ * migrations, and builds the services.
+ */
+export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger);
+  const databaseUrl = config.databaseUrl ?? embedded!.databaseUrl;
+  try {
+    const applied = await migrate(databaseUrl, logger);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const pool = createPool(databaseUrl, logger, config.dbPoolSize);
+  const services = createServices(config, logger, pool);
+  return {
+    ...services,
+    databaseUrl,
+    async close() {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/db/audit.js';
+import { SecretHasher } from '../../src/pin/hasher.js';
+import { createUser, testActor } from '../support/factories.js';
+import { useServices } from '../support/services.js';
+
+const fixture = useServices();
+const caller: Actor = { channel: 'phone', name: 'caller:test' };
+const MINUTE = 60_000;
+
+async function credential(userId: number) {
+  const { rows } = await fixture.pool.query('SELECT * FROM pin_credentials WHERE user_id = $1', [userId]);
+  return rows[0];
+}
+
+async function events(userId: number): Promise<string[]> {
+  const { rows } = await fixture.pool.query('SELECT event FROM audit_events WHERE user_id = $1 ORDER BY id', [userId]);
+  return rows.map((r) => r.event);
+}
+
+describe('sign-in', () => {
+  it('when the PIN is right, then the sign-in succeeds, resets the failed count and is audited', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    const result = await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller });
+    expect(result.outcome).toBe('ok');
+    expect((await credential(user.userId)).failed_count).toBe(0);
+    expect(await events(user.userId)).toEqual(['user.created', 'signin.failed', 'signin.succeeded']);
+  });
+
+  it('when the ID is unknown, then the answer is the same as a wrong PIN and the typed ID is not stored', async () => {
+    const result = await fixture.services.pins.verifySignin({ extension: '99999', pin: '123456', actor: caller });
+    expect(result).toEqual({ outcome: 'invalid', maxFailedPerCall: 3 });
+    const { rows } = await fixture.pool.query("SELECT extension, details FROM audit_events WHERE details->>'reason' = 'unknown_id'");
+    expect(rows.at(-1)).toEqual({ extension: null, details: { reason: 'unknown_id' } });
+  });
+
+  it('when the rule threshold of wrong PINs is reached, then the account is locked out and further attempts are not checked or counted', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    for (let i = 0; i < 3; i++) {
+      expect((await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller })).outcome).toBe('invalid');
+    }
+    const locked = await credential(user.userId);
+    expect(locked.failed_count).toBe(3);
+    expect(locked.locked_at).not.toBeNull();
+    // Even the right PIN is refused, and the lockout is neither counted nor extended.
+    expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('locked');
+    const after = await credential(user.userId);
+    expect(after.failed_count).toBe(3);
+    expect(after.locked_at).toEqual(locked.locked_at);
+    expect(await events(user.userId)).toEqual([
+      'user.created',
+      'signin.failed',
+      'signin.failed',
+      'signin.failed',
+      'pin.locked_out',
+      'signin.refused_locked',
+    ]);
+  });
+
+  it('when the lockout duration has passed, then the right PIN signs in again and the count starts over', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    for (let i = 0; i < 3; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    fixture.setNow(new Date(Date.now() + 31 * MINUTE));
+    try {
+      expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
+      expect(await credential(user.userId)).toMatchObject({ failed_count: 0, locked_at: null });
+    } finally {
+      fixture.setNow(new Date());
+    }
+  });
+
+  it('when the rule says only an administrator unlocks, then the lockout outlasts any time until unlock', async () => {
+    const { pins, accounts } = fixture.services;
+    await accounts.setRule('admin-unlock', { lockoutMinutes: null, maxFailedSignins: 2 }, testActor);
+    const user = await createUser(fixture.services, { ruleName: 'admin-unlock' });
+    for (let i = 0; i < 2; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    fixture.setNow(new Date(Date.now() + 365 * 24 * 60 * MINUTE));
+    try {
+      expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('locked');
+      await pins.unlock(user.userId, testActor);
+      expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
+    } finally {
+      fixture.setNow(new Date());
+    }
+  });
+
+  it('when an administrator locks the account, then the right PIN is refused without being checked', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    await pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('locked');
+    expect((await credential(user.userId)).failed_count).toBe(0);
+  });
+
+  it('when failures are older than the reset time, then they no longer count toward lockout', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    for (let i = 0; i < 2; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    fixture.setNow(new Date(Date.now() + 31 * MINUTE));
+    try {
+      await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+      expect(await credential(user.userId)).toMatchObject({ failed_count: 1, locked_at: null });
+    } finally {
+      fixture.setNow(new Date());
+    }
+  });
+
+  it('when the rule never locks (0), then failures are counted but the account stays open', async () => {
+    const { pins, accounts } = fixture.services;
+    await accounts.setRule('never-lock', { maxFailedSignins: 0 }, testActor);
+    const user = await createUser(fixture.services, { ruleName: 'never-lock' });
+    for (let i = 0; i < 5; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    expect(await credential(user.userId)).toMatchObject({ failed_count: 5, locked_at: null });
+    expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
+  });
+
+  it('when many wrong guesses arrive in parallel, then no more than the threshold are checked', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        pins.verifySignin({ extension: user.extension, pin: String(100000 + i), actor: caller }),
+      ),
+    );
+    expect(results.filter((r) => r.outcome === 'invalid')).toHaveLength(3);
+    expect(results.filter((r) => r.outcome === 'locked')).toHaveLength(9);
+    expect((await credential(user.userId)).failed_count).toBe(3);
+  });
+
+  it('when a call turn is delivered twice, then the failure is counted once and the same answer comes back', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = { callSid: 'CAretry0001', turn: 4 };
+    const first = await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call });
+    const retried = await Promise.all([
+      pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
+      pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
+    ]);
+    expect(retried).toEqual([first, first]);
+    expect((await credential(user.userId)).failed_count).toBe(1);
+  });
+
+  it('when a successful turn is retried, then it succeeds again without a second audit row', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = { callSid: 'CAretry0002', turn: 2 };
+    await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
+    const again = await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
+    expect(again.outcome).toBe('ok');
+    expect((await events(user.userId)).filter((e) => e === 'signin.succeeded')).toHaveLength(1);
+  });
+
+  it('when a PIN hash was made with older parameters, then a successful sign-in upgrades it', async () => {
+    const { pins, hasher } = fixture.services;
+    const user = await createUser(fixture.services);
+    const weak = new SecretHasher(fixture.services.config.pinPepper, { memoryCost: 8192, timeCost: 1, parallelism: 1 });
+    await fixture.pool.query('UPDATE pin_credentials SET pin_hash = $2 WHERE user_id = $1', [user.userId, await weak.hash(user.pin)]);
+    expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
+    const upgraded = (await credential(user.userId)).pin_hash;
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(hasher.needsRehash(upgraded)).toBe(false);
+  });
+});
+
+describe('PIN change', () => {
+  it('when a valid new PIN is saved, then the hash, history, flags, failed count and audit all change in one step', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { enroll: true, flags: { mustChange: true } });
+    await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    const before = await credential(user.userId);
+    const result = await pins.changePin({ userId: user.userId, newPin: '730496', kind: 'enrollment', actor: caller });
+    expect(result).toEqual({ ok: true });
+    const after = await credential(user.userId);
+    expect(after.pin_hash).not.toBe(before.pin_hash);
+    expect(after).toMatchObject({ must_change: false, enrollment_pending: false, failed_count: 0 });
+    expect(after.changed_at.getTime()).toBeGreaterThanOrEqual(before.changed_at.getTime());
+    const history = await fixture.pool.query('SELECT pin_hash FROM pin_history WHERE user_id = $1', [user.userId]);
+    expect(history.rows).toEqual([{ pin_hash: before.pin_hash }]);
+    expect((await events(user.userId)).at(-1)).toBe('pin.changed');
+  });
+
+  it.each([
+    ['12345', { rule: 'too_short', min: 6 }],
+    ['12a456', { rule: 'too_short', min: 6 }],
+    ['730496730496730496730', { rule: 'too_long', max: 20 }],
+    ['147963', { rule: 'trivial', reason: 'keypad_line' }],
+  ])('when the new PIN is %s, then the change is refused naming the rule', async (newPin, refusal) => {
+    const user = await createUser(fixture.services);
+    const result = await fixture.services.pins.changePin({ userId: user.userId, newPin, kind: 'administrative', actor: testActor });
+    expect(result).toEqual({ ok: false, refusal });
+  });
+
+  it('when the new PIN is the current one or in the remembered history, then it is refused as reused', async () => {
+    const { pins, accounts } = fixture.services;
+    await accounts.setRule('short-history', { historyCount: 2, minChangeMinutes: 0 }, testActor);
+    const user = await createUser(fixture.services, { ruleName: 'short-history', pin: '730496' });
+    const change = (newPin: string) => pins.changePin({ userId: user.userId, newPin, kind: 'voluntary', actor: caller });
+    expect(await change('730496')).toEqual({ ok: false, refusal: { rule: 'reused', history: 2 } });
+    expect(await change('604817')).toEqual({ ok: true });
+    expect(await change('520739')).toEqual({ ok: true });
+    expect(await change('730496')).toEqual({ ok: false, refusal: { rule: 'reused', history: 2 } });
+    expect(await change('940716')).toEqual({ ok: true });
+    // Three changes later the first PIN has left the two-entry history.
+    expect(await change('730496')).toEqual({ ok: true });
+    const { rows } = await fixture.pool.query('SELECT count(*)::int AS n FROM pin_history WHERE user_id = $1', [user.userId]);
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('when a voluntary change comes before the minimum time, then it is refused, but an administrator may change it', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'voluntary', actor: caller })).toEqual({
+      ok: false,
+      refusal: { rule: 'too_soon', minutes: 1440 },
+    });
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor, mustChange: true })).toEqual({ ok: true });
+    expect(await credential(user.userId)).toMatchObject({ must_change: true });
+  });
+
+  it('when the user cannot change the PIN, then a voluntary change is refused but a forced one is not', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { flags: { cannotChange: true } });
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'voluntary', actor: caller })).toEqual({
+      ok: false,
+      refusal: { rule: 'cannot_change' },
+    });
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'forced', actor: caller })).toEqual({ ok: true });
+  });
+
+  it('when a save turn is delivered twice, then the PIN is saved once', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = { callSid: 'CAsave0001', turn: 9 };
+    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    const save = () =>
+      pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
+    expect(await save()).toEqual({ ok: true });
+    expect(await save()).toEqual({ ok: true });
+    expect((await events(user.userId)).filter((e) => e === 'pin.changed')).toHaveLength(1);
+  });
+
+  it('when the confirmation differs from the pending PIN, then nothing is saved', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const before = await credential(user.userId);
+    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    expect(prepared.pendingPinHash).toMatch(/^\$argon2id\$/);
+    const result = await pins.confirmPin({ userId: user.userId, confirmation: '604818', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller });
+    expect(result).toEqual({ ok: false, mismatch: true });
+    expect((await credential(user.userId)).pin_hash).toBe(before.pin_hash);
+  });
+
+  it('when PINs have been set and changed, then the database holds only argon2id hashes', async () => {
+    const { rows } = await fixture.pool.query(
+      `SELECT pin_hash AS h FROM pin_credentials UNION ALL SELECT pin_hash FROM pin_history`,
+    );
+    expect(rows.length).toBeGreaterThan(5);
+    for (const row of rows) expect(row.h).toMatch(/^\$argon2id\$v=19\$m=\d+,p=\d+,t=\d+\$/);
+    const dump = await fixture.pool.query(`SELECT row_to_json(a)::text AS j FROM audit_events a`);
+    for (const row of dump.rows) expect(row.j).not.toMatch(/604817|730496|860472/);
+  });
+});
