@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { AccountService } from './accounts/service.js';
+import { WebCredentialService } from './accounts/web-credentials.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -20,6 +21,7 @@ export interface Services {
   gate: HashGate;
   pins: PinService;
   accounts: AccountService;
+  webCredentials: WebCredentialService;
   catalog: PromptCatalog;
 }
 
@@ -44,7 +46,8 @@ export function createServices(
   const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
   const pins = new PinService({ pool, hasher, gate, commonPins: loadCommonPins(), ...(options.clock ? { clock: options.clock } : {}) });
   const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);
-  return { config, logger, pool, hasher, gate, pins, accounts, catalog };
+  const webCredentials = new WebCredentialService(pool, hasher, gate);
+  return { config, logger, pool, hasher, gate, pins, accounts, webCredentials, catalog };
 }
 
 /**
