@@ -1,6 +1,4 @@
-import type { Pool, PoolClient } from './pool.js';
-
-type Queryable = Pool | PoolClient;
+import type { PoolClient, Queryable } from './pool.js';
 
 export type Channel = 'phone' | 'web' | 'admin' | 'api' | 'cli' | 'system';
 

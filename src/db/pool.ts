@@ -3,6 +3,8 @@ import type { Logger } from '../logger.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
+/** Anything queries can run on: the pool, or one connection inside a transaction. */
+export type Queryable = pg.Pool | pg.ClientBase;
 
 // timestamptz/int8 as JS values the app expects: bigint ids fit in a JS number here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));

@@ -1,6 +1,4 @@
-import type { Pool, PoolClient } from './pool.js';
-
-type Queryable = Pool | PoolClient;
+import type { PoolClient, Queryable } from './pool.js';
 
 /** An authentication rule (DESIGN §2). */
 export interface AuthRule {

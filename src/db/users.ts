@@ -1,7 +1,5 @@
 import { RULE_SELECT, ruleFromRow, type AuthRule } from './rules.js';
-import type { Pool, PoolClient } from './pool.js';
-
-type Queryable = Pool | PoolClient;
+import type { PoolClient, Queryable } from './pool.js';
 
 export interface User {
   id: number;
