@@ -146,7 +146,16 @@ function rejectionPrompt(rejection: Rejection): Say {
       return say('pin.trivial');
     case 'reused':
       return say('pin.reused');
+    case 'cannot_change':
+      return say('pin.cant_change');
+    case 'too_soon':
+      return say('pin.too_soon');
   }
+}
+
+/** Refusals that no other PIN would get past: leave the new-PIN dialog at once. */
+function endsTheChange(rejection: Rejection): boolean {
+  return rejection.rule === 'cannot_change' || rejection.rule === 'too_soon';
 }
 
 // ---------------------------------------------------------------- the machine
@@ -354,7 +363,10 @@ function onRejectedEntry(state: CallState, kind: ChangeKind, reason: Say): Step 
 function onPinChecked(state: CallState, kind: ChangeKind, event: DialogEvent): Step {
   if (event.type === 'busy') return onBusy(state, { name: 'new_pin', kind });
   if (event.type !== 'pin_checked') return internalError(state);
-  if (event.outcome === 'rejected') return onRejectedEntry(state, kind, rejectionPrompt(event.rejection));
+  if (event.outcome === 'rejected') {
+    if (endsTheChange(event.rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(event.rejection)]);
+    return onRejectedEntry(state, kind, rejectionPrompt(event.rejection));
+  }
   return enter(
     { ...state, busyCount: 0, pendingPinHash: event.pendingPinHash },
     { name: 'confirm_pin', kind },
@@ -368,6 +380,7 @@ function onPinSaved(state: CallState, kind: ChangeKind, event: DialogEvent): Ste
     case 'mismatch':
       return onRejectedEntry(state, kind, say('pin.mismatch'));
     case 'rejected':
+      if (endsTheChange(event.rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(event.rejection)]);
       return onRejectedEntry(state, kind, rejectionPrompt(event.rejection));
     case 'saved': {
       const account = state.account;

@@ -58,7 +58,10 @@ export type Rejection =
   | { rule: 'too_short'; min: number }
   | { rule: 'too_long'; max: number }
   | { rule: 'trivial' }
-  | { rule: 'reused' };
+  | { rule: 'reused' }
+  // A voluntary change refused by a flag or timing that changed after the menu checked them.
+  | { rule: 'cannot_change' }
+  | { rule: 'too_soon' };
 
 export type DialogEvent =
   | { type: 'call_started'; defaultLocale: Locale }

@@ -603,6 +603,24 @@ table('new PIN check', [
       expectState: { rejectedEntries: 2 },
     }),
   ),
+  ...(['cannot_change', 'too_soon'] as const).map(
+    (rule): Case => ({
+      name: `when checking_pin (voluntary) gets refused for ${rule}, then it says why and goes straight back to the menu`,
+      state: signedIn(checking('voluntary')),
+      event: checkRejected({ rule }),
+      say: [rule === 'cannot_change' ? 'pin.cant_change' : 'pin.too_soon', 'menu.main'],
+      phase: MENU,
+      expectState: { rejectedEntries: 0, pendingPinHash: null },
+    }),
+  ),
+  {
+    name: 'when saving_pin (voluntary) gets refused as too soon, then it says why and goes back to the menu',
+    state: signedIn(saving('voluntary'), { pendingPinHash: 'hash-A' }),
+    event: saveRejected({ rule: 'too_soon' }),
+    say: ['pin.too_soon', 'menu.main'],
+    phase: MENU,
+    expectState: { pendingPinHash: null },
+  },
   {
     name: 'when checking_pin (voluntary) gets a third rejection, then it goes back to the menu',
     state: signedIn(checking('voluntary'), { rejectedEntries: 2 }),
