@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Services } from './runtime.js';
+import { createVoiceRouter } from './voice/router.js';
 
 /** Builds the HTTP app without listening: main.ts and the tests each bring their own services. */
 export function createApp(services: Services): Express {
@@ -20,6 +21,8 @@ export function createApp(services: Services): Express {
       res.status(503).json({ status: 'database unreachable' });
     }
   });
+
+  app.use(createVoiceRouter(services));
 
   const fallbackErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;

@@ -23,6 +23,12 @@ export class PromptCatalog {
     return [...this.locales.keys()];
   }
 
+  textsOf(locale: string): PromptTexts {
+    const texts = this.locales.get(locale);
+    if (!texts) throw new Error(`no prompts for locale ${locale}`);
+    return texts;
+  }
+
   has(locale: string): boolean {
     return this.locales.has(locale);
   }

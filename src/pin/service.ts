@@ -33,7 +33,8 @@ export type SigninResult =
   | { outcome: 'invalid'; maxFailedPerCall: number }
   | { outcome: 'locked' };
 
-export type ChangeResult = { ok: true } | { ok: false; refusal: ChangeRefusal };
+/** A saved change comes back with the account as it is now (new expiry, flags). */
+export type ChangeResult = { ok: true; account: Account } | { ok: false; refusal: ChangeRefusal };
 
 export interface PinServiceDeps {
   pool: Pool;
@@ -262,10 +263,10 @@ export class PinService {
           details: { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
           call: request.call ?? null,
         });
-        return { ok: true };
+        return { ok: true, account: await this.mustFind(client, account.user.id) };
       },
       // A retried save turn: the PIN was saved by the first delivery.
-      async () => ({ ok: true }),
+      async (_events, client) => ({ ok: true, account: await this.mustFind(client, request.userId) }),
     );
   }
 
@@ -292,6 +293,12 @@ export class PinService {
 
   private async mustLock(client: PoolClient, userId: number): Promise<AccountWithHash> {
     const account = await lockAccount(client, { userId });
+    if (!account) throw new NotFoundError(`user ${userId}`);
+    return account;
+  }
+
+  private async mustFind(client: PoolClient, userId: number): Promise<Account> {
+    const account = await findAccount(client, { userId });
     if (!account) throw new NotFoundError(`user ${userId}`);
     return account;
   }

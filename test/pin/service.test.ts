@@ -173,7 +173,7 @@ describe('PIN change', () => {
     await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
     const before = await credential(user.userId);
     const result = await pins.changePin({ userId: user.userId, newPin: '730496', kind: 'enrollment', actor: caller });
-    expect(result).toEqual({ ok: true });
+    expect(result).toMatchObject({ ok: true });
     const after = await credential(user.userId);
     expect(after.pin_hash).not.toBe(before.pin_hash);
     expect(after).toMatchObject({ must_change: false, enrollment_pending: false, failed_count: 0 });
@@ -200,12 +200,12 @@ describe('PIN change', () => {
     const user = await createUser(fixture.services, { ruleName: 'short-history', pin: '730496' });
     const change = (newPin: string) => pins.changePin({ userId: user.userId, newPin, kind: 'voluntary', actor: caller });
     expect(await change('730496')).toEqual({ ok: false, refusal: { rule: 'reused', history: 2 } });
-    expect(await change('604817')).toEqual({ ok: true });
-    expect(await change('520739')).toEqual({ ok: true });
+    expect(await change('604817')).toMatchObject({ ok: true });
+    expect(await change('520739')).toMatchObject({ ok: true });
     expect(await change('730496')).toEqual({ ok: false, refusal: { rule: 'reused', history: 2 } });
-    expect(await change('940716')).toEqual({ ok: true });
+    expect(await change('940716')).toMatchObject({ ok: true });
     // Three changes later the first PIN has left the two-entry history.
-    expect(await change('730496')).toEqual({ ok: true });
+    expect(await change('730496')).toMatchObject({ ok: true });
     const { rows } = await fixture.pool.query('SELECT count(*)::int AS n FROM pin_history WHERE user_id = $1', [user.userId]);
     expect(rows[0].n).toBe(2);
   });
@@ -217,7 +217,7 @@ describe('PIN change', () => {
       ok: false,
       refusal: { rule: 'too_soon', minutes: 1440 },
     });
-    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor, mustChange: true })).toEqual({ ok: true });
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor, mustChange: true })).toMatchObject({ ok: true });
     expect(await credential(user.userId)).toMatchObject({ must_change: true });
   });
 
@@ -228,7 +228,7 @@ describe('PIN change', () => {
       ok: false,
       refusal: { rule: 'cannot_change' },
     });
-    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'forced', actor: caller })).toEqual({ ok: true });
+    expect(await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'forced', actor: caller })).toMatchObject({ ok: true });
   });
 
   it('when a save turn is delivered twice, then the PIN is saved once', async () => {
@@ -240,8 +240,8 @@ describe('PIN change', () => {
     if (!prepared.ok) return;
     const save = () =>
       pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
-    expect(await save()).toEqual({ ok: true });
-    expect(await save()).toEqual({ ok: true });
+    expect(await save()).toMatchObject({ ok: true });
+    expect(await save()).toMatchObject({ ok: true });
     expect((await events(user.userId)).filter((e) => e === 'pin.changed')).toHaveLength(1);
   });
 

@@ -1,0 +1,100 @@
+import { recordAudit, type Actor, type CallTurn } from '../db/audit.js';
+import { isUniqueViolation } from '../db/pool.js';
+import { findUserByPhone, type Account as StoredAccount } from '../db/users.js';
+import type { Account, DialogEvent, Effect } from '../dialog/index.js';
+import { HashingBusyError } from '../pin/hash-gate.js';
+import type { ChangeRefusal } from '../pin/service.js';
+import { pinStatus } from '../pin/status.js';
+import type { Services } from '../runtime.js';
+
+export interface CallContext {
+  call: CallTurn;
+  from: string;
+  actor: Actor;
+}
+
+/** The dialog's snapshot of an account: what its menu turns need without a database round-trip. */
+export function dialogAccount(account: StoredAccount, now: Date): Account {
+  const status = pinStatus(account.pin, account.rule, now);
+  return {
+    userId: account.user.id,
+    extension: account.user.extension,
+    locale: account.user.locale,
+    enrollmentPending: account.pin.enrollmentPending,
+    mustChange: status.mustChangeNow,
+    daysUntilExpiry: status.daysUntilExpiry,
+    warningDays: account.rule.warningDays,
+    cannotChange: account.pin.cannotChange,
+    tooSoonToChange: status.tooSoonToChange,
+  };
+}
+
+function rejectionOf(refusal: ChangeRefusal) {
+  switch (refusal.rule) {
+    case 'trivial':
+      return { rule: 'trivial' as const };
+    case 'reused':
+      return { rule: 'reused' as const };
+    default:
+      return refusal;
+  }
+}
+
+/**
+ * Runs one dialog effect and returns the event that carries its result back into the dialog.
+ * Hashing overload becomes `busy`; any other failure becomes `failed` ([error.unavailable]).
+ */
+export async function runEffect(services: Services, context: CallContext, effect: Effect): Promise<DialogEvent | null> {
+  const { pins } = services;
+  try {
+    switch (effect.type) {
+      case 'lookup_caller': {
+        const user = /^\+[1-9][0-9]{1,14}$/.test(context.from) ? await findUserByPhone(services.pool, context.from) : null;
+        return { type: 'caller_identified', match: user ? { extension: user.extension, locale: user.locale } : null };
+      }
+      case 'verify_signin': {
+        const result = await pins.verifySignin({ extension: effect.extension, pin: effect.pin, actor: context.actor, call: context.call });
+        if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: dialogAccount(result.account, new Date()) };
+        if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
+        return { type: 'signin_result', outcome: 'locked' };
+      }
+      case 'check_new_pin': {
+        const result = await pins.preparePin({ userId: effect.userId, newPin: effect.pin, kind: effect.kind });
+        return result.ok
+          ? { type: 'pin_checked', outcome: 'accepted', pendingPinHash: result.pendingPinHash }
+          : { type: 'pin_checked', outcome: 'rejected', rejection: rejectionOf(result.refusal) };
+      }
+      case 'save_pin': {
+        const result = await pins.confirmPin({
+          userId: effect.userId,
+          confirmation: effect.confirmation,
+          pendingPinHash: effect.pendingPinHash,
+          kind: effect.kind,
+          actor: context.actor,
+          call: context.call,
+        });
+        if (result.ok) {
+          const account = dialogAccount(result.account, new Date());
+          return { type: 'pin_saved', outcome: 'saved', daysUntilExpiry: account.daysUntilExpiry, tooSoonToChange: account.tooSoonToChange };
+        }
+        if ('mismatch' in result) return { type: 'pin_saved', outcome: 'mismatch' };
+        return { type: 'pin_saved', outcome: 'rejected', rejection: rejectionOf(result.refusal) };
+      }
+      case 'audit': {
+        await recordAudit(services.pool, { event: effect.event, actor: context.actor, call: context.call }).catch((err) => {
+          if (!isUniqueViolation(err)) throw err;
+        });
+        return null;
+      }
+    }
+  } catch (err) {
+    if (err instanceof HashingBusyError) return { type: 'busy' };
+    if (effect.type === 'audit') {
+      // Losing a per-call audit note must not cut the caller off.
+      services.logger.warn({ callSid: context.call.callSid, err: { message: (err as Error).message } }, 'call audit failed');
+      return null;
+    }
+    services.logger.error({ callSid: context.call.callSid, effect: effect.type, err: { message: (err as Error).message } }, 'effect failed');
+    return { type: 'failed' };
+  }
+}

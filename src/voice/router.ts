@@ -1,0 +1,121 @@
+import express, { Router, type Request, type Response } from 'express';
+import { awaitsEffect, initialState, transition, type CallState, type DialogEvent, type Say, type Step } from '../dialog/index.js';
+import type { Services } from '../runtime.js';
+import { runEffect, type CallContext } from './effects.js';
+import { CallStateSealer, SealError } from './seal.js';
+import { requireTwilioSignature } from './signature.js';
+import { renderStep, renderUnavailable, type Speech } from './twiml.js';
+
+/** Every voice request carries the CallSid; a request without one is not from a Twilio call. */
+const CALL_SID_PATTERN = /^[A-Za-z0-9]{1,64}$/;
+
+type Body = Record<string, string | undefined>;
+
+/**
+ * Twilio's webhooks: the call comes in at /voice/incoming, then every turn posts to the action
+ * URL (/voice/turn) or, after silence, follows the Redirect (/voice/no-input). The dialog state
+ * travels sealed in those URLs, so any instance can serve any turn.
+ */
+export function createVoiceRouter(services: Services): Router {
+  const { config, logger } = services;
+  const sealer = new CallStateSealer(config.sessionSecret);
+  const speech: Speech = { catalog: services.catalog, voices: config.voices };
+  const router = Router();
+
+  router.use('/voice', express.urlencoded({ extended: false, limit: '16kb' }));
+  router.use('/voice', requireTwilioSignature(config.twilioAuthToken, config.publicBaseUrl));
+
+  const sendTwiml = (res: Response, xml: string) => {
+    res.status(200).type('text/xml').send(xml);
+  };
+
+  /** Feeds effect results back into the dialog until it waits for the caller again. */
+  async function advance(context: CallContext, state: CallState, event: DialogEvent): Promise<{ step: Step; say: Say[] }> {
+    let step = transition(state, event);
+    const say = [...step.say];
+    for (;;) {
+      let next: DialogEvent | null = null;
+      for (const effect of step.effects) {
+        const result = await runEffect(services, context, effect);
+        if (result) next = result;
+      }
+      if (!awaitsEffect(step.state) || next === null) break;
+      step = transition(step.state, next);
+      say.push(...step.say);
+    }
+    return { step, say };
+  }
+
+  async function answer(req: Request, res: Response, turn: number, state: CallState, event: DialogEvent) {
+    const body = req.body as Body;
+    const callSid = body.CallSid as string;
+    const callLogger = logger.child({ callSid, turn });
+    const context: CallContext = {
+      call: { callSid, turn },
+      from: body.From ?? '',
+      actor: { channel: 'phone', name: body.From ? `caller:${body.From}` : 'caller' },
+    };
+    const { step, say } = await advance(context, state, event);
+    const locale = step.state.locale;
+    const next = step.gather ? sealer.seal(callSid, { turn: turn + 1, state: step.state }) : null;
+    const urls = next
+      ? { action: `${config.publicBaseUrl}/voice/turn?s=${next}`, noInput: `${config.publicBaseUrl}/voice/no-input?s=${next}` }
+      : null;
+    callLogger.debug({ phase: step.state.phase.name, prompts: say.map((s) => s.key), hangup: !step.gather }, 'turn');
+    sendTwiml(res, renderStep(speech, locale, { say, gather: step.gather, hangup: step.hangup }, urls));
+  }
+
+  /** Any failure inside a call is spoken, never a 5xx that Twilio reads as "an application error". */
+  const guarded = (handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      const callSid = (req.body as Body).CallSid;
+      if (!callSid || !CALL_SID_PATTERN.test(callSid)) {
+        sendTwiml(res, renderUnavailable(speech, config.defaultLocale));
+        return;
+      }
+      await handler(req, res);
+    } catch (err) {
+      const callSid = (req.body as Body | undefined)?.CallSid;
+      if (err instanceof SealError) logger.warn({ callSid, reason: err.message }, 'call state refused');
+      else logger.error({ callSid, err: { message: (err as Error).message, stack: (err as Error).stack } }, 'voice turn failed');
+      if (!res.headersSent) sendTwiml(res, renderUnavailable(speech, config.defaultLocale));
+    }
+  };
+
+  router.post(
+    '/voice/incoming',
+    guarded(async (req, res) => {
+      logger.info({ callSid: (req.body as Body).CallSid }, 'call started');
+      await answer(req, res, 0, initialState(config.defaultLocale), { type: 'call_started', defaultLocale: config.defaultLocale });
+    }),
+  );
+
+  const continueCall = (eventOf: (body: Body) => DialogEvent) =>
+    guarded(async (req, res) => {
+      const body = req.body as Body;
+      const token = typeof req.query.s === 'string' ? req.query.s : '';
+      const { turn, state } = sealer.open(body.CallSid as string, token);
+      await answer(req, res, turn, state, eventOf(body));
+    });
+
+  router.post(
+    '/voice/turn',
+    continueCall((body) => (body.Digits ? { type: 'digits', digits: body.Digits } : { type: 'no_input' })),
+  );
+  router.post('/voice/no-input', continueCall(() => ({ type: 'no_input' })));
+
+  router.post('/voice/status', (req, res) => {
+    const body = req.body as Body;
+    // Nothing is kept per call: the state lived in the URLs and is gone with them.
+    logger.info({ callSid: body.CallSid, callStatus: body.CallStatus, duration: body.CallDuration }, 'call status');
+    res.status(204).end();
+  });
+
+  // Unknown /voice paths still answer in TwiML, so a misconfigured URL is heard, not an error.
+  router.post(
+    '/voice/*rest',
+    guarded(async (_req, res) => sendTwiml(res, renderUnavailable(speech, config.defaultLocale))),
+  );
+
+  return router;
+}

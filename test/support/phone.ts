@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { simulateCall, type CallTranscript, type SimulateCallOptions } from '../../src/cli/simulator.js';
+import type { Config } from '../../src/config.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import type { PromptCatalog } from '../../src/prompts.js';
+import { createServices, type Services } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { silentLogger, testConfig } from './services.js';
+
+export interface PhoneServer {
+  baseUrl: string;
+  services: Services;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the real app on an ephemeral port, with PUBLIC_BASE_URL set to that port so Twilio
+ * signatures check out, on the given database.
+ */
+export async function startPhoneServer(databaseUrl: string, overrides: Partial<Config> = {}, pool?: Pool): Promise<PhoneServer> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = overrides.publicBaseUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ownPool = pool ?? createPool(databaseUrl, silentLogger, 10);
+  const services = createServices(testConfig({ ...overrides, publicBaseUrl: baseUrl }), silentLogger, ownPool);
+  server.on('request', createApp(services));
+  return {
+    baseUrl,
+    services,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!pool) await ownPool.end();
+    },
+  };
+}
+
+export interface PhoneFixture {
+  phone: PhoneServer;
+  database: TestDatabase;
+  services: Services;
+  call(keys: string[], options?: Partial<SimulateCallOptions>): Promise<CallTranscript>;
+}
+
+/** A fresh database and a phone server on it for the calling test file. */
+export function usePhoneServer(overrides: Partial<Config> = {}): PhoneFixture {
+  const fixture = {} as PhoneFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    fixture.phone = await startPhoneServer(fixture.database.url, overrides);
+    fixture.services = fixture.phone.services;
+    fixture.call = (keys, options = {}) =>
+      simulateCall({ baseUrl: fixture.phone.baseUrl, authToken: fixture.services.config.twilioAuthToken, keys, ...options });
+  });
+  afterAll(async () => {
+    await fixture.phone?.close();
+    await fixture.database?.drop();
+  });
+  return fixture;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Turns what the caller heard back into prompt keys, with {params} where a prompt has them. */
+export function heardKeys(transcript: CallTranscript, catalog: PromptCatalog): string[] {
+  const patterns: Array<{ key: string; pattern: RegExp; names: string[] }> = [];
+  for (const locale of catalog.localeNames) {
+    for (const key of Object.keys(catalog.textsOf(locale))) {
+      const template = catalog.textsOf(locale)[key] as string;
+      const names: string[] = [];
+      const source = template
+        .split(/(\{\w+\})/)
+        .map((part) => {
+          const placeholder = /^\{(\w+)\}$/.exec(part);
+          if (!placeholder) return escapeRegExp(part);
+          names.push(placeholder[1] as string);
+          return '(.+?)';
+        })
+        .join('');
+      patterns.push({ key, pattern: new RegExp(`^${source}$`), names });
+    }
+  }
+  return transcript.said.map((text) => {
+    for (const { key, pattern, names } of patterns) {
+      const match = pattern.exec(text);
+      if (match) return names.length ? `${key}{${names.map((n, i) => `${n}=${match[i + 1]}`).join(',')}}` : key;
+    }
+    return `?${text}`;
+  });
+}
