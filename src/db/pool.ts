@@ -28,6 +28,12 @@ export function createPool(databaseUrl: string, logger: Logger, max = 20): Pool 
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection lost while checked out (e.g. during a PIN hash) is reported as an 'error'
+  // event; without a listener it would crash the process instead of failing this transaction.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -41,6 +47,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.js';
 import { simulateCall, type CallTranscript, type SimulateCallOptions } from '../../src/cli/simulator.js';
 import type { Config } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import type { Logger } from '../../src/logger.js';
 import type { PromptCatalog } from '../../src/prompts.js';
 import { createServices, type Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -21,12 +22,16 @@ export interface PhoneServer {
  * Serves the real app on an ephemeral port, with PUBLIC_BASE_URL set to that port so Twilio
  * signatures check out, on the given database.
  */
-export async function startPhoneServer(databaseUrl: string, overrides: Partial<Config> = {}, pool?: Pool): Promise<PhoneServer> {
+export async function startPhoneServer(
+  databaseUrl: string,
+  overrides: Partial<Config> = {},
+  { pool, logger = silentLogger }: { pool?: Pool; logger?: Logger } = {},
+): Promise<PhoneServer> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = overrides.publicBaseUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ownPool = pool ?? createPool(databaseUrl, silentLogger, 10);
-  const services = createServices(testConfig({ ...overrides, publicBaseUrl: baseUrl }), silentLogger, ownPool);
+  const services = createServices(testConfig({ ...overrides, publicBaseUrl: baseUrl }), logger, ownPool);
   server.on('request', createApp(services));
   return {
     baseUrl,
@@ -94,4 +99,34 @@ export function heardKeys(transcript: CallTranscript, catalog: PromptCatalog): s
     }
     return `?${text}`;
   });
+}
+
+/** Posts one webhook as Twilio would (signed), or with the given signature; returns status and body. */
+export async function postWebhook(
+  baseUrl: string,
+  authToken: string,
+  pathAndQuery: string,
+  params: Record<string, string>,
+  signature?: string | null,
+  transportBase?: string,
+): Promise<{ status: number; body: string }> {
+  const { signTwilioRequest } = await import('../../src/voice/signature.js');
+  const url = `${baseUrl}${pathAndQuery}`;
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  const sig = signature === undefined ? signTwilioRequest(authToken, url, params) : signature;
+  if (sig !== null) headers['x-twilio-signature'] = sig;
+  const response = await fetch(`${transportBase ?? baseUrl}${pathAndQuery}`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** The action URL's path and query from a TwiML answer (the sealed state included). */
+export function actionOf(twiml: string): string {
+  const match = /action="([^"]+)"/.exec(twiml);
+  if (!match) throw new Error(`no Gather action in ${twiml}`);
+  const url = new URL((match[1] as string).replace(/&amp;/g, '&'));
+  return url.pathname + url.search;
 }
