@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, secretsFile } from '../src/config.js';
+
+const dataDir = () => mkdtempSync(path.join(tmpdir(), 'pinline-config-'));
+
+describe('configuration', () => {
+  it('when production misses required variables, then the start is refused naming every one', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://pin.example' })).toThrow(
+      new ConfigError('NODE_ENV=production but these variables are missing: DATABASE_URL, TWILIO_AUTH_TOKEN, PIN_PEPPER, SESSION_SECRET'),
+    );
+  });
+
+  it('when production has everything, then the values are used as given and nothing is generated', () => {
+    const dir = dataDir();
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/pinline',
+      PUBLIC_BASE_URL: 'https://pin.example/',
+      TWILIO_AUTH_TOKEN: 'tok',
+      PIN_PEPPER: 'pepper-0123456789abcdef',
+      SESSION_SECRET: 'session-0123456789abcdef',
+      DATA_DIR: dir,
+      PORT: '8080',
+    });
+    expect(config).toMatchObject({ nodeEnv: 'production', port: 8080, publicBaseUrl: 'https://pin.example', databaseUrl: 'postgres://db/pinline' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => statSync(secretsFile(dir))).toThrow();
+  });
+
+  it('when development has no secrets, then they are generated once, kept in DATA_DIR, and reused on restart', () => {
+    const dir = dataDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(first.pinPepper).toHaveLength(64);
+    expect(second.pinPepper).toBe(first.pinPepper);
+    expect(second.sessionSecret).toBe(first.sessionSecret);
+    expect(second.twilioAuthToken).toBe(first.twilioAuthToken);
+    expect(statSync(secretsFile(dir)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(secretsFile(dir), 'utf8'))).toHaveProperty('PIN_PEPPER', first.pinPepper);
+  });
+
+  it('when development runs with defaults, then it listens on 3000 and signs against localhost', () => {
+    const config = loadConfig({ DATA_DIR: dataDir() });
+    expect(config).toMatchObject({ port: 3000, publicBaseUrl: 'http://localhost:3000', defaultLocale: 'en-US', logLevel: 'info', databaseUrl: null });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ PUBLIC_BASE_URL: 'not a url' }, /PUBLIC_BASE_URL is not a valid URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ PIN_PEPPER: 'short' }, /PIN_PEPPER must be at least 16 characters/],
+    [{ DEFAULT_LOCALE: 'english' }, /DEFAULT_LOCALE must look like en-US/],
+  ])('when a variable is invalid (%j), then the error names it', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
+  });
+});

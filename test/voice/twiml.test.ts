@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { gatherDigits } from '../../src/cli/simulator.js';
+import { PromptCatalog } from '../../src/prompts.js';
+import { renderStep, renderUnavailable } from '../../src/voice/twiml.js';
+
+const speech = { catalog: PromptCatalog.load(), voices: { 'en-US': 'Polly.Joanna' } };
+const urls = { action: 'https://pinline.example/voice/turn?s=abc', noInput: 'https://pinline.example/voice/no-input?s=abc' };
+
+describe('TwiML rendering', () => {
+  it('when the dialog asks for an ID or PIN, then the Gather ends on # and a Redirect follows it for silence', () => {
+    const xml = renderStep(speech, 'en-US', { say: [{ key: 'signin.enter_id' }], gather: { kind: 'digits' }, hangup: false }, urls);
+    expect(xml).toMatch(/<Gather input="dtmf" action="https:\/\/pinline.example\/voice\/turn\?s=abc" method="POST" timeout="5" actionOnEmptyResult="false" finishOnKey="#">/);
+    expect(xml).toContain('<Say voice="Polly.Joanna" language="en-US">Please enter your ID');
+    expect(xml).toMatch(/<\/Gather><Redirect method="POST">https:\/\/pinline.example\/voice\/no-input\?s=abc<\/Redirect><\/Response>$/);
+  });
+
+  it('when the dialog shows a menu, then the Gather takes one key and no finish key', () => {
+    const xml = renderStep(speech, 'en-US', { say: [{ key: 'menu.main' }], gather: { kind: 'menu' }, hangup: false }, urls);
+    expect(xml).toContain('numDigits="1" finishOnKey=""');
+  });
+
+  it('when the dialog ends, then the prompts are followed by a Hangup', () => {
+    const xml = renderStep(speech, 'en-US', { say: [{ key: 'goodbye' }], gather: null, hangup: true }, null);
+    expect(xml).toMatch(/<Say[^>]*>Goodbye.<\/Say><Hangup\/><\/Response>$/);
+  });
+
+  it('when a prompt has a placeholder, then its value is spoken', () => {
+    const xml = renderStep(speech, 'es-US', { say: [{ key: 'pin.status', params: { days: 12 } }], gather: null, hangup: true }, null);
+    expect(xml).toContain('12');
+    expect(xml).toContain('language="es-US"');
+    expect(xml).not.toContain('{days}');
+  });
+
+  it('when something went wrong, then the answer is [error.unavailable] and a hang-up', () => {
+    expect(renderUnavailable(speech, 'en-US')).toContain(speech.catalog.render('en-US', 'error.unavailable'));
+  });
+});
+
+describe('what Twilio submits for a Gather', () => {
+  it.each([
+    ['1001#', null, '#', '1001'],
+    ['1001', null, '#', '1001'],
+    ['#', null, '#', null],
+    ['', null, '#', null],
+    ['12#34', null, '#', '12'],
+    ['*', null, '#', '*'],
+    ['1', 1, '', '1'],
+    ['#', 1, '', '#'],
+    ['29', 1, '', '2'],
+  ])('when the caller types %j (numDigits %s, finishOnKey %j), then Twilio sends %j', (typed, numDigits, finishOnKey, expected) => {
+    expect(gatherDigits(typed, numDigits, finishOnKey)).toBe(expected);
+  });
+});
