@@ -1,0 +1,213 @@
+import type { Command } from 'commander';
+import { DEFAULT_RULE_NAME } from '../../db/rules.js';
+import type { Account } from '../../db/users.js';
+import { InputError } from '../../errors.js';
+import { describeRefusal } from '../../pin/service.js';
+import { pinStatus, type PinStatus } from '../../pin/status.js';
+import { formatPairs, formatTime, yesNo } from '../io.js';
+import type { CliContext } from './context.js';
+
+interface AddOptions {
+  extension: string;
+  first: string;
+  last: string;
+  phone?: string;
+  pin?: string;
+  rule?: string;
+  locale?: string;
+  enroll: boolean;
+}
+
+interface SetPinOptions {
+  pin?: string;
+  mustChange?: boolean;
+}
+
+function who(account: Pick<Account, 'user'>): string {
+  return `user ${account.user.extension} (${account.user.firstName} ${account.user.lastName})`;
+}
+
+export function registerUserCommands(program: Command, ctx: CliContext): void {
+  const user = program.command('user').description('manage users and their PINs');
+
+  user
+    .command('add')
+    .description('create a user; without --pin a random valid initial PIN is generated and printed once')
+    .requiredOption('--extension <EXT>', 'the ID the user keys in on the phone (2 to 15 digits)')
+    .requiredOption('--first <NAME>', 'first name')
+    .requiredOption('--last <NAME>', 'last name')
+    .option('--phone <E164>', 'registered phone number, like +15551230001: caller ID goes straight to PIN entry')
+    .option('--pin <N>', 'initial PIN; it must pass the rule')
+    .option('--rule <NAME>', 'authentication rule (default: default)')
+    .option('--locale <LOCALE>', 'prompt language, like es-US (default: DEFAULT_LOCALE)')
+    .option('--no-enroll', 'skip first-time enrollment: the user keeps the initial PIN')
+    .action(async (opts: AddOptions) => {
+      await ctx.withRuntime(async ({ accounts }) => {
+        const { user: created, generatedPin } = await accounts.createUser(
+          {
+            extension: opts.extension,
+            firstName: opts.first,
+            lastName: opts.last,
+            ...(opts.phone !== undefined ? { phone: opts.phone } : {}),
+            ...(opts.pin !== undefined ? { pin: opts.pin } : {}),
+            ...(opts.rule !== undefined ? { ruleName: opts.rule } : {}),
+            ...(opts.locale !== undefined ? { locale: opts.locale } : {}),
+            enroll: opts.enroll,
+          },
+          ctx.actor,
+        );
+        // createUser has checked that the rule exists.
+        const ruleName = opts.rule ?? DEFAULT_RULE_NAME;
+        ctx.print(`Created ${who({ user: created })}, rule ${ruleName}, ${opts.enroll ? 'enrollment pending' : 'no enrollment'}.`);
+        if (generatedPin !== null) {
+          ctx.print(
+            `Initial PIN: ${generatedPin} (shown once` +
+              (opts.enroll ? '; the user must choose a new one at first sign-in)' : ')'),
+          );
+        }
+      });
+    });
+
+  user
+    .command('set-pin')
+    .description("change a user's PIN as an administrator; without --pin a random valid PIN is generated and printed once")
+    .argument('<EXT>', "the user's extension")
+    .option('--pin <N>', 'the new PIN; it must pass the rule and the PIN history')
+    .option('--must-change', 'the user must choose a new PIN at the next sign-in')
+    .action(async (extension: string, opts: SetPinOptions) => {
+      await ctx.withRuntime(async ({ accounts, pins }) => {
+        const account = await accounts.getAccount({ extension });
+        const newPin = opts.pin ?? pins.generatePinFor(account.rule, account.user);
+        const mustChange = opts.mustChange === true;
+        const result = await pins.changePin({
+          userId: account.user.id,
+          newPin,
+          kind: 'administrative',
+          mustChange,
+          actor: ctx.actor,
+        });
+        if (!result.ok) throw new InputError(`pin_${result.refusal.rule}`, describeRefusal(result.refusal), 422);
+        ctx.print(`Changed the PIN of ${who(account)}${mustChange ? '; the user must change it at the next sign-in' : ''}.`);
+        if (opts.pin === undefined) ctx.print(`New PIN: ${newPin} (shown once)`);
+      });
+    });
+
+  user
+    .command('lock')
+    .description('lock the account: sign-in is refused until an administrator unlocks it')
+    .argument('<EXT>', "the user's extension")
+    .action(async (extension: string) => {
+      await ctx.withRuntime(async ({ accounts, pins }) => {
+        const account = await accounts.getAccount({ extension });
+        await pins.setFlags(account.user.id, { lockedByAdmin: true }, ctx.actor);
+        ctx.print(`Locked ${who(account)}: sign-in is refused until an administrator unlocks it.`);
+      });
+    });
+
+  user
+    .command('unlock')
+    .description("clear an administrator's lock and an intruder lockout, and reset the failed sign-in count")
+    .argument('<EXT>', "the user's extension")
+    .action(async (extension: string) => {
+      await ctx.withRuntime(async ({ accounts, pins }) => {
+        const account = await accounts.getAccount({ extension });
+        await pins.unlock(account.user.id, ctx.actor);
+        ctx.print(`Unlocked ${who(account)}.`);
+      });
+    });
+
+  user
+    .command('show')
+    .description("show a user, the PIN flags and status, and what they mean now (never the PIN's hash)")
+    .argument('<EXT>', "the user's extension")
+    .option('--json', 'print JSON')
+    .action(async (extension: string, opts: { json?: boolean }) => {
+      await ctx.withRuntime(async ({ accounts }) => {
+        const account = await accounts.getAccount({ extension });
+        const status = pinStatus(account.pin, account.rule, new Date());
+        if (opts.json) ctx.print(JSON.stringify(userJson(account, status), null, 2));
+        else ctx.print(...formatPairs(userPairs(account, status)));
+      });
+    });
+}
+
+/**
+ * Built field by field from an Account, which never carries the hash: nothing else can leak
+ * into the output by accident.
+ */
+function userJson(account: Account, status: PinStatus) {
+  const { user, pin, rule } = account;
+  return {
+    id: user.id,
+    extension: user.extension,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    phone: user.phone,
+    locale: user.locale,
+    rule: rule.name,
+    createdAt: user.createdAt.toISOString(),
+    mustChange: pin.mustChange,
+    enrollmentPending: pin.enrollmentPending,
+    doesNotExpire: pin.doesNotExpire,
+    lockedByAdmin: pin.lockedByAdmin,
+    cannotChange: pin.cannotChange,
+    changedAt: pin.changedAt.toISOString(),
+    failedCount: pin.failedCount,
+    lastFailedAt: pin.lastFailedAt?.toISOString() ?? null,
+    lockedAt: pin.lockedAt?.toISOString() ?? null,
+    status: {
+      expiresAt: status.expiresAt?.toISOString() ?? null,
+      expired: status.expired,
+      daysUntilExpiry: status.daysUntilExpiry,
+      mustChangeNow: status.mustChangeNow,
+      lockout: status.lockout,
+      lockedUntil: status.lockedUntil?.toISOString() ?? null,
+      effectiveFailedCount: status.effectiveFailedCount,
+      tooSoonToChange: status.tooSoonToChange,
+    },
+  };
+}
+
+function userPairs(account: Account, status: PinStatus): Array<[string, string]> {
+  const { user, pin, rule } = account;
+  return [
+    ['Extension', user.extension],
+    ['Name', `${user.firstName} ${user.lastName}`],
+    ['Phone', user.phone ?? '(none)'],
+    ['Locale', user.locale],
+    ['Authentication rule', rule.name],
+    ['Created', formatTime(user.createdAt)],
+    ['Must change at next sign-in', yesNo(pin.mustChange)],
+    ['Enrollment pending', yesNo(pin.enrollmentPending)],
+    ['Does not expire', yesNo(pin.doesNotExpire)],
+    ['Locked by administrator', yesNo(pin.lockedByAdmin)],
+    ['User cannot change', yesNo(pin.cannotChange)],
+    ['Time last changed', formatTime(pin.changedAt)],
+    ['Failed sign-in attempts', String(pin.failedCount)],
+    ['Time of last failed sign-in', formatTime(pin.lastFailedAt)],
+    ['Time locked by intruder detection', formatTime(pin.lockedAt)],
+    ['PIN expires', describeExpiry(status)],
+    ['Lockout', describeLockout(status)],
+    ['Failed sign-ins still counting', String(status.effectiveFailedCount)],
+  ];
+}
+
+function describeExpiry(status: PinStatus): string {
+  if (status.expiresAt === null) return 'never';
+  if (status.expired) return `${formatTime(status.expiresAt)} (expired)`;
+  const days = status.daysUntilExpiry ?? 0;
+  return `${formatTime(status.expiresAt)} (in ${days} ${days === 1 ? 'day' : 'days'})`;
+}
+
+function describeLockout(status: PinStatus): string {
+  switch (status.lockout) {
+    case null:
+      return 'not locked';
+    case 'admin':
+      return 'locked by an administrator';
+    case 'intruder':
+      return status.lockedUntil === null
+        ? 'locked by intruder detection, until an administrator unlocks'
+        : `locked by intruder detection, until ${formatTime(status.lockedUntil)}`;
+  }
+}

@@ -1,0 +1,92 @@
+import { createInterface } from 'node:readline';
+import { Writable, type Readable } from 'node:stream';
+import { InputError } from '../errors.js';
+
+/** Anything text can be written to: process.stdout, or a buffer in tests. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** The process's streams and environment, passed in so that tests can run the CLI in-process. */
+export interface CliIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  stdin: Readable;
+  env: Record<string, string | undefined>;
+  /** stdin is a terminal: a password can be prompted for with echo off. */
+  isTTY: boolean;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    isTTY: process.stdin.isTTY === true,
+  };
+}
+
+export function writeLines(sink: TextSink, lines: readonly string[]): void {
+  if (lines.length > 0) sink.write(lines.join('\n') + '\n');
+}
+
+/** `key: value` lines with the values lined up in one column. */
+export function formatPairs(pairs: ReadonlyArray<readonly [string, string]>): string[] {
+  const width = Math.max(0, ...pairs.map(([key]) => key.length)) + 2;
+  return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`);
+}
+
+/** A plain-text table: a header row and columns padded to their widest cell. */
+export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function formatTime(value: Date | null, none = 'never'): string {
+  return value === null ? none : value.toISOString();
+}
+
+export function yesNo(value: boolean): string {
+  return value ? 'yes' : 'no';
+}
+
+/** The first line of the input (without its line ending), or null when the input is empty. */
+export async function readFirstLine(input: Readable): Promise<string | null> {
+  const lines = createInterface({ input, crlfDelay: Infinity, terminal: false });
+  try {
+    for await (const line of lines) return line;
+    return null;
+  } finally {
+    lines.close();
+  }
+}
+
+/**
+ * Asks for a secret on the terminal with echo off: readline runs in terminal mode (raw input)
+ * but writes its echo to a sink that drops it. The prompt itself goes to stderr.
+ */
+export async function promptHidden(io: CliIo, prompt: string): Promise<string> {
+  const muted = new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+  const rl = createInterface({ input: io.stdin, output: muted, terminal: true });
+  io.stderr.write(prompt);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      rl.once('line', resolve);
+      rl.once('SIGINT', () => reject(new InputError('cancelled', 'cancelled')));
+      rl.once('close', () => reject(new InputError('no_input', 'no password entered')));
+    });
+  } finally {
+    rl.close();
+    io.stderr.write('\n');
+  }
+}
