@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { InputError } from '../errors.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRuleCommands } from './commands/rule.js';
@@ -17,7 +18,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerUserCommands,
   registerRuleCommands,
   registerAdminCommands,
-  // The call simulator (`pinline call`, DESIGN §6) registers here: registerCallCommand,
+  registerCallCommand,
 ];
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line itself was wrong. */
