@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Services } from './runtime.js';
+import { createWebRouter } from './web/index.js';
 import { createVoiceRouter } from './voice/router.js';
 
 /** Builds the HTTP app without listening: main.ts and the tests each bring their own services. */
@@ -23,6 +24,8 @@ export function createApp(services: Services): Express {
   });
 
   app.use(createVoiceRouter(services));
+
+  app.use(createWebRouter(services));
 
   const fallbackErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;

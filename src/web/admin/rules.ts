@@ -1,0 +1,161 @@
+import { Router, type Request, type Response } from 'express';
+import { DEFAULT_RULE_NAME, RULE_FIELDS, listRules, type AuthRule } from '../../db/rules.js';
+import { InputError, NotFoundError } from '../../errors.js';
+import { formChecked, formText } from '../forms.js';
+import { html } from '../html.js';
+import { checkboxField, csrfField, formError, postButton, textField } from '../layout.js';
+import {
+  checkRuleConsistency,
+  defaultRuleValues,
+  describeDefault,
+  parseRuleInteger,
+  ruleValues,
+  webHelp,
+  type RuleValues,
+} from '../rule-form.js';
+import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
+
+function ruleHref(name: string, suffix = ''): string {
+  return `/admin/rules/${encodeURIComponent(name)}${suffix}`;
+}
+
+function showValue(rule: AuthRule, key: keyof RuleValues): string {
+  const value = rule[key];
+  if (typeof value === 'boolean') return value ? 'On' : 'Off';
+  if (value === null) return 'Administrator unlocks';
+  return String(value);
+}
+
+/** Reads every rule field from the posted form; throws an InputError naming the first bad field. */
+function postedRuleValues(req: Request): RuleValues {
+  const values = defaultRuleValues() as Record<string, number | boolean | null>;
+  for (const field of RULE_FIELDS) {
+    values[field.key] = field.kind === 'boolean' ? formChecked(req, field.key) : parseRuleInteger(field, formText(req, field.key));
+  }
+  const parsed = values as RuleValues;
+  checkRuleConsistency(parsed);
+  return parsed;
+}
+
+/** Authentication rules: list, create, edit (every field of DESIGN §2, with its default), delete. */
+export function ruleRoutes(deps: AdminDeps): Router {
+  const { services } = deps;
+  const router = Router();
+
+  router.get('/rules', async (req, res) => {
+    const rules = await listRules(services.pool);
+    renderAdmin(deps, req, res, { title: 'Authentication Rules', section: 'rules' }, () => html`
+<h1>Authentication Rules</h1>
+<p class="lead">Each user follows one rule. The defaults are Cisco’s Recommended Voice Mail Authentication Rule.</p>
+<p class="actions"><a class="button secondary" href="/admin/rules/new">New Rule</a></p>
+<table>
+  <thead><tr><th scope="col">Name</th><th scope="col" class="num">Users</th>${RULE_FIELDS.map(
+    (f) => html`<th scope="col">${f.label}</th>`,
+  )}</tr></thead>
+  <tbody>
+  ${rules.map(
+    (rule) => html`<tr><th scope="row"><a href="${ruleHref(rule.name)}">${rule.name}</a></th><td class="num">${rule.userCount}</td>${RULE_FIELDS.map(
+      (f) => html`<td>${showValue(rule, f.key)}</td>`,
+    )}</tr>`,
+  )}
+  </tbody>
+</table>`);
+  });
+
+  const ruleForm = (
+    req: Request,
+    res: Response,
+    options: { rule: AuthRule | null; status?: number; error?: string },
+  ) => {
+    const { rule } = options;
+    const posted = req.method === 'POST';
+    const current = rule ? ruleValues(rule) : defaultRuleValues();
+    const title = rule ? `Authentication Rule: ${rule.name}` : 'New Authentication Rule';
+    renderAdmin(deps, req, res, { title, section: 'rules', status: options.status ?? 200 }, (csrf) => html`
+<h1>${title}</h1>
+${formError(options.error)}
+<form method="post" action="${rule ? ruleHref(rule.name) : '/admin/rules'}" class="stacked">
+  ${csrfField(csrf)}
+  ${rule ? '' : textField({ id: 'name', name: 'name', label: 'Name', value: posted ? formText(req, 'name') : '', required: true, help: 'letters, digits, spaces, “.”, “_” or “-”' })}
+  ${RULE_FIELDS.map((field) => {
+    if (field.kind === 'boolean') {
+      return checkboxField({
+        id: field.key,
+        name: field.key,
+        label: field.label,
+        checked: posted ? formChecked(req, field.key) : Boolean(current[field.key]),
+        help: `default ${describeDefault(field)}`,
+      });
+    }
+    const value = posted ? formText(req, field.key) : current[field.key];
+    return textField({
+      id: field.key,
+      name: field.key,
+      label: field.label,
+      type: 'number',
+      value: value === null ? '' : String(value),
+      required: field.kind === 'integer',
+      inputmode: 'numeric',
+      help: webHelp(field),
+      ...(field.min !== undefined ? { min: field.min } : {}),
+      ...(field.max !== undefined ? { max: field.max } : {}),
+    });
+  })}
+  <button type="submit">Save</button>
+</form>
+${
+  rule && rule.name !== DEFAULT_RULE_NAME
+    ? html`<h2>Delete</h2><p>A rule that users still follow cannot be deleted.</p>${postButton(ruleHref(rule.name, '/delete'), csrf, 'Delete Rule', 'danger')}`
+    : ''
+}`);
+  };
+
+  const loadRule = (req: Request) => services.accounts.getRule(String(req.params.name ?? '')).catch((err: unknown) => {
+    throw err instanceof InputError ? new NotFoundError(`rule "${String(req.params.name ?? '')}"`) : err;
+  });
+
+  router.get('/rules/new', (req, res) => ruleForm(req, res, { rule: null }));
+
+  router.post('/rules', async (req, res) => {
+    const name = formText(req, 'name');
+    try {
+      const values = postedRuleValues(req);
+      const exists = await services.accounts.getRule(name).then(
+        () => true,
+        () => false,
+      );
+      if (exists) throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
+      await services.accounts.setRule(name, values, adminActor(req));
+      redirectWith(req, res, ruleHref(name), `Created rule ${name}`);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      ruleForm(req, res, { rule: null, status: err.status, error: err.message });
+    }
+  });
+
+  router.get('/rules/:name', async (req, res) => ruleForm(req, res, { rule: await loadRule(req) }));
+
+  router.post('/rules/:name', async (req, res) => {
+    const rule = await loadRule(req);
+    try {
+      await services.accounts.setRule(rule.name, postedRuleValues(req), adminActor(req));
+      redirectWith(req, res, ruleHref(rule.name), `Saved rule ${rule.name}`);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      ruleForm(req, res, { rule, status: err.status, error: err.message });
+    }
+  });
+
+  router.post('/rules/:name/delete', async (req, res) => {
+    const rule = await loadRule(req);
+    try {
+      await services.accounts.deleteRule(rule.name, adminActor(req));
+      redirectWith(req, res, '/admin/rules', `Deleted rule ${rule.name}`);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      redirectWith(req, res, ruleHref(rule.name), `Rule ${rule.name} was not deleted: ${err.message}`, 'error');
+    }
+  });
+
+  return router;
+}

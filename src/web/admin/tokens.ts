@@ -1,0 +1,75 @@
+import { Router, type Request, type Response } from 'express';
+import { InputError, NotFoundError } from '../../errors.js';
+import type { ApiTokenService } from '../api/tokens.js';
+import { formText, routeId } from '../forms.js';
+import { html, type HtmlValue } from '../html.js';
+import { csrfField, formatTime, formError, postButton, textField } from '../layout.js';
+import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
+
+/** API tokens: create (the token is shown once, in that one response) and revoke. */
+export function tokenRoutes(deps: AdminDeps, tokens: ApiTokenService): Router {
+  const router = Router();
+
+  const tokensPage = async (
+    req: Request,
+    res: Response,
+    options: { status?: number; error?: string; created?: { name: string; token: string } } = {},
+  ) => {
+    const list = await tokens.list();
+    const base = deps.services.config.publicBaseUrl;
+    const createdNotice: HtmlValue = options.created
+      ? html`<section class="message status" role="status" aria-labelledby="new-token-title">
+  <h2 id="new-token-title">Token “${options.created.name}” created</h2>
+  <p>Copy it now: it is shown only this once, and only its SHA-256 is kept.</p>
+  <p class="secret" id="new-token">${options.created.token}</p>
+  <p>Use it as <code>Authorization: Bearer …</code>, for example <code>curl -H "Authorization: Bearer $PINLINE_TOKEN" ${base}/api/users</code></p>
+</section>`
+      : '';
+    renderAdmin(deps, req, res, { title: 'API Tokens', section: 'tokens', status: options.status ?? 200 }, (csrf) => html`
+<h1>API Tokens</h1>
+<p class="lead">Bearer tokens for the REST API at <code>/api</code> (OpenAPI description at <a href="/api/openapi.json">/api/openapi.json</a>). API changes are audited as <code>api:&lt;token name&gt;</code>.</p>
+${createdNotice}
+${formError(options.error)}
+<form method="post" action="/admin/tokens" class="search">
+  ${csrfField(csrf)}
+  ${textField({ id: 'name', name: 'name', label: 'Token Name', required: true, value: options.error ? formText(req, 'name') : '', help: 'names the client in the audit log, e.g. provisioning' })}
+  <button type="submit">Create Token</button>
+</form>
+${
+  list.length === 0
+    ? html`<p>No tokens yet.</p>`
+    : html`<table>
+  <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Created By</th><th scope="col">Last Used</th><th scope="col">State</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+  <tbody>
+  ${list.map(
+    (t) => html`<tr><td>${t.name}</td><td>${formatTime(t.createdAt)}</td><td>${t.createdBy}</td><td>${formatTime(t.lastUsedAt)}</td>
+      <td>${t.revokedAt ? html`Revoked ${formatTime(t.revokedAt)}` : 'Active'}</td>
+      <td>${t.revokedAt ? '' : postButton(`/admin/tokens/${t.id}/revoke`, csrf, `Revoke ${t.name}`, 'secondary')}</td></tr>`,
+  )}
+  </tbody>
+</table>`
+}`);
+  };
+
+  router.get('/tokens', (req, res) => tokensPage(req, res));
+
+  router.post('/tokens', async (req, res) => {
+    try {
+      const created = await tokens.create(formText(req, 'name'), adminActor(req));
+      // Rendered in this response, never stored or redirected: the token exists only here.
+      await tokensPage(req, res, { created: { name: created.record.name, token: created.token } });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      await tokensPage(req, res, { status: err.status, error: err.message });
+    }
+  });
+
+  router.post('/tokens/:id/revoke', async (req, res) => {
+    const id = routeId(req.params.id);
+    if (id === null) throw new NotFoundError('API token');
+    const revoked = await tokens.revoke(id, adminActor(req));
+    redirectWith(req, res, '/admin/tokens', `Revoked token ${revoked.name}`);
+  });
+
+  return router;
+}

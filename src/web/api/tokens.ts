@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken } from '../../db/api-tokens.js';
+import { recordAudit, type Actor } from '../../db/audit.js';
+import { isUniqueViolation, withTransaction, type Pool } from '../../db/pool.js';
+import { InputError, NotFoundError } from '../../errors.js';
+
+export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
+/** Recognisable in logs and secret scanners; the rest is 256 random bits. */
+export const TOKEN_PREFIX = 'pinline_';
+
+function sha256(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * API bearer tokens: made and revoked by administrators, shown once, stored only as SHA-256
+ * (a random 256-bit token needs no slow hash: there is nothing to guess).
+ */
+export class ApiTokenService {
+  constructor(private readonly pool: Pool) {}
+
+  list(): Promise<ApiToken[]> {
+    return listApiTokens(this.pool);
+  }
+
+  async create(name: string, actor: Actor): Promise<{ token: string; record: ApiToken }> {
+    if (!TOKEN_NAME_PATTERN.test(name)) {
+      throw new InputError('invalid_token_name', `token name "${name}" must be 1-64 letters, digits, spaces, '.', '_', '@' or '-'`, 422);
+    }
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    try {
+      const record = await withTransaction(this.pool, async (client) => {
+        const created = await insertApiToken(client, { name, sha256: sha256(token), createdBy: actor.name });
+        await recordAudit(client, { event: 'api_token.created', actor, details: { token: name, id: created.id } });
+        return created;
+      });
+      return { token, record };
+    } catch (err) {
+      if (isUniqueViolation(err, 'api_tokens_active_name_key')) {
+        throw new InputError('token_name_taken', `a live token named "${name}" already exists`, 409);
+      }
+      throw err;
+    }
+  }
+
+  async revoke(id: number, actor: Actor): Promise<ApiToken> {
+    return withTransaction(this.pool, async (client) => {
+      const revoked = await revokeApiToken(client, id);
+      if (!revoked) throw new NotFoundError(`live API token ${id}`);
+      await recordAudit(client, { event: 'api_token.revoked', actor, details: { token: revoked.name, id } });
+      return revoked;
+    });
+  }
+
+  /** The live token a bearer credential belongs to, or null. */
+  async authenticate(token: string): Promise<ApiToken | null> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
+    const record = await findLiveApiToken(this.pool, sha256(token));
+    if (record) await touchApiToken(this.pool, record.id);
+    return record;
+  }
+}

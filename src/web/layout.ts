@@ -1,0 +1,166 @@
+import { html, type HtmlValue, type SafeHtml } from './html.js';
+import type { Flash } from './session.js';
+
+export const STYLESHEET_PATH = '/admin/style.css';
+
+export type AdminSection = 'users' | 'rules' | 'audit' | 'tokens';
+
+export interface PageFrame {
+  title: string;
+  csrf: string;
+  area: 'admin' | 'me';
+  /** Who is signed in, shown next to Sign Out; null on the sign-in pages. */
+  signedInAs?: string | null;
+  section?: AdminSection;
+  flash?: Flash | null;
+}
+
+const ADMIN_NAV: ReadonlyArray<[AdminSection, string, string]> = [
+  ['users', 'Users', '/admin/users'],
+  ['rules', 'Authentication Rules', '/admin/rules'],
+  ['audit', 'Audit Log', '/admin/audit'],
+  ['tokens', 'API Tokens', '/admin/tokens'],
+];
+
+export function csrfField(token: string): SafeHtml {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
+export function flashMessage(flash: Flash | null | undefined): SafeHtml {
+  if (!flash) return html``;
+  return flash.kind === 'status'
+    ? html`<p class="message status" role="status">${flash.text}</p>`
+    : html`<p class="message error" role="alert">${flash.text}</p>`;
+}
+
+/** A form-level error: announced at once, and what the fields point at with aria-describedby. */
+export function formError(message: string | null | undefined): SafeHtml {
+  return message ? html`<p class="message error" role="alert" id="form-error">${message}</p>` : html``;
+}
+
+/** The whole HTML document around a page's content. */
+export function renderPage(frame: PageFrame, content: HtmlValue): string {
+  const home = frame.area === 'admin' ? '/admin' : '/me';
+  const brand = frame.area === 'admin' ? 'pinline Administration' : 'pinline Self-Service';
+  const nav =
+    frame.area === 'admin' && frame.signedInAs
+      ? html`<nav aria-label="Main"><ul>${ADMIN_NAV.map(
+          ([key, label, href]) =>
+            html`<li><a href="${href}"${frame.section === key ? html` aria-current="page"` : ''}>${label}</a></li>`,
+        )}</ul></nav>`
+      : '';
+  const who = frame.signedInAs
+    ? html`<div class="who"><span>Signed in as ${frame.signedInAs}</span>
+        <form method="post" action="${home}/signout">${csrfField(frame.csrf)}<button type="submit">Sign Out</button></form></div>`
+    : '';
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${frame.title} · ${brand}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="site"><div class="bar"><a class="brand" href="${home}">${brand}</a>${nav}${who}</div></header>
+<main id="main">
+${flashMessage(frame.flash)}
+${content}
+</main>
+</body>
+</html>
+`.value;
+}
+
+export interface TextFieldOptions {
+  id: string;
+  name: string;
+  label: string;
+  value?: string | number | null;
+  type?: 'text' | 'password' | 'number' | 'search';
+  required?: boolean;
+  autocomplete?: string;
+  inputmode?: 'numeric' | 'tel' | 'text';
+  help?: string;
+  min?: number;
+  max?: number;
+  /** Points assistive technology at the form error when this field caused it. */
+  invalid?: boolean;
+}
+
+export function textField(o: TextFieldOptions): SafeHtml {
+  const helpId = o.help ? `${o.id}-help` : null;
+  const describedBy = [helpId, o.invalid ? 'form-error' : null].filter(Boolean).join(' ');
+  // Password fields are never filled back in: a PIN or password must not travel back to the browser.
+  const value = o.type === 'password' ? null : o.value;
+  return html`<div class="field">
+  <label for="${o.id}">${o.label}</label>
+  <input id="${o.id}" name="${o.name}" type="${o.type ?? 'text'}"${value !== null && value !== undefined ? html` value="${String(value)}"` : ''}${
+    o.required ? html` required` : ''
+  }${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${
+    o.min !== undefined ? html` min="${o.min}"` : ''
+  }${o.max !== undefined ? html` max="${o.max}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${
+    o.invalid ? html` aria-invalid="true"` : ''
+  }>
+  ${helpId ? html`<span class="help" id="${helpId}">${o.help}</span>` : ''}
+</div>`;
+}
+
+export function checkboxField(o: { id: string; name: string; label: string; checked: boolean; help?: string }): SafeHtml {
+  const helpId = o.help ? `${o.id}-help` : null;
+  return html`<div class="check">
+  <input type="checkbox" id="${o.id}" name="${o.name}" value="on"${o.checked ? html` checked` : ''}${
+    helpId ? html` aria-describedby="${helpId}"` : ''
+  }>
+  <label for="${o.id}">${o.label}</label>
+  ${helpId ? html`<span class="help muted" id="${helpId}">(${o.help})</span>` : ''}
+</div>`;
+}
+
+export function selectField(o: {
+  id: string;
+  name: string;
+  label: string;
+  options: ReadonlyArray<{ value: string; label: string }>;
+  selected?: string | null;
+  help?: string;
+}): SafeHtml {
+  const helpId = o.help ? `${o.id}-help` : null;
+  return html`<div class="field">
+  <label for="${o.id}">${o.label}</label>
+  <select id="${o.id}" name="${o.name}"${helpId ? html` aria-describedby="${helpId}"` : ''}>
+    ${o.options.map(
+      (opt) => html`<option value="${opt.value}"${opt.value === o.selected ? html` selected` : ''}>${opt.label}</option>`,
+    )}
+  </select>
+  ${helpId ? html`<span class="help" id="${helpId}">${o.help}</span>` : ''}
+</div>`;
+}
+
+/** A read-only value with a real label (an <output> is labelable), e.g. "Failed Sign-In Attempts". */
+export function readonlyField(id: string, label: string, value: HtmlValue): SafeHtml {
+  return html`<label for="${id}">${label}</label><output id="${id}">${value}</output>`;
+}
+
+/** A time in UTC, machine-readable in `datetime`. */
+export function formatTime(at: Date | null, empty = 'Never'): SafeHtml {
+  if (!at) return html`${empty}`;
+  const iso = at.toISOString();
+  return html`<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
+}
+
+/** A one-button form that posts to `action` (Unlock, Revoke, Delete). */
+export function postButton(action: string, csrf: string, label: string, className = ''): SafeHtml {
+  return html`<form method="post" action="${action}">${csrfField(csrf)}<button type="submit"${
+    className ? html` class="${className}"` : ''
+  }>${label}</button></form>`;
+}
+
+/** A plain error page for the browser areas (403 CSRF, 404, 500). */
+export function errorPage(area: 'admin' | 'me', title: string, message: string, csrf = ''): string {
+  return renderPage(
+    { title, csrf, area },
+    html`<h1>${title}</h1><p>${message}</p><p><a href="${area === 'admin' ? '/admin' : '/me'}">Back to the start page</a></p>`,
+  );
+}

@@ -1,0 +1,259 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { MAX_PASSWORD_LENGTH } from '../accounts/web-credentials.js';
+import { recordAudit, type Actor } from '../db/audit.js';
+import type { Account } from '../db/users.js';
+import { InputError, NotFoundError } from '../errors.js';
+import { describeRefusal } from '../pin/service.js';
+import { pinStatus } from '../pin/status.js';
+import type { Services } from '../runtime.js';
+import { formText } from './forms.js';
+import { html, type HtmlValue } from './html.js';
+import { csrfField, formatTime, formError, renderPage, textField } from './layout.js';
+import { signinLimiter, type SigninLimit } from './rate-limit.js';
+import {
+  destroySession,
+  regenerateSession,
+  saveSession,
+  SESSION_COOKIE,
+  takeFlash,
+  type BrowserSecurity,
+} from './session.js';
+import { setWebPasswordMustChange, webPasswordMustChange } from './web-passwords.js';
+
+const ANONYMOUS: Actor = { channel: 'web', name: 'web:(unknown)' };
+
+function userActor(extension: string): Actor {
+  return { channel: 'web', name: `user:${extension}` };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function minutesText(minutes: number): string {
+  if (minutes % 1440 === 0) return plural(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return plural(minutes / 60, 'hour');
+  return plural(minutes, 'minute');
+}
+
+/**
+ * /me: a user signs in with extension and web password (a credential separate from the PIN),
+ * sees the PIN's status and changes the PIN as a voluntary change: the rule applies in full,
+ * history and minimum time between changes included, and no old PIN is asked for.
+ */
+export function meRouter(services: Services, security: BrowserSecurity, signinLimit: SigninLimit): Router {
+  const router = Router();
+
+  const render = (req: Request, res: Response, title: string, status: number, content: (csrf: string) => HtmlValue) => {
+    const csrf = security.csrfToken(req, res);
+    const user = req.session?.user;
+    res
+      .status(status)
+      .type('html')
+      .send(renderPage({ title, csrf, area: 'me', signedInAs: user ? `extension ${user.extension}` : null, flash: takeFlash(req) }, content(csrf)));
+  };
+
+  const signinForm = (req: Request, res: Response, options: { status?: number; error?: string; extension?: string } = {}) =>
+    render(req, res, 'Sign In', options.status ?? 200, (csrf) => html`
+<h1>Sign In</h1>
+<p class="lead">Sign in with your extension and your web password to see and change your phone PIN.</p>
+${formError(options.error)}
+<form method="post" action="/me/signin" class="stacked">
+  ${csrfField(csrf)}
+  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: options.extension ?? '', required: true, inputmode: 'numeric', autocomplete: 'username', invalid: Boolean(options.error) })}
+  ${textField({ id: 'password', name: 'password', label: 'Web Password', type: 'password', required: true, autocomplete: 'current-password', invalid: Boolean(options.error) })}
+  <button type="submit">Sign In</button>
+</form>
+<p class="muted">Your web password is not your PIN. If you have none, ask your administrator to set one.</p>`);
+
+  /** The signed-in user's account; a user deleted meanwhile is signed out. */
+  const signedInAccount = async (req: Request): Promise<Account | null> => {
+    const user = req.session?.user;
+    if (!user) return null;
+    try {
+      return await services.accounts.getAccount({ userId: user.id });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      await destroySession(req);
+      return null;
+    }
+  };
+
+  const requireUser: RequestHandler = async (req, res, next) => {
+    const account = await signedInAccount(req);
+    if (!account) return res.redirect(303, '/me');
+    res.locals.account = account;
+    // An administrator's "must change at next sign-in" for the web password comes first.
+    if (req.session.user?.mustChangePassword && req.path !== '/password') return res.redirect(303, '/me/password');
+    next();
+  };
+
+  const accountOf = (res: Response): Account => res.locals.account as Account;
+
+  const statusPage = (req: Request, res: Response, account: Account, options: { status?: number; error?: string } = {}) => {
+    const { user, pin, rule } = account;
+    const status = pinStatus(pin, rule, new Date());
+    const lockout =
+      status.lockout === 'admin'
+        ? 'Locked by your administrator: phone sign-in is refused until they unlock it.'
+        : status.lockout === 'intruder'
+          ? status.lockedUntil
+            ? html`Locked after too many wrong PINs, until ${formatTime(status.lockedUntil)}.`
+            : 'Locked after too many wrong PINs, until your administrator unlocks it.'
+          : null;
+    const ruleLines = [
+      `${rule.minLength === rule.maxLength ? rule.minLength : `${rule.minLength} to ${rule.maxLength}`} digits`,
+      rule.trivialCheck ? 'not easy to guess (no repeats, runs, keypad lines, your extension or name)' : null,
+      rule.historyCount > 0 ? `not your current PIN or one of your last ${rule.historyCount}` : 'not your current PIN',
+      rule.minChangeMinutes > 0 ? `at most one change every ${minutesText(rule.minChangeMinutes)}` : null,
+    ].filter((line): line is string => line !== null);
+    render(req, res, 'Your PIN', options.status ?? 200, (csrf) => html`
+<h1>Your PIN</h1>
+<p class="lead">${user.firstName} ${user.lastName}, extension ${user.extension}</p>
+<dl class="facts">
+  <dt>PIN Last Changed</dt><dd>${formatTime(pin.changedAt)}</dd>
+  <dt>PIN Expires</dt><dd>${
+    status.expiresAt
+      ? html`${formatTime(status.expiresAt)}${status.expired ? ' (expired: choose a new PIN)' : ` (in ${plural(status.daysUntilExpiry ?? 0, 'day')})`}`
+      : 'Never'
+  }</dd>
+  ${pin.mustChange ? html`<dt>Note</dt><dd>You will be asked for a new PIN at your next phone sign-in.</dd>` : ''}
+  ${pin.enrollmentPending ? html`<dt>Note</dt><dd>Your first phone sign-in will take you through enrollment.</dd>` : ''}
+  ${lockout ? html`<dt>Phone Sign-In</dt><dd>${lockout}</dd>` : ''}
+</dl>
+<h2>Change PIN</h2>
+${
+  pin.cannotChange
+    ? html`<p>Your administrator has set your PIN so that you cannot change it.</p>`
+    : html`${formError(options.error)}
+<p>Your new PIN must be: ${ruleLines.join('; ')}.</p>
+<form method="post" action="/me/pin" class="stacked">
+  ${csrfField(csrf)}
+  ${textField({ id: 'newPin', name: 'newPin', label: 'New PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}
+  ${textField({ id: 'confirmPin', name: 'confirmPin', label: 'Confirm New PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}
+  <button type="submit">Change PIN</button>
+</form>`
+}
+<p><a href="/me/password">Change your web password</a></p>`);
+  };
+
+  router.get('/', async (req, res) => {
+    const account = await signedInAccount(req);
+    if (!account) return signinForm(req, res);
+    if (req.session.user?.mustChangePassword) return res.redirect(303, '/me/password');
+    statusPage(req, res, account);
+  });
+
+  const limiter = signinLimiter(signinLimit, async (req, res, minutes) => {
+    await recordAudit(services.pool, { event: 'web.signin_throttled', actor: ANONYMOUS, details: { ip: req.ip ?? null } });
+    signinForm(req, res, { status: 429, error: `Too many failed sign-ins from this address. Try again in ${minutes} minutes.` });
+  });
+
+  router.post('/signin', limiter, async (req, res) => {
+    const extension = formText(req, 'extension');
+    const password = formText(req, 'password', { keepSpaces: true });
+    const plausible = /^[0-9]{2,15}$/.test(extension) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
+    const userId = plausible ? await services.webCredentials.verifyUserPassword(extension, password) : null;
+    if (userId === null) {
+      // The typed extension is recorded only when it is a user's: it might be a mistyped password.
+      const known = plausible ? await services.accounts.getAccount({ extension }).catch(() => null) : null;
+      await recordAudit(services.pool, {
+        event: 'web.signin_failed',
+        actor: known ? userActor(extension) : ANONYMOUS,
+        userId: known?.user.id ?? null,
+        extension: known?.user.extension ?? null,
+        details: { ip: req.ip ?? null },
+      });
+      return signinForm(req, res, {
+        status: 401,
+        error: 'Sign-in failed: the extension or web password is wrong.',
+        extension: /^[0-9]{0,15}$/.test(extension) ? extension : '',
+      });
+    }
+    await regenerateSession(req);
+    req.session.user = { id: userId, extension, mustChangePassword: await webPasswordMustChange(services.pool, userId) };
+    await saveSession(req);
+    await recordAudit(services.pool, {
+      event: 'web.signin_succeeded',
+      actor: userActor(extension),
+      userId,
+      extension,
+      details: { ip: req.ip ?? null },
+    });
+    res.redirect(303, '/me');
+  });
+
+  router.post('/signout', async (req, res) => {
+    const user = req.session.user;
+    if (user) {
+      await recordAudit(services.pool, { event: 'web.signed_out', actor: userActor(user.extension), userId: user.id, extension: user.extension });
+    }
+    await destroySession(req);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.redirect(303, '/me');
+  });
+
+  router.post('/pin', requireUser, async (req, res) => {
+    const account = accountOf(res);
+    const newPin = formText(req, 'newPin', { keepSpaces: true });
+    const again = (error: string) => statusPage(req, res, account, { status: 422, error });
+    if (newPin === '') return again('Enter your new PIN in New PIN and Confirm New PIN.');
+    if (newPin !== formText(req, 'confirmPin', { keepSpaces: true })) return again('New PIN and Confirm New PIN do not match.');
+    const result = await services.pins.changePin({
+      userId: account.user.id,
+      newPin,
+      kind: 'voluntary',
+      actor: userActor(account.user.extension),
+    });
+    if (!result.ok) return again(describeRefusal(result.refusal));
+    req.session.flash = { kind: 'status', text: 'Your PIN was changed. Use the new PIN at your next phone sign-in.' };
+    res.redirect(303, '/me');
+  });
+
+  const passwordPage = (req: Request, res: Response, options: { status?: number; error?: string } = {}) => {
+    const forced = req.session.user?.mustChangePassword === true;
+    render(req, res, 'Change Web Password', options.status ?? 200, (csrf) => html`
+<h1>Change Web Password</h1>
+${forced ? html`<p class="lead">Your administrator asks you to choose a new web password before you go on.</p>` : ''}
+${formError(options.error)}
+<form method="post" action="/me/password" class="stacked">
+  ${csrfField(csrf)}
+  ${forced ? '' : textField({ id: 'current', name: 'current', label: 'Current Web Password', type: 'password', required: true, autocomplete: 'current-password' })}
+  ${textField({ id: 'newPassword', name: 'newPassword', label: 'New Web Password', type: 'password', required: true, autocomplete: 'new-password', help: 'at least 10 characters; this does not change your PIN' })}
+  ${textField({ id: 'confirmPassword', name: 'confirmPassword', label: 'Confirm New Web Password', type: 'password', required: true, autocomplete: 'new-password' })}
+  <button type="submit">Save</button>
+</form>
+${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
+  };
+
+  router.get('/password', requireUser, (req, res) => passwordPage(req, res));
+
+  router.post('/password', requireUser, async (req, res) => {
+    const account = accountOf(res);
+    const forced = req.session.user?.mustChangePassword === true;
+    const newPassword = formText(req, 'newPassword', { keepSpaces: true });
+    if (newPassword !== formText(req, 'confirmPassword', { keepSpaces: true })) {
+      return passwordPage(req, res, { status: 422, error: 'New Web Password and Confirm New Web Password do not match.' });
+    }
+    if (!forced) {
+      const current = formText(req, 'current', { keepSpaces: true });
+      const ok =
+        current.length > 0 &&
+        current.length <= MAX_PASSWORD_LENGTH &&
+        (await services.webCredentials.verifyUserPassword(account.user.extension, current)) === account.user.id;
+      if (!ok) return passwordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
+    }
+    try {
+      await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension));
+    } catch (err) {
+      if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
+      return passwordPage(req, res, { status: err.status, error: err.message });
+    }
+    await setWebPasswordMustChange(services.pool, account.user.id, false);
+    if (req.session.user) req.session.user.mustChangePassword = false;
+    req.session.flash = { kind: 'status', text: 'Your web password was changed.' };
+    res.redirect(303, '/me');
+  });
+
+  return router;
+}

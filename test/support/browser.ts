@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { Config } from '../../src/config.js';
+import type { Services } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { startPhoneServer, type PhoneServer } from './phone.js';
+
+/** Debian's Chromium (apt-get install chromium); playwright-core brings no browser of its own. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM_PATH);
+export const CHROMIUM_SKIP_REASON = `browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
+
+/** Says once, in the test output, why a browser suite is reported as skipped. */
+export function announceBrowserSkip(): void {
+  if (!hasChromium) console.warn(CHROMIUM_SKIP_REASON);
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface WebFixture {
+  database: TestDatabase;
+  server: PhoneServer;
+  services: Services;
+  /** http://127.0.0.1:<port>, also the PUBLIC_BASE_URL, so a simulated call can follow on the same server. */
+  baseUrl: string;
+}
+
+/**
+ * The real app (createApp) on a fresh test database, listening on an ephemeral port, for the
+ * calling test file.
+ */
+export function useWebServer(overrides: Partial<Config> = {}): WebFixture {
+  const fixture = {} as WebFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    fixture.server = await startPhoneServer(fixture.database.url, overrides);
+    fixture.services = fixture.server.services;
+    fixture.baseUrl = fixture.server.baseUrl;
+  });
+  afterAll(async () => {
+    await fixture.server?.close();
+    await fixture.database?.drop();
+  });
+  return fixture;
+}
+
+/** One Chromium for the calling test file; nothing is launched when Chromium is missing. */
+export function useBrowser(): { browser: Browser } {
+  const holder = {} as { browser: Browser };
+  beforeAll(async () => {
+    if (hasChromium) holder.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await holder.browser?.close();
+  });
+  return holder;
+}
+
+export interface AdminCredentials {
+  username: string;
+  password: string;
+}
+
+let adminSequence = 0;
+
+/** An administrator account (as `pinline admin add` makes one). */
+export async function createAdmin(services: Services, username?: string): Promise<AdminCredentials> {
+  adminSequence += 1;
+  const credentials = { username: username ?? `admin${adminSequence}`, password: `correct horse battery ${adminSequence}` };
+  await services.webCredentials.createAdmin(credentials.username, credentials.password, { channel: 'cli', name: 'test' });
+  return credentials;
+}
+
+/** Step 1 of DESIGN §7: sign in at /admin. */
+export async function signInAsAdmin(page: Page, baseUrl: string, admin: AdminCredentials): Promise<void> {
+  await page.goto(`${baseUrl}/admin`);
+  await page.getByLabel('Username').fill(admin.username);
+  await page.getByLabel('Password', { exact: true }).fill(admin.password);
+  await page.getByRole('button', { name: 'Sign In' }).click();
+  await page.waitForURL(/\/admin\/users/);
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: 'minor' | 'moderate' | 'serious' | 'critical' | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * Runs axe-core on the page and returns its serious and critical violations. The page's CSP
+ * forbids injected scripts, so the context must be made with `bypassCSP: true`.
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: AXE_SCRIPT });
+  // A string expression: the tests are compiled without DOM types, and axe is a page global.
+  const result = (await page.evaluate(
+    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  )) as AxeViolation[];
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
