@@ -83,7 +83,14 @@ export async function startEmbeddedPostgres(
   if (firstRun) {
     mkdirSync(path.dirname(databaseDir), { recursive: true });
     logger.info({ databaseDir }, 'creating embedded Postgres cluster');
-    await server.initialise();
+    try {
+      await server.initialise();
+    } catch (err) {
+      const hint = /Permission denied/.test(String(err))
+        ? ` (running as root, Postgres runs as the "postgres" user, which must be able to enter ${path.dirname(databaseDir)} and its parents: chmod o+x them, or choose another DATA_DIR)`
+        : '';
+      throw new Error(`could not create the embedded Postgres cluster in ${databaseDir}${hint}: ${(err as Error).message}`);
+    }
   }
   try {
     await server.start();
