@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import type { Services } from './runtime.js';
 
 export const DEMO_EXTENSION = '1001';
@@ -8,7 +7,7 @@ export const DEMO_EXTENSION = '1001';
  * `npm start` can be called at once. Its initial PIN is printed once, to the terminal only,
  * never to the log.
  */
-export async function ensureDemoUser(services: Services, out: Writable): Promise<void> {
+export async function ensureDemoUser(services: Services, out: { write(text: string): unknown }): Promise<void> {
   const { rows } = await services.pool.query(
     'SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM audit_events)::int AS events',
   );

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../src/db/pool.js';
+import { ensureDemoUser, DEMO_EXTENSION } from '../src/demo.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { startPhoneServer } from './support/phone.js';
+import { silentLogger } from './support/services.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  if (!existsSync(`${ROOT}dist/main.js`)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+describe('health endpoints', () => {
+  it('when the database goes away, then /healthz stays 200 and /readyz answers 503 until it is back', async () => {
+    const target = new URL(database.url);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    const via = new URL(database.url);
+    via.hostname = '127.0.0.1';
+    via.port = String(await proxy.start());
+    const server = await startPhoneServer(via.toString());
+    try {
+      expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+      await proxy.cut();
+      expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
+      await proxy.restore();
+      expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await proxy.cut();
+    }
+  });
+});
+
+describe('demo user', () => {
+  it('when the database is brand new, then a demo user is created once and its PIN printed once', async () => {
+    const pool = createPool(database.url, silentLogger, 2);
+    const server = await startPhoneServer(database.url, {}, { pool });
+    try {
+      let printed = '';
+      const out = { write: (text: string) => (printed += text) };
+      await ensureDemoUser(server.services, out);
+      const pin = /initial PIN (\d+)/.exec(printed)?.[1];
+      expect(pin).toMatch(/^\d{6}$/);
+      expect(printed).toContain(`npx pinline call --url ${server.baseUrl}`);
+      const signin = await server.services.pins.verifySignin({ extension: DEMO_EXTENSION, pin: pin as string, actor: { channel: 'cli', name: 't' } });
+      expect(signin.outcome).toBe('ok');
+
+      printed = '';
+      await ensureDemoUser(server.services, out);
+      expect(printed).toBe('');
+    } finally {
+      await server.close();
+      await pool.end();
+    }
+  });
+});
+
+function runMain(env: Record<string, string>): { exited: Promise<{ code: number | null; output: string }>; kill: (s: NodeJS.Signals) => void; output: () => string } {
+  const child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return { exited, kill: (s) => child.kill(s), output: () => output };
+}
+
+describe('the server process', () => {
+  it('when production is missing secrets, then it refuses to start and names each missing variable', async () => {
+    const { exited } = runMain({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://pin.example' });
+    const { code, output } = await exited;
+    expect(code).toBe(1);
+    expect(output).toContain('missing: DATABASE_URL, TWILIO_AUTH_TOKEN, PIN_PEPPER, SESSION_SECRET');
+  });
+
+  it('when it gets SIGTERM, then it stops accepting, closes the database and exits 0', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = runMain({
+      NODE_ENV: 'production',
+      DATABASE_URL: database.url,
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      TWILIO_AUTH_TOKEN: 'token',
+      PIN_PEPPER: 'pepper-0123456789abcdef',
+      SESSION_SECRET: 'session-0123456789abcdef',
+      PORT: String(port),
+    });
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ready).toBe(true);
+    server.kill('SIGTERM');
+    const { code, output } = await server.exited;
+    expect(code).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+  });
+});
