@@ -122,11 +122,11 @@ ${formError(options.error)}
   ${lockout ? html`<dt>Phone Sign-In</dt><dd>${lockout}</dd>` : ''}
 </dl>
 <h2>Change PIN</h2>
+${formError(options.error)}
 ${
   pin.cannotChange
     ? html`<p>Your administrator has set your PIN so that you cannot change it.</p>`
-    : html`${formError(options.error)}
-<p>Your new PIN must be: ${ruleLines.join('; ')}.</p>
+    : html`<p>Your new PIN must be: ${ruleLines.join('; ')}.</p>
 <form method="post" action="/me/pin" class="stacked">
   ${csrfField(csrf)}
   ${textField({ id: 'newPin', name: 'newPin', label: 'New PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}

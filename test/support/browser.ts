@@ -63,10 +63,8 @@ export function useBrowser(): { browser: Browser } {
   return holder;
 }
 
-export interface AdminCredentials {
-  username: string;
-  password: string;
-}
+// A type alias, not an interface, so it can be posted as form fields (Record<string, string>).
+export type AdminCredentials = { username: string; password: string };
 
 let adminSequence = 0;
 

@@ -1,0 +1,241 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ApiTokenService } from '../../src/web/api/tokens.js';
+import { useWebServer } from '../support/browser.js';
+import { createUser } from '../support/factories.js';
+
+const web = useWebServer();
+let token = '';
+
+beforeAll(async () => {
+  ({ token } = await new ApiTokenService(web.services.pool).create('api tests', { channel: 'admin', name: 'admin:test' }));
+});
+
+interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+async function api(method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<ApiAnswer> {
+  const response = await fetch(`${web.baseUrl}/api${path}`, {
+    method,
+    headers: {
+      ...(auth !== null ? { authorization: auth } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
+}
+
+async function auditRows(where: string, params: unknown[] = []) {
+  const { rows } = await web.services.pool.query(`SELECT event, channel, actor FROM audit_events WHERE ${where} ORDER BY id`, params);
+  return rows as Array<{ event: string; channel: string; actor: string }>;
+}
+
+describe('authentication', () => {
+  it('when there is no token or a wrong one, then every route answers 401 with the error shape and a Bearer challenge', async () => {
+    for (const auth of [null, 'Bearer pinline_not-a-real-token', `Basic ${Buffer.from('a:b').toString('base64')}`, token]) {
+      const answer = await api('GET', '/users', undefined, auth);
+      expect(answer.status, String(auth)).toBe(401);
+      expect(answer.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+    expect((await api('DELETE', '/users/1', undefined, null)).status).toBe(401);
+    expect(await auditRows(`event = 'api.auth_failed'`)).not.toHaveLength(0);
+  });
+
+  it('when the OpenAPI document is fetched, then it is served without a token and describes every route', async () => {
+    const answer = await api('GET', '/openapi.json', undefined, null);
+    expect(answer.status).toBe(200);
+    expect(answer.body.openapi).toBe('3.1.0');
+    const paths = answer.body.paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths).sort()).toEqual(['/rules', '/rules/{name}', '/users', '/users/{id}', '/users/{id}/credential/pin']);
+    expect(Object.keys(paths['/users/{id}/credential/pin'] ?? {})).toEqual(expect.arrayContaining(['get', 'put']));
+    const schemas = (answer.body.components as { schemas: Record<string, { properties?: Record<string, unknown> }> }).schemas;
+    expect(Object.keys(schemas.NewRule?.properties ?? {})).toEqual(expect.arrayContaining(['name', 'minLength', 'lockoutMinutes', 'trivialCheck']));
+  });
+});
+
+describe('users', () => {
+  it('when a user is created, read, changed, listed and deleted, then each answer is right and each change is audited as the token', async () => {
+    const created = await api('POST', '/users', { extension: '5201', firstName: 'Grace', lastName: 'Hopper', pin: '604817', enroll: false });
+    expect(created.status).toBe(201);
+    const user = created.body.user as { id: number; extension: string; rule: string };
+    expect(user).toMatchObject({ extension: '5201', firstName: 'Grace', lastName: 'Hopper', rule: 'default', phone: null, locale: 'en-US' });
+    expect(created.body.generatedPin).toBeUndefined();
+    expect(created.headers.get('location')).toBe(`/api/users/${user.id}`);
+
+    expect((await api('GET', `/users/${user.id}`)).body).toMatchObject({ id: user.id, extension: '5201' });
+    const changed = await api('PATCH', `/users/${user.id}`, { lastName: 'Murray Hopper', phone: '+15552010001' });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ lastName: 'Murray Hopper', phone: '+15552010001' });
+
+    const search = await api('GET', '/users?q=murray');
+    expect(search.body).toMatchObject({ total: 1, users: [{ id: user.id }] });
+    const byExtension = await api('GET', '/users?q=5201&limit=5');
+    expect(byExtension.body).toMatchObject({ total: 1, limit: 5, offset: 0 });
+
+    expect((await api('DELETE', `/users/${user.id}`)).status).toBe(204);
+    expect((await api('GET', `/users/${user.id}`)).status).toBe(404);
+    expect((await auditRows(`extension = '5201'`)).map((r) => [r.event, r.channel, r.actor])).toEqual([
+      ['user.created', 'api', 'api:api tests'],
+      ['user.updated', 'api', 'api:api tests'],
+      ['user.deleted', 'api', 'api:api tests'],
+    ]);
+  });
+
+  it('when no PIN is given, then a valid one is generated and returned in that one answer only', async () => {
+    const created = await api('POST', '/users', { extension: '5202', firstName: 'Alan', lastName: 'Turing' });
+    expect(created.status).toBe(201);
+    const pin = created.body.generatedPin as string;
+    expect(pin).toMatch(/^[0-9]{6,}$/);
+    const id = (created.body.user as { id: number }).id;
+    expect(JSON.stringify((await api('GET', `/users/${id}`)).body)).not.toContain(pin);
+  });
+
+  it.each([
+    ['a missing field', { firstName: 'No', lastName: 'Extension' }, 400, 'invalid_request', /extension/],
+    ['a wrong type', { extension: 5203, firstName: 'A', lastName: 'B' }, 400, 'invalid_request', /extension/],
+    ['an unknown field', { extension: '5203', firstName: 'A', lastName: 'B', admin: true }, 400, 'invalid_request', /admin/],
+    ['a malformed extension', { extension: '12a', firstName: 'A', lastName: 'B' }, 400, 'invalid_extension', /2 to 15 digits/],
+    ['an unknown rule', { extension: '5203', firstName: 'A', lastName: 'B', rule: 'nope' }, 422, 'unknown_rule', /nope/],
+    ['a trivial initial PIN', { extension: '5203', firstName: 'A', lastName: 'B', pin: '123456' }, 422, 'pin_trivial', /trivial PIN/],
+  ])('when the new user has %s, then the answer is a 4xx with the error shape', async (_what, body, status, code, message) => {
+    const answer = await api('POST', '/users', body);
+    expect(answer.status).toBe(status);
+    expect(answer.body).toEqual({ error: { code, message: expect.stringMatching(message) } });
+    expect(JSON.stringify(answer.body)).not.toContain('123456');
+  });
+
+  it('when the body is not JSON or not sent as JSON, then the answer is 400 or 415 with the error shape', async () => {
+    expect(await api('POST', '/users', '{"extension":')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+    const form = await fetch(`${web.baseUrl}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'extension=5204',
+    });
+    expect(form.status).toBe(415);
+    expect(await form.json()).toMatchObject({ error: { code: 'unsupported_media_type' } });
+  });
+
+  it('when the extension is taken or the user does not exist, then the answer is 409 or 404', async () => {
+    const existing = await createUser(web.services);
+    expect(await api('POST', '/users', { extension: existing.extension, firstName: 'A', lastName: 'B' })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'extension_taken' } },
+    });
+    expect(await api('PATCH', '/users/999999', { firstName: 'X' })).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await api('GET', '/users/abc')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await api('GET', '/nothing')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+  });
+});
+
+describe('the PIN credential', () => {
+  it('when it is read, then flags and status come back and never a hash', async () => {
+    const user = await createUser(web.services);
+    const answer = await api('GET', `/users/${user.userId}/credential/pin`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      userId: user.userId,
+      extension: user.extension,
+      rule: 'default',
+      flags: { mustChange: false, enrollmentPending: false, doesNotExpire: false, lockedByAdmin: false, cannotChange: false },
+      status: { failedCount: 0, lastFailedAt: null, lockedAt: null, lockout: null, expired: false },
+    });
+    const text = JSON.stringify(answer.body);
+    expect(text).not.toMatch(/argon2|hash/i);
+  });
+
+  it('when a PIN is put with must-change, then it is saved through the one change path and audited as the token', async () => {
+    const user = await createUser(web.services);
+    const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin: '604817', flags: { mustChange: true } });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ flags: { mustChange: true } });
+    expect(JSON.stringify(answer.body)).not.toContain('604817');
+    const signin = await web.services.pins.verifySignin({ extension: user.extension, pin: '604817', actor: { channel: 'cli', name: 'test' } });
+    expect(signin.outcome).toBe('ok');
+    expect(await auditRows(`event = 'pin.changed' AND user_id = $1`, [user.userId])).toEqual([
+      { event: 'pin.changed', channel: 'api', actor: 'api:api tests' },
+    ]);
+  });
+
+  it.each([
+    ['trivial', '258012', 'pin_trivial', "rule 'trivial PIN'"],
+    ['too short', '12', 'pin_too_short', "rule 'minimum length'"],
+    ['the current PIN', '860472', 'pin_reused', "rule 'PIN history'"],
+  ])('when the PIN put is %s, then the answer is 422 naming the rule, without the PIN', async (_what, pin, code, rule) => {
+    const user = await createUser(web.services);
+    const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin });
+    expect(answer.status).toBe(422);
+    expect(answer.body).toEqual({ error: { code, message: expect.stringContaining(rule) } });
+    expect(JSON.stringify(answer.body)).not.toContain(pin);
+  });
+
+  it('when flags are put, or unlock, then they are applied and audited', async () => {
+    const user = await createUser(web.services);
+    for (let i = 0; i < 3; i++) {
+      await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
+    }
+    expect((await api('GET', `/users/${user.userId}/credential/pin`)).body).toMatchObject({ status: { lockout: 'intruder', failedCount: 3 } });
+    const unlocked = await api('PUT', `/users/${user.userId}/credential/pin`, { unlock: true, flags: { doesNotExpire: true, cannotChange: true } });
+    expect(unlocked.status).toBe(200);
+    expect(unlocked.body).toMatchObject({
+      flags: { doesNotExpire: true, cannotChange: true },
+      status: { lockout: null, failedCount: 0, lockedAt: null, expiresAt: null },
+    });
+    const locked = await api('PUT', `/users/${user.userId}/credential/pin`, { flags: { lockedByAdmin: true } });
+    expect(locked.body).toMatchObject({ flags: { lockedByAdmin: true }, status: { lockout: 'admin' } });
+    expect((await auditRows(`user_id = $1 AND channel = 'api'`, [user.userId])).map((r) => r.event)).toEqual([
+      'pin.unlocked',
+      'pin.flags_changed',
+      'pin.locked',
+    ]);
+  });
+
+  it('when the body is empty or contradicts itself, then the answer is 400', async () => {
+    const user = await createUser(web.services);
+    expect(await api('PUT', `/users/${user.userId}/credential/pin`, {})).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(await api('PUT', `/users/${user.userId}/credential/pin`, { unlock: true, flags: { lockedByAdmin: true } })).toMatchObject({
+      status: 400,
+    });
+    expect(await api('PUT', `/users/${user.userId}/credential/pin`, { pin: 604817 })).toMatchObject({ status: 400 });
+  });
+});
+
+describe('authentication rules', () => {
+  it('when a rule is created, read, changed, listed and deleted, then each answer is right and each change is audited', async () => {
+    const created = await api('POST', '/rules', { name: 'kiosk', minLength: 8, lockoutMinutes: null });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'kiosk', minLength: 8, maxLength: 20, lockoutMinutes: null, historyCount: 5, trivialCheck: true });
+    expect((await api('GET', '/rules/kiosk')).body).toMatchObject({ name: 'kiosk', minLength: 8 });
+    expect((await api('PATCH', '/rules/kiosk', { trivialCheck: false, maxDays: 0 })).body).toMatchObject({ trivialCheck: false, maxDays: 0 });
+    const list = (await api('GET', '/rules')).body.rules as Array<{ name: string }>;
+    expect(list.map((r) => r.name)).toEqual(expect.arrayContaining(['default', 'kiosk']));
+    expect((await api('DELETE', '/rules/kiosk')).status).toBe(204);
+    expect((await api('GET', '/rules/kiosk')).status).toBe(404);
+    expect((await auditRows(`event LIKE 'rule.%' AND details->>'rule' = 'kiosk'`)).map((r) => [r.event, r.actor])).toEqual([
+      ['rule.created', 'api:api tests'],
+      ['rule.updated', 'api:api tests'],
+      ['rule.deleted', 'api:api tests'],
+    ]);
+  });
+
+  it('when rule input is invalid, then the answer is a 4xx with the error shape', async () => {
+    expect(await api('POST', '/rules', { name: 'bad', historyCount: 51 })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: expect.stringContaining('historyCount') } },
+    });
+    expect(await api('POST', '/rules', { name: 'crossed', minLength: 10, maxLength: 8 })).toMatchObject({
+      status: 422,
+      body: { error: { code: 'out_of_range' } },
+    });
+    expect(await api('POST', '/rules', { name: 'default' })).toMatchObject({ status: 409, body: { error: { code: 'rule_exists' } } });
+    expect(await api('DELETE', '/rules/default')).toMatchObject({ status: 409, body: { error: { code: 'rule_protected' } } });
+    await api('POST', '/rules', { name: 'in-use' });
+    await createUser(web.services, { ruleName: 'in-use' });
+    expect(await api('DELETE', '/rules/in-use')).toMatchObject({ status: 409, body: { error: { code: 'rule_in_use' } } });
+    expect(await api('PATCH', '/rules/nope', { minLength: 7 })).toMatchObject({ status: 404 });
+  });
+});

@@ -1,0 +1,71 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWebRouter } from '../../src/web/index.js';
+import { createAdmin } from '../support/browser.js';
+import { createUser, testActor } from '../support/factories.js';
+import { useServices } from '../support/services.js';
+import { WebClient } from '../support/web-client.js';
+
+// The web router alone with a small sign-in limit, so the limit is reached in a few requests.
+
+const fixture = useServices();
+let server: Server;
+let baseUrl = '';
+
+beforeAll(async () => {
+  const app = express();
+  app.set('trust proxy', 'loopback');
+  app.use(createWebRouter(fixture.services, { signinLimit: { limit: 3, windowMs: 60_000 } }));
+  server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function events(name: string): Promise<number> {
+  const { rows } = await fixture.pool.query('SELECT count(*)::int AS n FROM audit_events WHERE event = $1', [name]);
+  return rows[0].n as number;
+}
+
+describe('sign-in rate limit', () => {
+  it('when an address keeps failing the admin sign-in, then it is refused with 429 even with the right password, and that is audited', async () => {
+    const admin = await createAdmin(fixture.services);
+    const client = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.7' });
+    await client.load('/admin/signin');
+    for (let i = 0; i < 3; i++) {
+      expect((await client.post('/admin/signin', { username: admin.username, password: `wrong password ${i}` })).status).toBe(401);
+    }
+    const limited = await client.post('/admin/signin', admin);
+    expect(limited.status).toBe(429);
+    expect(limited.body).toContain('Too many failed sign-ins');
+    expect(await events('admin.signin_failed')).toBe(3);
+    expect(await events('admin.signin_throttled')).toBe(1);
+
+    // Another address is not affected, and successes do not count.
+    const other = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.8' });
+    for (let i = 0; i < 4; i++) {
+      await other.load('/admin/signin');
+      expect((await other.post('/admin/signin', admin)).status).toBe(303);
+      await other.load('/admin/users');
+      await other.post('/admin/signout', {});
+    }
+  });
+
+  it('when an address keeps failing the self-service sign-in, then it is refused with 429 and that is audited', async () => {
+    const user = await createUser(fixture.services);
+    await fixture.services.webCredentials.setUserPassword(user.userId, 'a web password', testActor);
+    const client = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.9' });
+    await client.load('/me');
+    for (let i = 0; i < 3; i++) {
+      expect((await client.post('/me/signin', { extension: user.extension, password: `wrong ${i}` })).status).toBe(401);
+    }
+    expect((await client.post('/me/signin', { extension: user.extension, password: 'a web password' })).status).toBe(429);
+    expect(await events('web.signin_throttled')).toBe(1);
+  });
+});
