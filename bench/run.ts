@@ -1,0 +1,424 @@
+/**
+ * `npm run bench`: the cost of a call, against named targets, in one run on one machine.
+ *
+ * Starts a real pinline instance (bench/server.ts: src/app.ts on the real services, production
+ * logging) on real Postgres (DATABASE_URL, else an embedded one), the stateless TwiML baseline
+ * (bench/baseline.ts), and drives both over HTTP with pre-signed Twilio webhooks. Prints a table
+ * of every figure beside its target and writes the same figures to bench/results/.
+ *
+ * Environment: DATABASE_URL (optional), BENCH_SECONDS (length of each measured phase, default 8),
+ * BENCH_USERS (default 4000), BENCH_PROFILE=1 (CPU profile of the instance into bench/results/profiles).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { SecretHasher, DEFAULT_HASH_PARAMETERS } from '../src/pin/hasher.js';
+import { PromptCatalog } from '../src/prompts.js';
+import { actionOf, callAtPinPrompt, eachLimited, menuTurn, prepare, send, type CallAtPin, type Target } from './lib/calls.js';
+import { Child } from './lib/child.js';
+import { BENCH_PIN, countEvents, openBenchDatabase, seedUsers } from './lib/database.js';
+import { cannonEach, cannonFixed, paced, percentile, type Classifier, type LoadResult, type Prepared } from './lib/load.js';
+import type { DbCounters, MemorySample } from './lib/protocol.js';
+import { describeMachine, mib, ms, percent, perSecond, ratio, renderMarkdown, renderTable, type Figure } from './lib/report.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const USERS = Number(process.env.BENCH_USERS ?? 4000);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const MENU_CONNECTIONS = 50;
+const PARKED_CALLS = 1000;
+/** Menu turns offered while hashing is saturated: 50 calls each pressing a key every 250 ms, far faster than people do. */
+const SATURATED_MENU_RATE = 200;
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const texts = PromptCatalog.load().textsOf('en-US');
+const heard = (body: string, key: string) => body.includes(texts[key] as string);
+
+/** What a caller heard in one answer, coarsely. */
+function classOf(status: number, body: string): string {
+  if (status !== 200) return `http ${status}`;
+  if (heard(body, 'error.unavailable')) return 'unavailable';
+  if (heard(body, 'system.busy')) return 'busy';
+  if (heard(body, 'signin.invalid')) return 'invalid';
+  if (heard(body, 'menu.main')) return 'menu';
+  return 'other';
+}
+
+function latencyValues(result: LoadResult) {
+  return {
+    responses: result.responses,
+    seconds: Number(result.seconds.toFixed(2)),
+    rate: Number(result.rate.toFixed(1)),
+    p50: Number(percentile(result.latencies, 50).toFixed(3)),
+    p99: Number(percentile(result.latencies, 99).toFixed(3)),
+    max: Number((result.latencies.at(-1) ?? Number.NaN).toFixed(3)),
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+function merge(results: readonly LoadResult[]): LoadResult {
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = results.reduce((s, r) => s + r.seconds, 0);
+  const sum = (pick: (r: LoadResult) => Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const r of results) for (const [k, v] of Object.entries(pick(r))) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    responses: latencies.length,
+    seconds,
+    rate: latencies.length / seconds,
+    latencies,
+    statuses: sum((r) => r.statuses),
+    classes: sum((r) => r.classes),
+    errors: results.reduce((s, r) => s + r.errors, 0),
+    timeouts: results.reduce((s, r) => s + r.timeouts, 0),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const database = await openBenchDatabase();
+  log(`database: ${database.description}`);
+  const secrets = {
+    TWILIO_AUTH_TOKEN: randomBytes(16).toString('hex'),
+    PIN_PEPPER: randomBytes(24).toString('hex'),
+    SESSION_SECRET: randomBytes(24).toString('hex'),
+  };
+  const hasher = new SecretHasher(secrets.PIN_PEPPER, DEFAULT_HASH_PARAMETERS);
+  const extensions = await seedUsers(database.url, USERS, await hasher.hash(BENCH_PIN));
+  log(`seeded ${extensions.length} users`);
+
+  const port = await freePort();
+  const publicBaseUrl = `http://127.0.0.1:${port}`;
+  const profileDir = `${RESULTS_DIR}profiles`;
+  if (PROFILE) mkdirSync(profileDir, { recursive: true });
+  const instance = await Child.start(
+    'server.ts',
+    {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      PUBLIC_BASE_URL: publicBaseUrl,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...secrets,
+    },
+    PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
+  const baseline = await Child.start('baseline.ts', { PORT: '0' });
+  const baselineUrl = `http://127.0.0.1:${baseline.port}`;
+  const target: Target = { publicBaseUrl, authToken: secrets.TWILIO_AUTH_TOKEN };
+  const figures: Figure[] = [];
+  const details: Record<string, unknown> = {};
+
+  try {
+    let nextUser = 0;
+    const userFor = () => extensions[nextUser++ % extensions.length] as string;
+    const prepareCalls = (count: number) => eachLimited(Array.from({ length: count }), 16, () => callAtPinPrompt(target, userFor(), BENCH_PIN));
+
+    /** Calls signed in and waiting at the main menu (their next action URL): the server holds nothing for them. */
+    const parked: Array<{ callSid: string; action: string }> = [];
+    const signinClassifier: Classifier = (status, body, tag) => {
+      const cls = classOf(status, body);
+      const action = cls === 'menu' ? actionOf(body) : null;
+      if (action && parked.length < PARKED_CALLS * 2) parked.push({ callSid: (tag as { callSid: string }).callSid, action });
+      return cls;
+    };
+    const menuClassifier: Classifier = (status, body) => classOf(status, body);
+
+    // ---- warm-up: JIT, pool connections, both apps
+    log('warming up');
+    const menuCalls: Prepared[] = [];
+    for (const call of await prepareCalls(MENU_CONNECTIONS)) {
+      const answer = await send(target, call.signin);
+      const action = actionOf(answer.body);
+      if (!action || classOf(answer.status, answer.body) !== 'menu') throw new Error(`bench: warm-up sign-in failed: ${answer.body}`);
+      menuCalls.push(menuTurn(target, call.callSid, action, '2'));
+    }
+    const baselineTurn: Prepared = {
+      path: '/voice/menu',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ CallSid: 'CA' + '1'.repeat(32), AccountSid: 'AC' + '0'.repeat(32), From: '+15550000100', To: '+15550000199', Digits: '2', CallStatus: 'in-progress' }).toString(),
+    };
+    await cannonFixed(menuCalls, { baseUrl: publicBaseUrl, connections: MENU_CONNECTIONS, durationSec: 2 });
+    await cannonFixed([baselineTurn], { baseUrl: baselineUrl, connections: MENU_CONNECTIONS, durationSec: 2 });
+    const idle = (await instance.ask({ type: 'memory' })).afterGc;
+
+    // ---- database round-trips per turn, counted on the instance's pool
+    log('counting database round-trips');
+    const roundTrips: Record<string, DbCounters> = {};
+    const counted = async (name: string, turn: () => Promise<{ status: number; body: string }>) => {
+      await instance.ask({ type: 'counters', reset: true });
+      const answer = await turn();
+      roundTrips[name] = (await instance.ask({ type: 'counters', reset: true })).counters;
+      if (answer.status !== 200) throw new Error(`bench: ${name} answered ${answer.status}`);
+      return answer.body;
+    };
+    {
+      const callSid = `CA${randomBytes(16).toString('hex')}`;
+      const turn = (action: string | null, digits?: string) => {
+        if (!action) throw new Error('bench: the call ended early while counting round-trips');
+        return send(target, prepare(target, action, { CallSid: callSid, CallStatus: 'in-progress', ...(digits ? { Digits: digits } : {}) }));
+      };
+      let body = await counted('incoming (caller-ID lookup)', () => send(target, prepare(target, '/voice/incoming', { CallSid: callSid, CallStatus: 'ringing' })));
+      body = await counted('ID entry', () => turn(actionOf(body), userFor()));
+      body = await counted('sign-in', () => turn(actionOf(body), BENCH_PIN));
+      body = await counted('menu turn (status)', () => turn(actionOf(body), '2'));
+      body = await counted('menu turn (change PIN)', () => turn(actionOf(body), '1'));
+      body = await counted('new PIN entry (checked, held as a hash)', () => turn(actionOf(body), '604817'));
+      body = await counted('PIN save (confirmation)', () => turn(actionOf(body), '604817'));
+      if (!heard(body, 'pin.changed')) throw new Error(`bench: the PIN save did not save: ${body}`);
+      body = await counted('no-input turn', () => {
+        const action = actionOf(body);
+        return turn(action ? action.replace('/voice/turn', '/voice/no-input') : null);
+      });
+      await counted('menu turn (goodbye)', () => turn(actionOf(body), '*'));
+    }
+    details.roundTrips = roundTrips;
+    const trips = (name: string) => roundTrips[name] as DbCounters;
+    const describeTrips = (c: DbCounters) =>
+      c.statements === 0 ? '0 round-trips' : `${c.transactions} transaction${c.transactions === 1 ? '' : 's'}, ${c.statements} statements, ${c.checkouts} checkout${c.checkouts === 1 ? '' : 's'}`;
+
+    // ---- raw argon2 ceiling, inside the instance's process: its parameters, its slots, no HTTP
+    log('measuring the argon2 ceiling');
+    const ceiling = await instance.ask({ type: 'argon2-ceiling', durationMs: Math.min(5, SECONDS) * 1000 });
+    const ceilingRate = ceiling.verifies / ceiling.seconds;
+    const hp = DEFAULT_HASH_PARAMETERS;
+    figures.push({
+      name: 'argon2 verify ceiling (no HTTP)',
+      measured: perSecond(ceilingRate),
+      target: '— (the ceiling)',
+      met: null,
+      values: { perSecond: Number(ceilingRate.toFixed(1)), slots: ceiling.slots, threadpool: ceiling.threadpool, memoryKiB: hp.memoryCost, timeCost: hp.timeCost, parallelism: hp.parallelism },
+    });
+
+    // ---- menu turns against the stateless baseline, alternating, 50 connections each
+    log('menu turns vs the stateless baseline');
+    const menuRounds: LoadResult[] = [];
+    const baselineRounds: LoadResult[] = [];
+    for (let round = 0; round < 2; round++) {
+      baselineRounds.push(await cannonFixed([baselineTurn], { baseUrl: baselineUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 2 }));
+      menuRounds.push(await cannonFixed(menuCalls, { baseUrl: publicBaseUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 2, classify: menuClassifier }));
+    }
+    const base = merge(baselineRounds);
+    const menu = merge(menuRounds);
+    if ((menu.classes.menu ?? 0) !== menu.responses) throw new Error(`bench: not every menu turn answered with the menu: ${JSON.stringify(menu.classes)}`);
+    const baseP99 = percentile(base.latencies, 99);
+    const menuP99 = percentile(menu.latencies, 99);
+    figures.push({
+      name: 'baseline: stateless TwiML menu (50 conc.)',
+      measured: `${perSecond(base.rate)}, p50 ${ms(percentile(base.latencies, 50))}, p99 ${ms(baseP99)}`,
+      target: '— (the reference)',
+      met: null,
+      values: latencyValues(base),
+    });
+    figures.push({
+      name: 'menu turn throughput vs baseline (50 conc.)',
+      measured: `${perSecond(menu.rate)} = ${ratio(menu.rate / base.rate)}`,
+      target: '≥ 1.0×',
+      met: menu.rate >= base.rate,
+      values: { ...latencyValues(menu), ratio: Number((menu.rate / base.rate).toFixed(3)) },
+    });
+    figures.push({
+      name: 'menu turn latency (50 conc.)',
+      measured: `p50 ${ms(percentile(menu.latencies, 50))}, p99 ${ms(menuP99)}`,
+      target: `p99 ≤ baseline p99 (${ms(baseP99)})`,
+      met: menuP99 <= baseP99,
+      values: { p50: Number(percentile(menu.latencies, 50).toFixed(3)), p99: Number(menuP99.toFixed(3)), baselineP99: Number(baseP99.toFixed(3)) },
+    });
+
+    // ---- sign-ins: prepared calls at their PIN prompt, one fresh call per sign-in
+    const signinConnections = ceiling.slots * 4;
+    const signinAmount = Math.ceil(ceilingRate * SECONDS);
+    const saturatedAmount = Math.ceil(ceilingRate * (SECONDS + 3));
+    const overloadRate = Math.round(ceilingRate * 2);
+    const overloadCount = overloadRate * SECONDS;
+    const needed = signinAmount + saturatedAmount + overloadCount + 2 * signinConnections + 10;
+    log(`preparing ${needed} calls at their PIN prompt`);
+    const prepared: CallAtPin[] = await prepareCalls(needed);
+    let nextCall = 0;
+    const nextSignin = () => prepared[nextCall++]?.signin ?? null;
+
+    log('sign-in throughput');
+    const succeededBefore = await countEvents(database.url, 'signin.succeeded');
+    const signins = await cannonEach(nextSignin, { baseUrl: publicBaseUrl, connections: signinConnections, amount: signinAmount, classify: signinClassifier });
+    const verified = (await countEvents(database.url, 'signin.succeeded')) - succeededBefore;
+    const signinOk = signins.classes.menu ?? 0;
+    if (verified !== signinOk) throw new Error(`bench: ${signinOk} sign-ins answered with the menu but ${verified} were verified: not measuring real sign-ins`);
+    const signinRate = signinOk / signins.seconds;
+    figures.push({
+      name: 'sign-in throughput (whole webhook path)',
+      measured: `${perSecond(signinRate)} = ${ratio(signinRate / ceilingRate)} of ceiling`,
+      target: '≥ 0.9× ceiling',
+      met: signinRate / ceilingRate >= 0.9,
+      values: { ...latencyValues(signins), signedIn: signinOk, verifiedInDatabase: verified, perSecond: Number(signinRate.toFixed(1)), ratio: Number((signinRate / ceilingRate).toFixed(3)), connections: signinConnections, classes: JSON.stringify(signins.classes) },
+    });
+
+    // ---- menu turns while sign-ins keep every hashing slot busy
+    log('menu turns while hashing is saturated');
+    const hashingLoad = cannonEach(nextSignin, { baseUrl: publicBaseUrl, connections: signinConnections, amount: saturatedAmount, classify: signinClassifier });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const gateDuring = await instance.ask({ type: 'gate' });
+    const saturatedMenu = await paced(
+      (() => {
+        let i = 0;
+        return () => menuCalls[i++ % menuCalls.length] ?? null;
+      })(),
+      { baseUrl: publicBaseUrl, rate: SATURATED_MENU_RATE, durationSec: SECONDS, classify: menuClassifier },
+    );
+    const gateAfter = await instance.ask({ type: 'gate' });
+    const hashing = await hashingLoad;
+    const saturatedP99 = percentile(saturatedMenu.latencies, 99);
+    figures.push({
+      name: `menu turn p99 while hashing is saturated (${SATURATED_MENU_RATE}/s)`,
+      measured: `p99 ${ms(saturatedP99)} (p50 ${ms(percentile(saturatedMenu.latencies, 50))}; slots ${gateDuring.inUse}/${gateDuring.slots} busy, ${gateDuring.queued} queued)`,
+      target: '< 50 ms',
+      met: saturatedP99 < 50 && (saturatedMenu.classes.menu ?? 0) === saturatedMenu.offered,
+      values: {
+        ...latencyValues(saturatedMenu),
+        slotsBusy: gateDuring.inUse,
+        queued: gateDuring.queued,
+        queuedAtEnd: gateAfter.queued,
+        signinsMeanwhile: hashing.classes.menu ?? 0,
+        signinRateMeanwhile: Number(((hashing.classes.menu ?? 0) / hashing.seconds).toFixed(1)),
+      },
+    });
+
+    // ---- overload: sign-ins offered at twice the ceiling, open loop
+    log(`overload: ${overloadRate} sign-ins/s for ${SECONDS} s`);
+    const overload = await paced(nextSignin, { baseUrl: publicBaseUrl, rate: overloadRate, durationSec: SECONDS, classify: signinClassifier });
+    const busyShare = (overload.classes.busy ?? 0) / overload.offered;
+    const slowest = overload.latencies.at(-1) ?? Number.NaN;
+    const overloadErrors = overload.errors + overload.timeouts + (overload.offered - overload.responses) + Object.entries(overload.classes).filter(([k]) => k !== 'busy' && k !== 'menu').reduce((s, [, v]) => s + v, 0);
+    figures.push({
+      name: `overload at 2× ceiling (${overloadRate}/s offered)`,
+      measured: `${percent(busyShare)} heard [system.busy], ${percent((overload.classes.menu ?? 0) / overload.offered)} signed in`,
+      target: 'busy, never silence',
+      met: null,
+      values: { ...latencyValues(overload), offered: overload.offered, busy: overload.classes.busy ?? 0, signedIn: overload.classes.menu ?? 0, classes: JSON.stringify(overload.classes) },
+    });
+    figures.push({
+      name: 'overload: slowest reply',
+      measured: ms(slowest),
+      target: '< 10 s',
+      met: slowest < 10_000,
+      values: { slowestMs: Number(slowest.toFixed(1)), p99: Number(percentile(overload.latencies, 99).toFixed(1)) },
+    });
+    figures.push({
+      name: 'overload: errors (non-200, unanswered, [error.unavailable])',
+      measured: String(overloadErrors),
+      target: '0',
+      met: overloadErrors === 0,
+      values: { errors: overloadErrors, statuses: JSON.stringify(overload.statuses) },
+    });
+
+    // ---- round-trips per turn (counted earlier, reported here)
+    figures.push({
+      name: 'DB round-trips: menu turn',
+      measured: describeTrips(trips('menu turn (status)')),
+      target: '0',
+      met: trips('menu turn (status)').statements === 0 && trips('menu turn (change PIN)').statements === 0 && trips('menu turn (goodbye)').statements === 0,
+      values: { ...trips('menu turn (status)') },
+    });
+    figures.push({
+      name: 'DB round-trips: sign-in',
+      measured: describeTrips(trips('sign-in')),
+      target: '1 transaction',
+      met: trips('sign-in').transactions === 1 && trips('sign-in').checkouts === 1,
+      values: { ...trips('sign-in') },
+    });
+    figures.push({
+      name: 'DB round-trips: PIN save',
+      measured: describeTrips(trips('PIN save (confirmation)')),
+      target: '1 transaction',
+      met: trips('PIN save (confirmation)').transactions === 1 && trips('PIN save (confirmation)').checkouts === 1,
+      values: { ...trips('PIN save (confirmation)') },
+    });
+
+    // ---- memory with 1,000 calls in progress
+    log(`memory with ${PARKED_CALLS} calls in progress`);
+    while (parked.length < PARKED_CALLS) {
+      const extra = await prepareCalls(Math.min(100, PARKED_CALLS - parked.length));
+      await eachLimited(extra, 8, async (call) => {
+        const answer = await send(target, call.signin);
+        signinClassifier(answer.status, answer.body, { callSid: call.callSid });
+      });
+    }
+    const calls = parked.slice(0, PARKED_CALLS);
+    const withParked = (await instance.ask({ type: 'memory' })).afterGc;
+    await instance.ask({ type: 'sample-start' });
+    let k = 0;
+    const burst = await paced(
+      () => {
+        const call = calls[k++];
+        return call ? menuTurn(target, call.callSid, call.action, '2') : null;
+      },
+      { baseUrl: publicBaseUrl, rate: PARKED_CALLS * 10, durationSec: 0.1, classify: menuClassifier },
+    );
+    const { peak } = await instance.ask({ type: 'sample-stop' });
+    const afterBurst = (await instance.ask({ type: 'memory' })).afterGc;
+    if ((burst.classes.menu ?? 0) !== PARKED_CALLS) throw new Error(`bench: the ${PARKED_CALLS} parked calls did not all go on: ${JSON.stringify(burst.classes)}`);
+    const perParked = (withParked.heapUsed - idle.heapUsed) / PARKED_CALLS;
+    const perInFlight = (peak.rss - withParked.rss) / PARKED_CALLS;
+    const memoryValues = (m: MemorySample) => ({ rss: m.rss, heapUsed: m.heapUsed });
+    details.memory = { idle: memoryValues(idle), withParked: memoryValues(withParked), peakDuringBurst: memoryValues(peak), afterBurst: memoryValues(afterBurst) };
+    figures.push({
+      name: `memory: ${PARKED_CALLS} calls parked mid-dialog (after GC)`,
+      measured: `heap ${mib(withParked.heapUsed)} (idle ${mib(idle.heapUsed)}: ${(perParked / 1024).toFixed(2)} KiB/call), RSS ${mib(withParked.rss)}`,
+      target: '~flat (state is in the URL)',
+      met: Math.abs(perParked) < 1024,
+      values: { heapUsed: withParked.heapUsed, idleHeapUsed: idle.heapUsed, rss: withParked.rss, idleRss: idle.rss, heapPerCallBytes: Math.round(perParked) },
+    });
+    figures.push({
+      name: `memory: ${PARKED_CALLS} turns at once (peak)`,
+      measured: `RSS ${mib(peak.rss)}, heap ${mib(peak.heapUsed)} (${(perInFlight / 1024).toFixed(1)} KiB RSS/turn in flight); p99 ${ms(percentile(burst.latencies, 99))}`,
+      target: '—',
+      met: null,
+      values: { peakRss: peak.rss, peakHeapUsed: peak.heapUsed, rssPerTurnBytes: Math.round(perInFlight), afterGcHeapUsed: afterBurst.heapUsed, ...latencyValues(burst) },
+    });
+
+    // ---- report
+    const machine = describeMachine(database.description);
+    const table = renderTable(figures);
+    const heading = `pinline bench — ${new Date().toISOString()} — ${machine.nproc} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}\n${machine.database}\n`;
+    process.stdout.write(`\n${heading}\n${table}\n\n`);
+    for (const [name, c] of Object.entries(roundTrips)) process.stdout.write(`  round-trips, ${name}: ${describeTrips(c)}\n`);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const json = {
+      timestamp: new Date().toISOString(),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      machine,
+      settings: { phaseSeconds: SECONDS, users: USERS, menuConnections: MENU_CONNECTIONS, parkedCalls: PARKED_CALLS, saturatedMenuRate: SATURATED_MENU_RATE, logLevel: process.env.LOG_LEVEL ?? 'info', profile: PROFILE },
+      figures,
+      details,
+      markdown: renderMarkdown(figures),
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(`${RESULTS_DIR}${stamp}.json`, JSON.stringify(json, null, 2) + '\n');
+    writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(json, null, 2) + '\n');
+    process.stdout.write(`\nwritten: bench/results/${stamp}.json and bench/results/latest.json (${json.durationSeconds} s)\n`);
+  } finally {
+    await instance.stop();
+    await baseline.stop();
+    await database.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
