@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import type { Config } from './config.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
@@ -55,8 +55,12 @@ export function createServices(
  * migrations, and builds the services.
  */
 export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger);
-  const databaseUrl = config.databaseUrl ?? embedded!.databaseUrl;
+  let embedded: EmbeddedDatabase | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger);
+    databaseUrl = embedded.databaseUrl;
+  }
   try {
     const applied = await migrate(databaseUrl, logger);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

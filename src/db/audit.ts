@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from './pool.js';
+import type { Queryable } from './pool.js';
 
 export type Channel = 'phone' | 'web' | 'admin' | 'api' | 'cli' | 'system';
 

@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from './pool.js';
+import type { Queryable } from './pool.js';
 
 /** An authentication rule (DESIGN §2). */
 export interface AuthRule {
