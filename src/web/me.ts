@@ -207,6 +207,8 @@ ${
     });
     if (!result.ok) return again(describeRefusal(result.refusal));
     req.session.flash = { kind: 'status', text: 'Your PIN was changed. Use the new PIN at your next phone sign-in.' };
+    // Saved before the 303 leaves, so the next page surely sees the message.
+    await saveSession(req);
     res.redirect(303, '/me');
   });
 
@@ -252,6 +254,7 @@ ${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
     await setWebPasswordMustChange(services.pool, account.user.id, false);
     if (req.session.user) req.session.user.mustChangePassword = false;
     req.session.flash = { kind: 'status', text: 'Your web password was changed.' };
+    await saveSession(req);
     res.redirect(303, '/me');
   });
 

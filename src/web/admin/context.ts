@@ -3,7 +3,7 @@ import type { Actor } from '../../db/audit.js';
 import type { Services } from '../../runtime.js';
 import type { HtmlValue } from '../html.js';
 import { renderPage, type AdminSection } from '../layout.js';
-import { takeFlash, type BrowserSecurity } from '../session.js';
+import { saveSession, takeFlash, type BrowserSecurity } from '../session.js';
 
 /** What every admin page handler works with. */
 export interface AdminDeps {
@@ -47,8 +47,19 @@ export function renderAdmin(
   res.status(page.status ?? 200).type('html').send(renderPage(frame, content(csrf)));
 }
 
-/** Leaves a one-line message for the page the browser is redirected to (Post/Redirect/Get). */
-export function redirectWith(req: Request, res: Response, location: string, text: string, kind: 'status' | 'error' = 'status'): void {
+/**
+ * Leaves a one-line message for the page the browser is redirected to (Post/Redirect/Get).
+ * The session is saved first: express-session would otherwise send the 303 before its own save
+ * finishes, and a quick browser could load the next page without the message.
+ */
+export async function redirectWith(
+  req: Request,
+  res: Response,
+  location: string,
+  text: string,
+  kind: 'status' | 'error' = 'status',
+): Promise<void> {
   req.session.flash = { kind, text };
+  await saveSession(req);
   res.redirect(303, location);
 }

@@ -126,7 +126,7 @@ ${
       );
       if (exists) throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
       await services.accounts.setRule(name, values, adminActor(req));
-      redirectWith(req, res, ruleHref(name), `Created rule ${name}`);
+      await redirectWith(req, res, ruleHref(name), `Created rule ${name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       ruleForm(req, res, { rule: null, status: err.status, error: err.message });
@@ -139,7 +139,7 @@ ${
     const rule = await loadRule(req);
     try {
       await services.accounts.setRule(rule.name, postedRuleValues(req), adminActor(req));
-      redirectWith(req, res, ruleHref(rule.name), `Saved rule ${rule.name}`);
+      await redirectWith(req, res, ruleHref(rule.name), `Saved rule ${rule.name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       ruleForm(req, res, { rule, status: err.status, error: err.message });
@@ -150,10 +150,10 @@ ${
     const rule = await loadRule(req);
     try {
       await services.accounts.deleteRule(rule.name, adminActor(req));
-      redirectWith(req, res, '/admin/rules', `Deleted rule ${rule.name}`);
+      await redirectWith(req, res, '/admin/rules', `Deleted rule ${rule.name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
-      redirectWith(req, res, ruleHref(rule.name), `Rule ${rule.name} was not deleted: ${err.message}`, 'error');
+      await redirectWith(req, res, ruleHref(rule.name), `Rule ${rule.name} was not deleted: ${err.message}`, 'error');
     }
   });
 

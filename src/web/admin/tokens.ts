@@ -68,7 +68,7 @@ ${
     const id = routeId(req.params.id);
     if (id === null) throw new NotFoundError('API token');
     const revoked = await tokens.revoke(id, adminActor(req));
-    redirectWith(req, res, '/admin/tokens', `Revoked token ${revoked.name}`);
+    await redirectWith(req, res, '/admin/tokens', `Revoked token ${revoked.name}`);
   });
 
   return router;

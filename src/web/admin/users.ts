@@ -165,7 +165,7 @@ ${formError(options.error)}
         },
         adminActor(req),
       );
-      redirectWith(req, res, `/admin/users/${user.id}`, `Created user ${user.firstName} ${user.lastName} (${user.extension})`);
+      await redirectWith(req, res, `/admin/users/${user.id}`, `Created user ${user.firstName} ${user.lastName} (${user.extension})`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       await newUserForm(req, res, { status: err.status, error: err.message });
@@ -250,7 +250,7 @@ ${formError(options.error)}
         },
         adminActor(req),
       );
-      redirectWith(req, res, `/admin/users/${account.user.id}/edit`, 'Saved User Basics');
+      await redirectWith(req, res, `/admin/users/${account.user.id}/edit`, 'Saved User Basics');
     } catch (err) {
       if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
       basicsForm(req, res, account, { status: err.status, error: err.message });
@@ -316,13 +316,13 @@ ${editMenu(account, 'password-settings')}
       },
       actor,
     );
-    redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Saved Password Settings');
+    await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Saved Password Settings');
   });
 
   router.post('/users/:id/unlock', async (req, res) => {
     const account = await loadAccount(req);
     await services.pins.unlock(account.user.id, adminActor(req));
-    redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Unlocked');
+    await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Unlocked');
   });
 
   // ---- Edit > Change Password (DESIGN §7) ----
@@ -379,7 +379,7 @@ ${formError(options.error)}
       }
       await setWebPasswordMustChange(services.pool, account.user.id, mustChange);
     }
-    redirectWith(
+    await redirectWith(
       req,
       res,
       `/admin/users/${account.user.id}/change-password${target === 'web' ? '?target=web' : ''}`,
@@ -401,7 +401,7 @@ ${formError(options.error)}
   router.post('/users/:id/delete', async (req, res) => {
     const account = await loadAccount(req);
     await services.accounts.deleteUser(account.user.id, adminActor(req));
-    redirectWith(req, res, '/admin/users', `Deleted user ${fullName(account)} (${account.user.extension})`);
+    await redirectWith(req, res, '/admin/users', `Deleted user ${fullName(account)} (${account.user.extension})`);
   });
 
   return router;

@@ -1,0 +1,230 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simulateCall } from '../../src/cli/simulator.js';
+import {
+  announceBrowserSkip,
+  createAdmin,
+  hasChromium,
+  seriousAxeViolations,
+  signInAsAdmin,
+  useBrowser,
+  useWebServer,
+  type AdminCredentials,
+} from '../support/browser.js';
+import { createUser, testActor } from '../support/factories.js';
+import { heardKeys } from '../support/phone.js';
+
+// The admin and self-service pages driven in Debian's Chromium, the way DESIGN §7 tells it.
+announceBrowserSkip();
+
+const web = useWebServer();
+const chrome = useBrowser();
+
+// A busy machine (two workers, parallel suites) can make Chromium slow; fail on a named step, not the test clock.
+describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
+  let context: BrowserContext;
+  let page: Page;
+  let admin: AdminCredentials;
+
+  beforeEach(async () => {
+    // bypassCSP only so axe-core can be injected; the pages themselves run no script at all.
+    context = await chrome.browser.newContext({ bypassCSP: true });
+    context.setDefaultTimeout(20_000);
+    page = await context.newPage();
+    admin = await createAdmin(web.services);
+  });
+
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  /** Steps 2-3 of DESIGN §7: Users, the user, Edit, Change Password. */
+  async function openChangePassword(user: { extension: string }): Promise<void> {
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.getByLabel('Search by name or extension').fill(user.extension);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: user.extension, exact: true }).click();
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('link', { name: 'Change Password' }).click();
+    await page.getByRole('heading', { level: 1, name: /^Change Password/ }).waitFor();
+  }
+
+  it('when an administrator changes a PIN as in DESIGN §7, then "Updated Password" appears, and a call signs in with the new PIN and is asked to change it', async () => {
+    const user = await createUser(web.services, { firstName: 'Alice', lastName: 'Smith' });
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await openChangePassword(user);
+
+    await page.getByLabel('Choose Password').selectOption('Voice Mail');
+    await page.getByLabel('Password', { exact: true }).fill('604817');
+    await page.getByLabel('Confirm Password').fill('604817');
+    expect(await page.getByLabel('User Must Change at Next Sign-In').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Save' }).click();
+
+    await page.getByText('Updated Password').waitFor();
+    expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
+
+    // The caller signs in with the new PIN, is told it must be changed, and chooses another.
+    const call = await simulateCall({
+      baseUrl: web.baseUrl,
+      authToken: web.services.config.twilioAuthToken,
+      keys: [`${user.extension}#`, '604817#', '739164#', '739164#', '*'],
+    });
+    expect(call.error).toBeNull();
+    expect(heardKeys(call, web.services.catalog)).toEqual([
+      'welcome',
+      'signin.enter_id',
+      'signin.enter_pin',
+      'pin.expired',
+      'pin.enter_new',
+      'pin.confirm',
+      'pin.changed',
+      'menu.main',
+      'goodbye',
+    ]);
+  });
+
+  it('when the administrator saves a trivial PIN, then the form error names the rule and the fields are empty', async () => {
+    const user = await createUser(web.services);
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await openChangePassword(user);
+    await page.getByLabel('Choose Password').selectOption('Voice Mail');
+    await page.getByLabel('Password', { exact: true }).fill('123456');
+    await page.getByLabel('Confirm Password').fill('123456');
+    await page.getByRole('button', { name: 'Save' }).click();
+
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain("PIN rejected by rule 'trivial PIN'");
+    expect(await page.getByText('Updated Password').count()).toBe(0);
+    expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('when a form is posted without a valid CSRF token, then the server refuses it with 403', async () => {
+    const user = await createUser(web.services);
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await openChangePassword(user);
+
+    // A cross-site style post: the browser's cookies, but no token from the page.
+    const forged = await page.request.post(`${web.baseUrl}/admin/users/${user.userId}/change-password`, {
+      form: { target: 'voicemail', password: '604817', confirm: '604817', mustChange: 'on' },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(403);
+
+    // The page's own form with its token tampered with.
+    await page.evaluate(`document.querySelectorAll('input[name="_csrf"]').forEach((field) => { field.value = 'forged.token'; })`);
+    await page.getByLabel('Password', { exact: true }).fill('604817');
+    await page.getByLabel('Confirm Password').fill('604817');
+    const answer = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/change-password'));
+    await page.getByRole('button', { name: 'Save' }).click();
+    expect((await answer).status()).toBe(403);
+    await page.getByRole('heading', { name: 'Form Refused' }).waitFor();
+
+    const { rows } = await web.services.pool.query(`SELECT 1 FROM audit_events WHERE event = 'pin.changed' AND user_id = $1`, [user.userId]);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('when a locked user is unlocked on Password Settings, then the lock and failed count are cleared', async () => {
+    const user = await createUser(web.services);
+    for (let i = 0; i < 3; i++) {
+      await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
+    }
+    await web.services.pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await page.goto(`${web.baseUrl}/admin/users/${user.userId}`);
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.getByRole('link', { name: 'Password Settings' }).click();
+
+    await page.getByRole('heading', { level: 1, name: /^Password Settings/ }).waitFor();
+    expect(await page.getByLabel('Locked by Administrator').isChecked()).toBe(true);
+    expect(await page.getByLabel('Failed Sign-In Attempts').textContent()).toBe('3');
+    expect(await page.getByLabel('Time Locked by Intruder Detection').textContent()).not.toBe('Never');
+    for (const label of ['User Cannot Change', 'User Must Change at Next Sign-In', 'Does Not Expire', 'Authentication Rule', 'Time Last Changed', 'Time of Last Failed Sign-In']) {
+      expect(await page.getByLabel(label).isVisible(), label).toBe(true);
+    }
+
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('Unlocked', { exact: true }).waitFor();
+    expect(await page.getByLabel('Locked by Administrator').isChecked()).toBe(false);
+    expect(await page.getByLabel('Failed Sign-In Attempts').textContent()).toBe('0');
+    expect(await page.getByLabel('Time Locked by Intruder Detection').textContent()).toBe('Never');
+    const signin = await web.services.pins.verifySignin({ extension: user.extension, pin: user.pin, actor: testActor });
+    expect(signin.outcome).toBe('ok');
+  });
+
+  it('when a user changes their own PIN on the self-service page, then the new PIN works on the phone path', async () => {
+    const user = await createUser(web.services);
+    await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
+    await web.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
+
+    await page.goto(`${web.baseUrl}/me`);
+    await page.getByLabel('Extension').fill(user.extension);
+    await page.getByLabel('Web Password').fill('my own web password');
+    await page.getByRole('button', { name: 'Sign In' }).click();
+    await page.getByRole('heading', { name: 'Your PIN' }).waitFor();
+    expect(await page.getByText('PIN Last Changed').isVisible()).toBe(true);
+
+    await page.getByLabel('New PIN', { exact: true }).fill('135790');
+    await page.getByLabel('Confirm New PIN').fill('135790');
+    await page.getByRole('button', { name: 'Change PIN' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain("rule 'trivial PIN'");
+
+    await page.getByLabel('New PIN', { exact: true }).fill('604817');
+    await page.getByLabel('Confirm New PIN').fill('604817');
+    await page.getByRole('button', { name: 'Change PIN' }).click();
+    const status = page.getByRole('status');
+    await status.waitFor();
+    expect(await status.textContent()).toContain('Your PIN was changed');
+    const signin = await web.services.pins.verifySignin({ extension: user.extension, pin: '604817', actor: testActor });
+    expect(signin.outcome).toBe('ok');
+  });
+
+  it('when axe-core checks the main pages, then none has a serious or critical violation', async () => {
+    const user = await createUser(web.services, { firstName: 'Axe', lastName: 'Checked' });
+    await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
+    const problems: string[] = [];
+    const check = async (what: string) => {
+      for (const v of await seriousAxeViolations(page)) problems.push(`${what}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+    };
+
+    await page.goto(`${web.baseUrl}/admin/signin`);
+    await check('admin sign-in');
+    await signInAsAdmin(page, web.baseUrl, admin);
+    for (const path of [
+      '/admin/users',
+      `/admin/users/${user.userId}`,
+      `/admin/users/${user.userId}/edit`,
+      `/admin/users/${user.userId}/password-settings`,
+      `/admin/users/${user.userId}/change-password`,
+      '/admin/users/new',
+      '/admin/rules',
+      '/admin/rules/default',
+      '/admin/rules/new',
+      '/admin/audit',
+      '/admin/tokens',
+    ]) {
+      await page.goto(`${web.baseUrl}${path}`);
+      await check(path);
+    }
+    // A page with a form error showing.
+    await page.goto(`${web.baseUrl}/admin/users/${user.userId}/change-password`);
+    await page.getByLabel('Password', { exact: true }).fill('111111');
+    await page.getByLabel('Confirm Password').fill('111111');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').waitFor();
+    await check('change password with an error');
+
+    await page.goto(`${web.baseUrl}/me`);
+    await check('self-service sign-in');
+    await page.getByLabel('Extension').fill(user.extension);
+    await page.getByLabel('Web Password').fill('my own web password');
+    await page.getByRole('button', { name: 'Sign In' }).click();
+    await page.getByRole('heading', { name: 'Your PIN' }).waitFor();
+    await check('self-service PIN page');
+
+    expect(problems).toEqual([]);
+  });
+});
