@@ -25,8 +25,11 @@ export function createVoiceRouter(services: Services): Router {
   router.use('/voice', express.urlencoded({ extended: false, limit: '16kb' }));
   router.use('/voice', requireTwilioSignature(config.twilioAuthToken, config.publicBaseUrl));
 
+  // Written directly rather than through res.send: a webhook answer needs no ETag (a hash of
+  // every body) nor express's content-type negotiation, and each turn paid for both.
   const sendTwiml = (res: Response, xml: string) => {
-    res.status(200).type('text/xml').send(xml);
+    res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(xml) });
+    res.end(xml);
   };
 
   /** Feeds effect results back into the dialog until it waits for the caller again. */
@@ -49,7 +52,6 @@ export function createVoiceRouter(services: Services): Router {
   async function answer(req: Request, res: Response, turn: number, state: CallState, event: DialogEvent) {
     const body = req.body as Body;
     const callSid = body.CallSid as string;
-    const callLogger = logger.child({ callSid, turn });
     const context: CallContext = {
       call: { callSid, turn },
       from: body.From ?? '',
@@ -61,7 +63,10 @@ export function createVoiceRouter(services: Services): Router {
     const urls = next
       ? { action: `${config.publicBaseUrl}/voice/turn?s=${next}`, noInput: `${config.publicBaseUrl}/voice/no-input?s=${next}` }
       : null;
-    callLogger.debug({ phase: step.state.phase.name, prompts: say.map((s) => s.key), hangup: !step.gather }, 'turn');
+    // Checked first so that a turn at the usual log level builds no child logger nor log object.
+    if (logger.isLevelEnabled('debug')) {
+      logger.child({ callSid, turn }).debug({ phase: step.state.phase.name, prompts: say.map((s) => s.key), hangup: !step.gather }, 'turn');
+    }
     sendTwiml(res, renderStep(speech, locale, { say, gather: step.gather, hangup: step.hangup }, urls));
   }
 
