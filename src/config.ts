@@ -18,7 +18,12 @@ export interface Config {
   readonly logLevel: string;
   /** Twilio `<Say voice>` per locale; a locale without an entry uses Twilio's default voice. */
   readonly voices: Readonly<Record<string, string>>;
-  /** Parallel argon2 operations; beyond this, requests queue. */
+  /**
+   * Turns that may hold a hashing slot at once: their argon2 work and the database transaction
+   * around it. Beyond this, turns queue. argon2 itself runs on at most one thread per core
+   * (SecretHasher), so the default of two slots per core keeps every core hashing while other
+   * turns wait on Postgres (bench/README-sections.md: sign-in throughput).
+   */
   readonly hashConcurrency: number;
   /** How long a turn may wait for a hashing slot before the caller hears [system.busy]. */
   readonly hashQueueTimeoutMs: number;
@@ -138,7 +143,8 @@ export function loadConfig(env: Env = process.env): Config {
   const defaultLocale = env.DEFAULT_LOCALE || 'en-US';
   if (!/^[a-z]{2}-[A-Z]{2}$/.test(defaultLocale)) problems.push(`DEFAULT_LOCALE must look like en-US (got "${defaultLocale}")`);
 
-  const hashConcurrency = integer(env, 'HASH_CONCURRENCY', Math.max(1, availableParallelism()), 1, 256, problems);
+  const cores = Math.max(1, availableParallelism());
+  const hashConcurrency = integer(env, 'HASH_CONCURRENCY', cores * 2, 1, 256, problems);
   const config: Config = {
     nodeEnv,
     port,
@@ -153,7 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     voices: Object.freeze(parseVoices(env.VOICES ?? DEFAULT_VOICES, problems)),
     hashConcurrency,
     hashQueueTimeoutMs: integer(env, 'HASH_QUEUE_TIMEOUT_MS', 4000, 100, 10000, problems),
-    hashQueueLimit: integer(env, 'HASH_QUEUE_LIMIT', hashConcurrency * 64, 1, 100000, problems),
+    hashQueueLimit: integer(env, 'HASH_QUEUE_LIMIT', cores * 64, 1, 100000, problems),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 2, 1000, problems),
   };
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

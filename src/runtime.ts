@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
@@ -42,7 +43,13 @@ export function createServices(
   if (!catalog.has(config.defaultLocale)) {
     throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no prompts/${config.defaultLocale}.json`);
   }
-  const hasher = new SecretHasher(config.pinPepper, options.hashParameters ?? DEFAULT_HASH_PARAMETERS);
+  // argon2 on at most one thread per core; the gate admits more turns than that, so that while
+  // some wait on Postgres inside their slot, others keep every core hashing.
+  const hasher = new SecretHasher(
+    config.pinPepper,
+    options.hashParameters ?? DEFAULT_HASH_PARAMETERS,
+    Math.min(config.hashConcurrency, Math.max(1, availableParallelism())),
+  );
   const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
   const pins = new PinService({ pool, hasher, gate, commonPins: loadCommonPins(), ...(options.clock ? { clock: options.clock } : {}) });
   const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);

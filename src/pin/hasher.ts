@@ -30,24 +30,44 @@ export const DEFAULT_HASH_PARAMETERS: HashParameters = Object.freeze({
 export class SecretHasher {
   private readonly secret: Buffer;
   private dummyHash: Promise<string> | null = null;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
+  /**
+   * `threads`: at most this many argon2 operations run at once (one per core is the most that
+   * helps); further ones wait their turn here. The HashGate bounds how many can wait.
+   */
   constructor(
     pepper: string,
     readonly parameters: HashParameters = DEFAULT_HASH_PARAMETERS,
+    readonly threads: number = Number.POSITIVE_INFINITY,
   ) {
     this.secret = Buffer.from(pepper, 'utf8');
   }
 
   hash(plain: string): Promise<string> {
-    return argon2.hash(plain, { type: argon2.argon2id, secret: this.secret, ...this.parameters });
+    return this.onThread(() => argon2.hash(plain, { type: argon2.argon2id, secret: this.secret, ...this.parameters }));
   }
 
   async verify(hash: string, plain: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, plain, { secret: this.secret });
+      return await this.onThread(() => argon2.verify(hash, plain, { secret: this.secret }));
     } catch {
       // A malformed stored hash never signs anyone in.
       return false;
+    }
+  }
+
+  private async onThread<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.threads) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The thread passes straight to the next waiter, so `running` stays the same.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 
