@@ -38,6 +38,8 @@ export class PromptCatalog {
     const texts = this.locales.get(locale) ?? this.locales.get('en-US');
     const template = texts?.[key];
     if (template === undefined) throw new Error(`prompt "${key}" is missing for ${locale}`);
+    // Most prompts have no placeholder: no regular expression for them on every turn.
+    if (!template.includes('{')) return template;
     return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
   }
 }

@@ -98,7 +98,9 @@ export function createVoiceRouter(services: Services): Router {
   const continueCall = (eventOf: (body: Body) => DialogEvent) =>
     guarded(async (req, res) => {
       const body = req.body as Body;
-      const token = typeof req.query.s === 'string' ? req.query.s : '';
+      // Read once: express 5 parses the query string again on every access to req.query.
+      const { s: sealed } = req.query;
+      const token = typeof sealed === 'string' ? sealed : '';
       const { turn, state } = sealer.open(body.CallSid as string, token);
       await answer(req, res, turn, state, eventOf(body));
     });
