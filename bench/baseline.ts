@@ -6,7 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import twilio from 'twilio';
-import type { Ready } from './lib/protocol.js';
+import { WindowProfiler } from './lib/profiler.js';
+import type { Ready, Reply, Request } from './lib/protocol.js';
 
 const app = express();
 app.use(express.urlencoded({ extended: false }));
@@ -27,6 +28,27 @@ app.post('/voice/menu', (req, res) => {
 const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const ready: Ready = { type: 'ready', port: (server.address() as AddressInfo).port };
   process.send?.(ready);
+});
+// The bench asks the baseline only for its CPU time and, when profiling, a profile of a window.
+const profiler = new WindowProfiler();
+process.on('message', (request: Request) => {
+  const answer = async (): Promise<Reply> => {
+    switch (request.type) {
+      case 'cpu': {
+        const { user, system } = process.cpuUsage();
+        return { id: request.id, type: 'cpu', userMicros: user, systemMicros: system };
+      }
+      case 'profile-start':
+        await profiler.start();
+        return { id: request.id, type: 'profile-start' };
+      case 'profile-stop':
+        await profiler.stop(request.file);
+        return { id: request.id, type: 'profile-stop' };
+      default:
+        return { id: request.id, type: 'error', message: `the baseline does not answer ${request.type}` };
+    }
+  };
+  answer().then((reply) => process.send?.(reply));
 });
 process.on('disconnect', () => {
   server.closeAllConnections();

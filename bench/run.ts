@@ -7,7 +7,8 @@
  * of every figure beside its target and writes the same figures to bench/results/.
  *
  * Environment: DATABASE_URL (optional), BENCH_SECONDS (length of each measured phase, default 8),
- * BENCH_USERS (default 4000), BENCH_PROFILE=1 (CPU profile of the instance into bench/results/profiles).
+ * BENCH_USERS (default 4000), BENCH_PROFILE=1 (CPU profiles of the measured windows, instance and
+ * baseline, into bench/results/profiles; read them with bench/profile-summary.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -117,13 +118,23 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       ...secrets,
     },
-    PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   );
   const baseline = await Child.start('baseline.ts', { PORT: '0' });
   const baselineUrl = `http://127.0.0.1:${baseline.port}`;
   const target: Target = { publicBaseUrl, authToken: secrets.TWILIO_AUTH_TOKEN };
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
+
+  /** CPU time the child spent per answer during `load`; with BENCH_PROFILE=1 also a profile of that window. */
+  const measured = async <R extends LoadResult>(child: Child, window: string, load: () => Promise<R>): Promise<R & { cpuMicrosPerAnswer: number }> => {
+    if (PROFILE) await child.ask({ type: 'profile-start' });
+    const before = await child.ask({ type: 'cpu' });
+    const result = await load();
+    const after = await child.ask({ type: 'cpu' });
+    if (PROFILE) await child.ask({ type: 'profile-stop', file: `${profileDir}/${window}.cpuprofile` });
+    const micros = after.userMicros + after.systemMicros - before.userMicros - before.systemMicros;
+    return { ...result, cpuMicrosPerAnswer: micros / Math.max(1, result.responses) };
+  };
 
   try {
     let nextUser = 0;
@@ -200,38 +211,61 @@ async function main(): Promise<void> {
     const hp = DEFAULT_HASH_PARAMETERS;
     figures.push({
       name: 'argon2 verify ceiling (no HTTP)',
-      measured: perSecond(ceilingRate),
+      measured: `${perSecond(ceilingRate)} (${ceiling.threads} threads)`,
       target: '— (the ceiling)',
       met: null,
-      values: { perSecond: Number(ceilingRate.toFixed(1)), slots: ceiling.slots, threadpool: ceiling.threadpool, memoryKiB: hp.memoryCost, timeCost: hp.timeCost, parallelism: hp.parallelism },
+      values: { perSecond: Number(ceilingRate.toFixed(1)), threads: ceiling.threads, slots: ceiling.slots, threadpool: ceiling.threadpool, memoryKiB: hp.memoryCost, timeCost: hp.timeCost, parallelism: hp.parallelism },
     });
 
     // ---- menu turns against the stateless baseline, alternating, 50 connections each
     log('menu turns vs the stateless baseline');
     const menuRounds: LoadResult[] = [];
     const baselineRounds: LoadResult[] = [];
-    for (let round = 0; round < 2; round++) {
-      baselineRounds.push(await cannonFixed([baselineTurn], { baseUrl: baselineUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 2 }));
-      menuRounds.push(await cannonFixed(menuCalls, { baseUrl: publicBaseUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 2, classify: menuClassifier }));
+    const cpuOf = (rounds: Array<{ cpuMicrosPerAnswer: number; responses: number }>) =>
+      rounds.reduce((s, r) => s + r.cpuMicrosPerAnswer * r.responses, 0) / rounds.reduce((s, r) => s + r.responses, 0);
+    const baselineCpu: Array<{ cpuMicrosPerAnswer: number; responses: number }> = [];
+    const menuCpu: Array<{ cpuMicrosPerAnswer: number; responses: number }> = [];
+    // Alternating short rounds, so that a change in the machine's background load hits both alike.
+    for (let round = 0; round < 4; round++) {
+      const b = await measured(baseline, `baseline-menu-${round}`, () =>
+        cannonFixed([baselineTurn], { baseUrl: baselineUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 4 }),
+      );
+      baselineRounds.push(b);
+      baselineCpu.push(b);
+      const m = await measured(instance, `pinline-menu-${round}`, () =>
+        cannonFixed(menuCalls, { baseUrl: publicBaseUrl, connections: MENU_CONNECTIONS, durationSec: SECONDS / 4 }),
+      );
+      menuRounds.push(m);
+      menuCpu.push(m);
     }
     const base = merge(baselineRounds);
     const menu = merge(menuRounds);
-    if ((menu.classes.menu ?? 0) !== menu.responses) throw new Error(`bench: not every menu turn answered with the menu: ${JSON.stringify(menu.classes)}`);
+    const baseCpuPerTurn = cpuOf(baselineCpu);
+    const menuCpuPerTurn = cpuOf(menuCpu);
+    // Bodies are not inspected during the measured rounds (the load generator shares the CPU),
+    // so each prepared menu turn is checked here, and every answer in the rounds must be a 200.
+    for (const turn of menuCalls) {
+      const answer = await send(target, turn);
+      if (classOf(answer.status, answer.body) !== 'menu') throw new Error(`bench: a menu turn did not answer with the menu: ${answer.body}`);
+    }
+    if ((menu.statuses['200'] ?? 0) !== menu.responses || menu.errors + menu.timeouts > 0) {
+      throw new Error(`bench: menu turns failed: ${JSON.stringify(menu.statuses)}, ${menu.errors} errors, ${menu.timeouts} timeouts`);
+    }
     const baseP99 = percentile(base.latencies, 99);
     const menuP99 = percentile(menu.latencies, 99);
     figures.push({
       name: 'baseline: stateless TwiML menu (50 conc.)',
-      measured: `${perSecond(base.rate)}, p50 ${ms(percentile(base.latencies, 50))}, p99 ${ms(baseP99)}`,
+      measured: `${perSecond(base.rate)}, p50 ${ms(percentile(base.latencies, 50))}, p99 ${ms(baseP99)}, ${baseCpuPerTurn.toFixed(0)} µs CPU/turn`,
       target: '— (the reference)',
       met: null,
-      values: latencyValues(base),
+      values: { ...latencyValues(base), cpuMicrosPerTurn: Math.round(baseCpuPerTurn) },
     });
     figures.push({
       name: 'menu turn throughput vs baseline (50 conc.)',
-      measured: `${perSecond(menu.rate)} = ${ratio(menu.rate / base.rate)}`,
+      measured: `${perSecond(menu.rate)} = ${ratio(menu.rate / base.rate)}, ${menuCpuPerTurn.toFixed(0)} µs CPU/turn`,
       target: '≥ 1.0×',
       met: menu.rate >= base.rate,
-      values: { ...latencyValues(menu), ratio: Number((menu.rate / base.rate).toFixed(3)) },
+      values: { ...latencyValues(menu), ratio: Number((menu.rate / base.rate).toFixed(3)), cpuMicrosPerTurn: Math.round(menuCpuPerTurn) },
     });
     figures.push({
       name: 'menu turn latency (50 conc.)',
@@ -255,8 +289,15 @@ async function main(): Promise<void> {
 
     log('sign-in throughput');
     const succeededBefore = await countEvents(database.url, 'signin.succeeded');
-    const signins = await cannonEach(nextSignin, { baseUrl: publicBaseUrl, connections: signinConnections, amount: signinAmount, classify: signinClassifier });
+    await instance.ask({ type: 'slot-times', reset: true });
+    const signins = await measured(instance, 'pinline-signin', () =>
+      cannonEach(nextSignin, { baseUrl: publicBaseUrl, connections: signinConnections, amount: signinAmount, classify: signinClassifier }),
+    );
     const verified = (await countEvents(database.url, 'signin.succeeded')) - succeededBefore;
+    const slots = await instance.ask({ type: 'slot-times', reset: true });
+    const heldMs = slots.slotHeldMs / Math.max(1, slots.turns);
+    const hashMs = slots.hashingMs / Math.max(1, slots.turns);
+    const busy = slots.hashingMs / 1000 / (ceiling.threads * signins.seconds);
     const signinOk = signins.classes.menu ?? 0;
     if (verified !== signinOk) throw new Error(`bench: ${signinOk} sign-ins answered with the menu but ${verified} were verified: not measuring real sign-ins`);
     const signinRate = signinOk / signins.seconds;
@@ -265,7 +306,14 @@ async function main(): Promise<void> {
       measured: `${perSecond(signinRate)} = ${ratio(signinRate / ceilingRate)} of ceiling`,
       target: '≥ 0.9× ceiling',
       met: signinRate / ceilingRate >= 0.9,
-      values: { ...latencyValues(signins), signedIn: signinOk, verifiedInDatabase: verified, perSecond: Number(signinRate.toFixed(1)), ratio: Number((signinRate / ceilingRate).toFixed(3)), connections: signinConnections, classes: JSON.stringify(signins.classes) },
+      values: { ...latencyValues(signins), signedIn: signinOk, verifiedInDatabase: verified, perSecond: Number(signinRate.toFixed(1)), ratio: Number((signinRate / ceilingRate).toFixed(3)), connections: signinConnections, classes: JSON.stringify(signins.classes), cpuMicrosPerSignin: Math.round(signins.cpuMicrosPerAnswer) },
+    });
+    figures.push({
+      name: 'sign-in: argon2 threads busy',
+      measured: `${percent(busy)} of the phase (per sign-in: slot held ${ms(heldMs)}, argon2 ${ms(hashMs)})`,
+      target: '— (explains the ratio)',
+      met: null,
+      values: { threadsBusy: Number(busy.toFixed(3)), slotHeldMs: Number(heldMs.toFixed(2)), argon2Ms: Number(hashMs.toFixed(2)), queuedMs: Number((slots.queuedMs / Math.max(1, slots.turns)).toFixed(2)), turns: slots.turns },
     });
 
     // ---- menu turns while sign-ins keep every hashing slot busy
@@ -273,13 +321,13 @@ async function main(): Promise<void> {
     const hashingLoad = cannonEach(nextSignin, { baseUrl: publicBaseUrl, connections: signinConnections, amount: saturatedAmount, classify: signinClassifier });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const gateDuring = await instance.ask({ type: 'gate' });
-    const saturatedMenu = await paced(
+    const saturatedMenu = await measured(instance, 'pinline-menu-while-hashing', () => paced(
       (() => {
         let i = 0;
         return () => menuCalls[i++ % menuCalls.length] ?? null;
       })(),
       { baseUrl: publicBaseUrl, rate: SATURATED_MENU_RATE, durationSec: SECONDS, classify: menuClassifier },
-    );
+    ));
     const gateAfter = await instance.ask({ type: 'gate' });
     const hashing = await hashingLoad;
     const saturatedP99 = percentile(saturatedMenu.latencies, 99);
@@ -351,6 +399,12 @@ async function main(): Promise<void> {
 
     // ---- memory with 1,000 calls in progress
     log(`memory with ${PARKED_CALLS} calls in progress`);
+    // Parked: 1,000 new calls brought to their PIN prompt and left there. The instance holds
+    // nothing for them (their state is in their URLs), so its heap after GC should not move.
+    const beforeParking = (await instance.ask({ type: 'memory' })).afterGc;
+    const waiting = await prepareCalls(PARKED_CALLS);
+    const withParked = (await instance.ask({ type: 'memory' })).afterGc;
+    // In flight: 1,000 calls signed in earlier take their next turn within 100 ms.
     while (parked.length < PARKED_CALLS) {
       const extra = await prepareCalls(Math.min(100, PARKED_CALLS - parked.length));
       await eachLimited(extra, 8, async (call) => {
@@ -359,7 +413,6 @@ async function main(): Promise<void> {
       });
     }
     const calls = parked.slice(0, PARKED_CALLS);
-    const withParked = (await instance.ask({ type: 'memory' })).afterGc;
     await instance.ask({ type: 'sample-start' });
     let k = 0;
     const burst = await paced(
@@ -372,20 +425,27 @@ async function main(): Promise<void> {
     const { peak } = await instance.ask({ type: 'sample-stop' });
     const afterBurst = (await instance.ask({ type: 'memory' })).afterGc;
     if ((burst.classes.menu ?? 0) !== PARKED_CALLS) throw new Error(`bench: the ${PARKED_CALLS} parked calls did not all go on: ${JSON.stringify(burst.classes)}`);
-    const perParked = (withParked.heapUsed - idle.heapUsed) / PARKED_CALLS;
-    const perInFlight = (peak.rss - withParked.rss) / PARKED_CALLS;
+    if (waiting.length !== PARKED_CALLS) throw new Error('bench: not every call was parked');
+    const perParked = (withParked.heapUsed - beforeParking.heapUsed) / PARKED_CALLS;
+    const perInFlight = (peak.rss - afterBurst.rss) / PARKED_CALLS;
     const memoryValues = (m: MemorySample) => ({ rss: m.rss, heapUsed: m.heapUsed });
-    details.memory = { idle: memoryValues(idle), withParked: memoryValues(withParked), peakDuringBurst: memoryValues(peak), afterBurst: memoryValues(afterBurst) };
+    details.memory = {
+      idleAfterWarmUp: memoryValues(idle),
+      beforeParking: memoryValues(beforeParking),
+      withParked: memoryValues(withParked),
+      peakDuringBurst: memoryValues(peak),
+      afterBurst: memoryValues(afterBurst),
+    };
     figures.push({
       name: `memory: ${PARKED_CALLS} calls parked mid-dialog (after GC)`,
-      measured: `heap ${mib(withParked.heapUsed)} (idle ${mib(idle.heapUsed)}: ${(perParked / 1024).toFixed(2)} KiB/call), RSS ${mib(withParked.rss)}`,
-      target: '~flat (state is in the URL)',
-      met: Math.abs(perParked) < 1024,
-      values: { heapUsed: withParked.heapUsed, idleHeapUsed: idle.heapUsed, rss: withParked.rss, idleRss: idle.rss, heapPerCallBytes: Math.round(perParked) },
+      measured: `heap ${mib(withParked.heapUsed)} vs ${mib(beforeParking.heapUsed)} before (${(perParked / 1024).toFixed(2)} KiB/call), RSS ${mib(withParked.rss)}`,
+      target: '~flat (< 0.5 KiB/call)',
+      met: Math.abs(perParked) < 512,
+      values: { heapUsed: withParked.heapUsed, heapBefore: beforeParking.heapUsed, rss: withParked.rss, rssBefore: beforeParking.rss, heapPerCallBytes: Math.round(perParked) },
     });
     figures.push({
-      name: `memory: ${PARKED_CALLS} turns at once (peak)`,
-      measured: `RSS ${mib(peak.rss)}, heap ${mib(peak.heapUsed)} (${(perInFlight / 1024).toFixed(1)} KiB RSS/turn in flight); p99 ${ms(percentile(burst.latencies, 99))}`,
+      name: `memory: ${PARKED_CALLS} turns in flight at once (peak)`,
+      measured: `RSS ${mib(peak.rss)}, heap ${mib(peak.heapUsed)} (${(perInFlight / 1024).toFixed(1)} KiB RSS/turn); all answered, p99 ${ms(percentile(burst.latencies, 99))}`,
       target: '—',
       met: null,
       values: { peakRss: peak.rss, peakHeapUsed: peak.heapUsed, rssPerTurnBytes: Math.round(perInFlight), afterGcHeapUsed: afterBurst.heapUsed, ...latencyValues(burst) },

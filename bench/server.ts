@@ -8,12 +8,14 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import argon2 from 'argon2';
 import type pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/runtime.js';
+import { WindowProfiler } from './lib/profiler.js';
 import type { DbCounters, MemorySample, Ready, Reply, Request } from './lib/protocol.js';
 
 const config = loadConfig();
@@ -39,6 +41,46 @@ pool.on('connect', (client: pg.PoolClient) => {
 });
 
 const services = createServices(config, logger, pool);
+
+// Where a hashing slot's time goes: argon2 itself (timed around the argon2 module's own
+// functions, so waiting for a thread is not counted), or the rest of the turn done while holding
+// the slot (its database transaction). Summed over turns, read and reset over IPC.
+const slotTimes = { turns: 0, slotHeldMs: 0, hashingMs: 0, queuedMs: 0 };
+{
+  const timed =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        slotTimes.hashingMs += performance.now() - started;
+      }
+    };
+  Object.assign(argon2, { verify: timed(argon2.verify), hash: timed(argon2.hash) });
+  const { gate } = services;
+  const run = gate.run.bind(gate);
+  gate.run = async <T>(work: () => Promise<T>): Promise<T> => {
+    const asked = performance.now();
+    let granted = 0;
+    try {
+      return await run(() => {
+        granted = performance.now();
+        slotTimes.queuedMs += granted - asked;
+        return work();
+      });
+    } finally {
+      if (granted > 0) {
+        slotTimes.turns++;
+        slotTimes.slotHeldMs += performance.now() - granted;
+      }
+    }
+  };
+}
+
+/** How many argon2 operations the service runs at once: its hasher's threads. */
+const hashThreads = Number.isFinite(services.hasher.threads) ? services.hasher.threads : services.gate.slots;
+
 const app = createApp(services);
 const server = createServer(app);
 
@@ -55,15 +97,16 @@ function collect(): void {
   gc();
 }
 
+const profiler = new WindowProfiler();
 let sampler: NodeJS.Timeout | null = null;
 let peak: MemorySample = memory();
 let samples = 0;
 
-/** argon2 verifications back to back, `slots` at a time (the service's HashGate width), no HTTP, no database. */
+/** argon2 verifications back to back, as many at a time as the service's hasher runs, no HTTP, no database. */
 async function argon2Ceiling(durationMs: number): Promise<{ verifies: number; seconds: number }> {
   const hash = await services.hasher.hash('860472');
   // One untimed round to warm the thread pool.
-  await Promise.all(Array.from({ length: services.gate.slots }, () => services.hasher.verify(hash, '860472')));
+  await Promise.all(Array.from({ length: hashThreads }, () => services.hasher.verify(hash, '860472')));
   let verifies = 0;
   const started = process.hrtime.bigint();
   const deadline = started + BigInt(durationMs) * 1_000_000n;
@@ -73,7 +116,7 @@ async function argon2Ceiling(durationMs: number): Promise<{ verifies: number; se
       verifies++;
     }
   };
-  await Promise.all(Array.from({ length: services.gate.slots }, lane));
+  await Promise.all(Array.from({ length: hashThreads }, lane));
   return { verifies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
@@ -110,11 +153,27 @@ async function handle(request: Request): Promise<Reply> {
         verifies,
         seconds,
         slots: services.gate.slots,
+        threads: hashThreads,
         threadpool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       };
     }
     case 'gate':
       return { id: request.id, type: 'gate', slots: services.gate.slots, inUse: services.gate.inUse, queued: services.gate.queued };
+    case 'cpu': {
+      const { user, system } = process.cpuUsage();
+      return { id: request.id, type: 'cpu', userMicros: user, systemMicros: system };
+    }
+    case 'slot-times': {
+      const snapshot = { ...slotTimes };
+      if (request.reset) Object.assign(slotTimes, { turns: 0, slotHeldMs: 0, hashingMs: 0, queuedMs: 0 });
+      return { id: request.id, type: 'slot-times', ...snapshot };
+    }
+    case 'profile-start':
+      await profiler.start();
+      return { id: request.id, type: 'profile-start' };
+    case 'profile-stop':
+      await profiler.stop(request.file);
+      return { id: request.id, type: 'profile-stop' };
   }
 }
 

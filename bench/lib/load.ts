@@ -119,7 +119,11 @@ async function cannon(requests: autocannon.Request[], options: CannonOptions): P
     ...(options.amount ? { amount: options.amount } : { duration: options.durationSec ?? 5 }),
     requests,
   }, (err, result) => finish(err, result));
+  // The run's length is taken to its last answer: autocannon notices the end of an `amount`
+  // run only on its next one-second tick, which would round every such run up to whole seconds.
+  let lastAnswer = started;
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    lastAnswer = process.hrtime.bigint();
     latencies.push(responseTime);
     bump(statuses, String(statusCode));
   });
@@ -127,7 +131,7 @@ async function cannon(requests: autocannon.Request[], options: CannonOptions): P
     errors++;
   });
   const result = await done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = Number(lastAnswer - started) / 1e9;
   latencies.sort((a, b) => a - b);
   return {
     responses: latencies.length,
