@@ -130,7 +130,7 @@ ${
 <form method="post" action="/me/pin" class="stacked">
   ${csrfField(csrf)}
   ${textField({ id: 'newPin', name: 'newPin', label: 'New PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}
-  ${textField({ id: 'confirmPin', name: 'confirmPin', label: 'Confirm New PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}
+  ${textField({ id: 'confirmPin', name: 'confirmPin', label: 'Confirm PIN', type: 'password', required: true, inputmode: 'numeric', autocomplete: 'new-password', invalid: Boolean(options.error) })}
   <button type="submit">Change PIN</button>
 </form>`
 }
@@ -197,8 +197,8 @@ ${
     const account = accountOf(res);
     const newPin = formText(req, 'newPin', { keepSpaces: true });
     const again = (error: string) => statusPage(req, res, account, { status: 422, error });
-    if (newPin === '') return again('Enter your new PIN in New PIN and Confirm New PIN.');
-    if (newPin !== formText(req, 'confirmPin', { keepSpaces: true })) return again('New PIN and Confirm New PIN do not match.');
+    if (newPin === '') return again('Enter your new PIN in New PIN and Confirm PIN.');
+    if (newPin !== formText(req, 'confirmPin', { keepSpaces: true })) return again('New PIN and Confirm PIN do not match.');
     const result = await services.pins.changePin({
       userId: account.user.id,
       newPin,
@@ -222,7 +222,7 @@ ${formError(options.error)}
   ${csrfField(csrf)}
   ${forced ? '' : textField({ id: 'current', name: 'current', label: 'Current Web Password', type: 'password', required: true, autocomplete: 'current-password' })}
   ${textField({ id: 'newPassword', name: 'newPassword', label: 'New Web Password', type: 'password', required: true, autocomplete: 'new-password', help: 'at least 10 characters; this does not change your PIN' })}
-  ${textField({ id: 'confirmPassword', name: 'confirmPassword', label: 'Confirm New Web Password', type: 'password', required: true, autocomplete: 'new-password' })}
+  ${textField({ id: 'confirmPassword', name: 'confirmPassword', label: 'Confirm Web Password', type: 'password', required: true, autocomplete: 'new-password' })}
   <button type="submit">Save</button>
 </form>
 ${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
@@ -235,7 +235,7 @@ ${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
     const forced = req.session.user?.mustChangePassword === true;
     const newPassword = formText(req, 'newPassword', { keepSpaces: true });
     if (newPassword !== formText(req, 'confirmPassword', { keepSpaces: true })) {
-      return passwordPage(req, res, { status: 422, error: 'New Web Password and Confirm New Web Password do not match.' });
+      return passwordPage(req, res, { status: 422, error: 'New Web Password and Confirm Web Password do not match.' });
     }
     if (!forced) {
       const current = formText(req, 'current', { keepSpaces: true });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { setWebPasswordMustChange } from '../../src/web/web-passwords.js';
 import { useWebServer } from '../support/browser.js';
-import { createUser, testActor } from '../support/factories.js';
+import { testActor } from '../support/factories.js';
+import { createWebUser } from '../support/web-users.js';
 import { textOf, WebClient } from '../support/web-client.js';
 
 // The self-service page at the HTTP level; the browser suite drives the same page in Chromium.
@@ -10,8 +11,8 @@ const web = useWebServer();
 const WEB_PASSWORD = 'my own web password';
 
 /** A user with a web password, whose last PIN change is old enough for a voluntary change. */
-async function userWithWebPassword(overrides: Parameters<typeof createUser>[1] = {}) {
-  const user = await createUser(web.services, overrides);
+async function userWithWebPassword(overrides: Parameters<typeof createWebUser>[1] = {}) {
+  const user = await createWebUser(web.services, overrides);
   await web.services.webCredentials.setUserPassword(user.userId, WEB_PASSWORD, testActor);
   await web.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
   return user;
@@ -114,7 +115,7 @@ describe('self-service PIN change', () => {
     const client = new WebClient(web.baseUrl);
     await client.signInAsUser(user.extension, WEB_PASSWORD);
     const page = await client.post('/me/pin', { newPin: '604817', confirmPin: '604871' });
-    expect(textOf(page.body)).toContain('New PIN and Confirm New PIN do not match');
+    expect(textOf(page.body)).toContain('New PIN and Confirm PIN do not match');
   });
 
   it('when the user cannot change the PIN, then no change form is offered and a post is refused naming the flag', async () => {

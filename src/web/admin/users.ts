@@ -137,7 +137,7 @@ ${formError(options.error)}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: localeOptions(), selected: value('locale') || services.accounts.defaultLocale })}
   ${selectField({ id: 'rule', name: 'rule', label: 'Authentication Rule', options: rules, selected: value('rule') || 'default' })}
   ${textField({ id: 'pin', name: 'pin', label: 'Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', help: 'digits only; the user’s rule applies' })}
-  ${textField({ id: 'pinConfirm', name: 'pinConfirm', label: 'Confirm Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric' })}
+  ${textField({ id: 'pinConfirm', name: 'pinConfirm', label: 'Confirm PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric' })}
   ${checkboxField({ id: 'enroll', name: 'enroll', label: 'Enrollment at First Sign-In', checked: enroll, help: 'the user chooses a new PIN at the first call' })}
   <button type="submit">Save</button>
 </form>`);
@@ -149,7 +149,7 @@ ${formError(options.error)}
     const pin = formText(req, 'pin', { keepSpaces: true });
     if (pin === '') return newUserForm(req, res, { status: 422, error: 'Enter an initial PIN.' });
     if (pin !== formText(req, 'pinConfirm', { keepSpaces: true })) {
-      return newUserForm(req, res, { status: 422, error: 'Initial PIN and Confirm Initial PIN do not match.' });
+      return newUserForm(req, res, { status: 422, error: 'Initial PIN and Confirm PIN do not match.' });
     }
     try {
       const { user } = await services.accounts.createUser(
