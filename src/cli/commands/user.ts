@@ -1,3 +1,4 @@
+import { presentUser } from '../../accounts/present.js';
 import type { Command } from 'commander';
 import { DEFAULT_RULE_NAME } from '../../db/rules.js';
 import type { Account } from '../../db/users.js';
@@ -138,14 +139,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
 function userJson(account: Account, status: PinStatus) {
   const { user, pin, rule } = account;
   return {
-    id: user.id,
-    extension: user.extension,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    phone: user.phone,
-    locale: user.locale,
-    rule: rule.name,
-    createdAt: user.createdAt.toISOString(),
+    ...presentUser(user, rule.name),
     mustChange: pin.mustChange,
     enrollmentPending: pin.enrollmentPending,
     doesNotExpire: pin.doesNotExpire,

@@ -1,10 +1,11 @@
+import { presentUser } from '../../accounts/present.js';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { z } from 'zod';
 import type { ApiToken } from '../../db/api-tokens.js';
 import { recordAudit, type Actor } from '../../db/audit.js';
 import { listRules, type AuthRule } from '../../db/rules.js';
-import { searchAccounts, type Account, type User } from '../../db/users.js';
+import { searchAccounts, type Account } from '../../db/users.js';
 import { InputError, NotFoundError } from '../../errors.js';
 import { describeRefusal } from '../../pin/service.js';
 import { pinStatus } from '../../pin/status.js';
@@ -46,21 +47,9 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   throw new ApiError(400, 'invalid_request', `${where}${issue?.message ?? 'invalid request'}`);
 }
 
-export function userJson(user: User, ruleName: string) {
-  return {
-    id: user.id,
-    extension: user.extension,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    phone: user.phone,
-    locale: user.locale,
-    rule: ruleName,
-    createdAt: user.createdAt.toISOString(),
-  };
-}
 
 function accountJson(account: Account) {
-  return userJson(account.user, account.rule.name);
+  return presentUser(account.user, account.rule.name);
 }
 
 /** The PIN credential as the API shows it: flags and status, never the hash. */
