@@ -11,7 +11,7 @@
  * baseline, into bench/results/profiles; read them with bench/profile-summary.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -92,8 +92,27 @@ function merge(results: readonly LoadResult[]): LoadResult {
   };
 }
 
+/** Share of the machine's CPU time that was busy over one second (from /proc/stat; null elsewhere). */
+async function machineBusy(): Promise<number | null> {
+  const sample = () => {
+    try {
+      const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+      const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+      return { idle, total: fields.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = sample();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const b = sample();
+  if (!a || !b || b.total === a.total) return null;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const busyBefore = await machineBusy();
   const loadBefore = loadavg()[0] ?? 0;
   const database = await openBenchDatabase();
   log(`database: ${database.description}`);
@@ -464,8 +483,8 @@ async function main(): Promise<void> {
     const loadAfter = loadavg()[0] ?? 0;
     const heading =
       `pinline bench — ${new Date().toISOString()} — ${machine.nproc} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}\n${machine.database}\n` +
-      `load average (1 min) before the run ${loadBefore.toFixed(2)}, after ${loadAfter.toFixed(2)}` +
-      (loadBefore > 0.5 ? ' — other work was running on this machine: figures are lower and noisier than on a quiet one\n' : '\n');
+      `before the run the machine was ${busyBefore === null ? '?' : percent(busyBefore)} busy (load average ${loadBefore.toFixed(2)}; ${loadAfter.toFixed(2)} after)` +
+      ((busyBefore ?? 0) > 0.1 ? ' — other work was running: figures are lower and noisier than on a quiet machine\n' : '\n');
     process.stdout.write(`\n${heading}\n${table}\n\n`);
     for (const [name, c] of Object.entries(roundTrips)) process.stdout.write(`  round-trips, ${name}: ${describeTrips(c)}\n`);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -473,6 +492,7 @@ async function main(): Promise<void> {
       timestamp: new Date().toISOString(),
       durationSeconds: Math.round((Date.now() - started) / 1000),
       machine,
+      machineBusyBefore: busyBefore,
       loadAverage: { before: loadBefore, after: loadAfter },
       settings: { phaseSeconds: SECONDS, users: USERS, menuConnections: MENU_CONNECTIONS, parkedCalls: PARKED_CALLS, saturatedMenuRate: SATURATED_MENU_RATE, logLevel: process.env.LOG_LEVEL ?? 'info', profile: PROFILE },
       figures,

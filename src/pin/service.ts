@@ -112,11 +112,15 @@ export class PinService {
 
         if (await hasher.verify(account.pinHash, request.pin)) {
           const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
-          await client.query(
-            `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
-              WHERE user_id = $1::bigint`,
-            [account.user.id, upgraded],
-          );
+          // Usually there is nothing to reset: skip the write (one round-trip and a WAL record
+          // less on the common sign-in; the row is locked either way).
+          if (upgraded !== null || account.pin.failedCount !== 0 || account.pin.lockedAt !== null) {
+            await client.query(
+              `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
+                WHERE user_id = $1::bigint`,
+              [account.user.id, upgraded],
+            );
+          }
           await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
           return { outcome: 'ok', account: { ...account, pin: { ...account.pin, failedCount: 0, lockedAt: null } } };
         }
