@@ -2,7 +2,7 @@
  * Summarizes a V8 .cpuprofile (from `node --cpu-prof`, e.g. BENCH_PROFILE=1 npm run bench):
  * self time by function and by package, so a figure that misses its target can be explained.
  *
- *   npx tsx bench/profile-summary.ts bench/results/profiles/<file>.cpuprofile [top]
+ *   npx tsx bench/profile-summary.ts bench/results/profile-<run>-<window>.json [top]
  */
 import { readFileSync } from 'node:fs';
 

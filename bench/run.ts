@@ -8,7 +8,8 @@
  *
  * Environment: DATABASE_URL (optional), BENCH_SECONDS (length of each measured phase, default 8),
  * BENCH_USERS (default 4000), BENCH_PROFILE=1 (CPU profiles of the measured windows, instance and
- * baseline, into bench/results/profiles; read them with bench/profile-summary.ts).
+ * baseline, as bench/results/profile-<run>-<window>.json, which .gitignore keeps out of git;
+ * read them with bench/profile-summary.ts or Chrome DevTools).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -127,8 +128,8 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const publicBaseUrl = `http://127.0.0.1:${port}`;
-  const profileDir = `${RESULTS_DIR}profiles`;
-  if (PROFILE) mkdirSync(profileDir, { recursive: true });
+  const runStamp = new Date().toISOString().replace(/[:.]/g, '-');
+  if (PROFILE) mkdirSync(RESULTS_DIR, { recursive: true });
   const instance = await Child.start(
     'server.ts',
     {
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
     const before = await child.ask({ type: 'cpu' });
     const result = await load();
     const after = await child.ask({ type: 'cpu' });
-    if (PROFILE) await child.ask({ type: 'profile-stop', file: `${profileDir}/${window}.cpuprofile` });
+    if (PROFILE) await child.ask({ type: 'profile-stop', file: `${RESULTS_DIR}profile-${runStamp}-${window}.json` });
     const micros = after.userMicros + after.systemMicros - before.userMicros - before.systemMicros;
     return { ...result, cpuMicrosPerAnswer: micros / Math.max(1, result.responses) };
   };
