@@ -4,7 +4,7 @@ import type { Services } from '../runtime.js';
 import { runEffect, type CallContext } from './effects.js';
 import { CallStateSealer, SealError } from './seal.js';
 import { requireTwilioSignature } from './signature.js';
-import { renderStep, renderUnavailable, type Speech } from './twiml.js';
+import { TwimlRenderer } from './twiml.js';
 
 /** Every voice request carries the CallSid; a request without one is not from a Twilio call. */
 const CALL_SID_PATTERN = /^[A-Za-z0-9]{1,64}$/;
@@ -19,7 +19,7 @@ type Body = Record<string, string | undefined>;
 export function createVoiceRouter(services: Services): Router {
   const { config, logger } = services;
   const sealer = new CallStateSealer(config.sessionSecret);
-  const speech: Speech = { catalog: services.catalog, voices: config.voices };
+  const twiml = new TwimlRenderer({ catalog: services.catalog, voices: config.voices }, config.publicBaseUrl);
   const router = Router();
 
   router.use('/voice', express.urlencoded({ extended: false, limit: '16kb' }));
@@ -60,14 +60,11 @@ export function createVoiceRouter(services: Services): Router {
     const { step, say } = await advance(context, state, event);
     const locale = step.state.locale;
     const next = step.gather ? sealer.seal(callSid, { turn: turn + 1, state: step.state }) : null;
-    const urls = next
-      ? { action: `${config.publicBaseUrl}/voice/turn?s=${next}`, noInput: `${config.publicBaseUrl}/voice/no-input?s=${next}` }
-      : null;
     // Checked first so that a turn at the usual log level builds no child logger nor log object.
     if (logger.isLevelEnabled('debug')) {
       logger.child({ callSid, turn }).debug({ phase: step.state.phase.name, prompts: say.map((s) => s.key), hangup: !step.gather }, 'turn');
     }
-    sendTwiml(res, renderStep(speech, locale, { say, gather: step.gather, hangup: step.hangup }, urls));
+    sendTwiml(res, twiml.render(locale, { say, gather: step.gather, hangup: step.hangup }, next));
   }
 
   /** Any failure inside a call is spoken, never a 5xx that Twilio reads as "an application error". */
@@ -75,7 +72,7 @@ export function createVoiceRouter(services: Services): Router {
     try {
       const callSid = (req.body as Body).CallSid;
       if (!callSid || !CALL_SID_PATTERN.test(callSid)) {
-        sendTwiml(res, renderUnavailable(speech, config.defaultLocale));
+        sendTwiml(res, twiml.unavailable(config.defaultLocale));
         return;
       }
       await handler(req, res);
@@ -83,7 +80,7 @@ export function createVoiceRouter(services: Services): Router {
       const callSid = (req.body as Body | undefined)?.CallSid;
       if (err instanceof SealError) logger.warn({ callSid, reason: err.message }, 'call state refused');
       else logger.error({ callSid, err: { message: (err as Error).message, stack: (err as Error).stack } }, 'voice turn failed');
-      if (!res.headersSent) sendTwiml(res, renderUnavailable(speech, config.defaultLocale));
+      if (!res.headersSent) sendTwiml(res, twiml.unavailable(config.defaultLocale));
     }
   };
 
@@ -120,8 +117,8 @@ export function createVoiceRouter(services: Services): Router {
 
   // Unknown /voice paths still answer in TwiML, so a misconfigured URL is heard, not an error.
   router.post(
-    '/voice/*rest',
-    guarded(async (_req, res) => sendTwiml(res, renderUnavailable(speech, config.defaultLocale))),
+    '/voice{/*rest}',
+    guarded(async (_req, res) => sendTwiml(res, twiml.unavailable(config.defaultLocale))),
   );
 
   return router;

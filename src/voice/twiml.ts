@@ -1,92 +1,88 @@
+import twilio from 'twilio';
 import type { Gather, Say } from '../dialog/index.js';
 import type { PromptCatalog } from '../prompts.js';
 
+const { VoiceResponse } = twilio.twiml;
+
 /** Seconds Twilio waits for the next key before submitting what it has (or falling through). */
 export const GATHER_TIMEOUT_SECONDS = 5;
+
+/** Turns a template may hold before the cache starts over; prompts and their values are few. */
+const MAX_TEMPLATES = 4096;
+
+/**
+ * Stands for the sealed state in a cached template. The sealed state is base64url, which XML
+ * never needs to escape, so it can be put in after VoiceResponse has written the document.
+ */
+const SEALED_STATE_MARK = 'PINLINE-SEALED-STATE-MARK';
 
 export interface Speech {
   catalog: PromptCatalog;
   voices: Readonly<Record<string, string>>;
 }
 
-export interface TurnUrls {
-  /** Where Twilio posts the keys. */
-  action: string;
-  /** Where the call goes when the Gather ends without keys. */
-  noInput: string;
+export interface RenderedStep {
+  say: Say[];
+  gather: Gather | null;
+  hangup: boolean;
 }
+
+type SayAttributes = Parameters<InstanceType<typeof VoiceResponse>['say']>[0];
 
 /**
- * TwiML is written as a string, not built with twilio's VoiceResponse (xmlbuilder): on a menu
- * turn the builder cost more than the signature check, the seal and the dialog together
- * (bench/README-sections.md). The output is byte for byte what VoiceResponse writes for these
- * verbs, with the same escaping, and like it refuses text that XML cannot carry.
+ * Writes each dialog step as TwiML with twilio's VoiceResponse. Prompts play inside the Gather
+ * so a caller can type ahead; the Redirect after it turns silence into a no-input turn.
+ *
+ * A step's document differs from turn to turn only in the sealed state inside its two URLs, so
+ * VoiceResponse writes it once per distinct step and later turns fill in the state: building the
+ * XML cost more than the signature check, the seal and the dialog together (bench/).
  */
-const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
-const ILLEGAL_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
-const NEEDS_ESCAPE = /[&<>"\t\n\r]/;
+export class TwimlRenderer {
+  private readonly templates = new Map<string, string>();
 
-function legal(value: string): string {
-  if (ILLEGAL_XML_CHARS.test(value)) throw new Error(`TwiML cannot carry the character in ${JSON.stringify(value)}`);
-  return value;
-}
+  constructor(
+    private readonly speech: Speech,
+    private readonly publicBaseUrl: string,
+  ) {}
 
-/** xmlbuilder's text escaping. */
-function text(value: string): string {
-  legal(value);
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#xD;');
-}
-
-/** xmlbuilder's attribute escaping (twilio's TwiML does not check attribute characters; nor does this). */
-function attribute(value: string): string {
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/"/g, '&quot;')
-    .replace(/\t/g, '&#x9;')
-    .replace(/\n/g, '&#xA;')
-    .replace(/\r/g, '&#xD;');
-}
-
-function sayOpenTag(speech: Speech, locale: string): string {
-  const voice = speech.voices[locale];
-  return voice ? `<Say voice="${attribute(voice)}" language="${attribute(locale)}"` : `<Say language="${attribute(locale)}"`;
-}
-
-function says(open: string, texts: readonly string[]): string {
-  let xml = '';
-  for (const t of texts) xml += t === '' ? `${open}/>` : `${open}>${text(t)}</Say>`;
-  return xml;
-}
-
-/**
- * Renders one dialog step. Prompts play inside the Gather so a caller can type ahead; the
- * Redirect after it turns silence into a no-input turn.
- */
-export function renderStep(
-  speech: Speech,
-  locale: string,
-  step: { say: Say[]; gather: Gather | null; hangup: boolean },
-  urls: TurnUrls | null,
-): string {
-  const open = sayOpenTag(speech, locale);
-  const texts = step.say.map((s) => speech.catalog.render(locale, s.key, s.params));
-  if (step.gather && urls) {
-    const keys = step.gather.kind === 'menu' ? ' numDigits="1" finishOnKey=""' : ' finishOnKey="#"';
-    const gather =
-      `<Gather input="dtmf" action="${attribute(urls.action)}" method="POST" timeout="${GATHER_TIMEOUT_SECONDS}" actionOnEmptyResult="false"${keys}`;
-    const inner = says(open, texts);
-    return (
-      `${XML_DECLARATION}<Response>${inner === '' ? `${gather}/>` : `${gather}>${inner}</Gather>`}` +
-      `${urls.noInput === '' ? '<Redirect method="POST"/>' : `<Redirect method="POST">${text(urls.noInput)}</Redirect>`}</Response>`
-    );
+  /** The TwiML for a step; `sealedState` goes into the action URLs of a step that gathers keys. */
+  render(locale: string, step: RenderedStep, sealedState: string | null): string {
+    const gathers = step.gather !== null && sealedState !== null;
+    const key = JSON.stringify([locale, gathers ? step.gather?.kind : null, step.say]);
+    let template = this.templates.get(key);
+    if (template === undefined) {
+      template = this.write(locale, step.say, gathers ? step.gather : null);
+      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+      this.templates.set(key, template);
+    }
+    return gathers ? template.replaceAll(SEALED_STATE_MARK, sealedState as string) : template;
   }
-  return `${XML_DECLARATION}<Response>${says(open, texts)}<Hangup/></Response>`;
-}
 
-/** [error.unavailable] and a hang-up: the answer to anything that went wrong. */
-export function renderUnavailable(speech: Speech, locale: string): string {
-  return renderStep(speech, locale, { say: [{ key: 'error.unavailable' }], gather: null, hangup: true }, null);
+  /** [error.unavailable] and a hang-up: the answer to anything that went wrong. */
+  unavailable(locale: string): string {
+    return this.render(locale, { say: [{ key: 'error.unavailable' }], gather: null, hangup: true }, null);
+  }
+
+  private write(locale: string, say: Say[], gather: Gather | null): string {
+    const response = new VoiceResponse();
+    const voice = this.speech.voices[locale];
+    const attributes = (voice ? { voice, language: locale } : { language: locale }) as SayAttributes;
+    const texts = say.map((s) => this.speech.catalog.render(locale, s.key, s.params));
+    if (gather) {
+      const keys = response.gather({
+        input: ['dtmf'],
+        action: `${this.publicBaseUrl}/voice/turn?s=${SEALED_STATE_MARK}`,
+        method: 'POST',
+        timeout: GATHER_TIMEOUT_SECONDS,
+        actionOnEmptyResult: false,
+        ...(gather.kind === 'menu' ? { numDigits: 1, finishOnKey: '' } : { finishOnKey: '#' }),
+      });
+      for (const text of texts) keys.say(attributes, text);
+      response.redirect({ method: 'POST' }, `${this.publicBaseUrl}/voice/no-input?s=${SEALED_STATE_MARK}`);
+    } else {
+      for (const text of texts) response.say(attributes, text);
+      response.hangup();
+    }
+    return response.toString();
+  }
 }
