@@ -12,7 +12,8 @@ export async function createUser(
   overrides: Partial<NewUserInput> = {},
 ): Promise<{ userId: number; extension: string; pin: string }> {
   sequence += 1;
-  const extension = overrides.extension ?? String(4000 + sequence + Math.floor(Math.random() * 1000) * 10);
+  // Unique within a test file (each file has its own database); 5 digits, so no test PIN contains one.
+  const extension = overrides.extension ?? String(70000 + sequence);
   const pin = overrides.pin ?? '860472';
   const { user } = await services.accounts.createUser(
     { extension, firstName: 'Test', lastName: 'Person', enroll: false, ...overrides, pin },
