@@ -8,7 +8,7 @@ export class HashingBusyError extends Error {
 
 interface Waiter {
   grant: () => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | null;
 }
 
 /**
@@ -24,7 +24,8 @@ export class HashGate {
   constructor(
     readonly slots: number,
     readonly queueLimit: number,
-    readonly queueTimeoutMs: number,
+    /** null: wait as long as it takes. */
+    readonly queueTimeoutMs: number | null,
   ) {}
 
   get inUse(): number {
@@ -53,14 +54,17 @@ export class HashGate {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         grant: () => {
-          clearTimeout(waiter.timer);
+          if (waiter.timer) clearTimeout(waiter.timer);
           resolve();
         },
-        timer: setTimeout(() => {
-          const index = this.waiting.indexOf(waiter);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(new HashingBusyError());
-        }, this.queueTimeoutMs),
+        timer:
+          this.queueTimeoutMs === null
+            ? null
+            : setTimeout(() => {
+                const index = this.waiting.indexOf(waiter);
+                if (index >= 0) this.waiting.splice(index, 1);
+                reject(new HashingBusyError());
+              }, this.queueTimeoutMs),
       };
       this.waiting.push(waiter);
     });

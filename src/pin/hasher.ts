@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
+import { HashGate } from './hash-gate.js';
 
 /**
  * argon2id cost. These are OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): a PIN has few
@@ -30,8 +31,7 @@ export const DEFAULT_HASH_PARAMETERS: HashParameters = Object.freeze({
 export class SecretHasher {
   private readonly secret: Buffer;
   private dummyHash: Promise<string> | null = null;
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly threadSlots: HashGate;
 
   /**
    * `threads`: at most this many argon2 operations run at once (one per core is the most that
@@ -43,6 +43,8 @@ export class SecretHasher {
     readonly threads: number = Number.POSITIVE_INFINITY,
   ) {
     this.secret = Buffer.from(pepper, 'utf8');
+    // No queue limit or timeout here: the turns' own HashGate already bounds who gets this far.
+    this.threadSlots = new HashGate(threads, Number.POSITIVE_INFINITY, null);
   }
 
   hash(plain: string): Promise<string> {
@@ -58,17 +60,8 @@ export class SecretHasher {
     }
   }
 
-  private async onThread<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running < this.threads) this.running++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      // The thread passes straight to the next waiter, so `running` stays the same.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+  private onThread<T>(work: () => Promise<T>): Promise<T> {
+    return this.threadSlots.run(work);
   }
 
   /** True when the hash was made with other parameters than the current ones. */
