@@ -22,7 +22,7 @@ export interface Config {
    * Turns that may hold a hashing slot at once: their argon2 work and the database transaction
    * around it. Beyond this, turns queue. argon2 itself runs on at most one thread per core
    * (SecretHasher), so the default of two slots per core keeps every core hashing while other
-   * turns wait on Postgres (bench/README-sections.md: sign-in throughput).
+   * turns wait on Postgres (README, Performance: sign-in throughput).
    */
   readonly hashConcurrency: number;
   /** How long a turn may wait for a hashing slot before the caller hears [system.busy]. */
