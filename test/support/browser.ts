@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
@@ -7,10 +6,9 @@ import type { Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startPhoneServer, type PhoneServer } from './phone.js';
 
-/** Debian's Chromium (apt-get install chromium); playwright-core brings no browser of its own. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM_PATH);
-export const CHROMIUM_SKIP_REASON = `browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
+import { CHROMIUM_PATH, CHROMIUM_SKIP_REASON, hasChromium } from './chromium.js';
+
+export { CHROMIUM_PATH, CHROMIUM_SKIP_REASON, hasChromium };
 
 /** Says once, in the test output, why a browser suite is reported as skipped. */
 export function announceBrowserSkip(): void {
