@@ -77,6 +77,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   }
   const pool = createPool(databaseUrl, logger, config.dbPoolSize);
   const services = createServices(config, logger, pool);
+  await services.hasher.prepareDummy();
   return {
     ...services,
     databaseUrl,

@@ -11,6 +11,8 @@ import {
   type RuleSettings,
 } from '../db/rules.js';
 import {
+  E164_PATTERN,
+  EXTENSION_PATTERN,
   deleteUser,
   findAccount,
   insertPinCredential,
@@ -26,8 +28,7 @@ import { InputError, NotFoundError } from '../errors.js';
 import { describeRejection } from '../pin/policy.js';
 import type { PinService } from '../pin/service.js';
 
-export const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
-export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
+export { E164_PATTERN, EXTENSION_PATTERN } from '../db/users.js';
 
 export interface NewUserInput {
   extension: string;

@@ -67,19 +67,28 @@ export class WebCredentialService {
     return ok && row ? { id: row.id, username: row.username, createdAt: row.created_at } : null;
   }
 
-  async setUserPassword(userId: number, password: string, actor: Actor): Promise<void> {
+  /** Sets the web password and its "must change at next sign-in" flag in one audited write. */
+  async setUserPassword(userId: number, password: string, actor: Actor, options: { mustChange?: boolean } = {}): Promise<void> {
     checkPassword(password);
+    const mustChange = options.mustChange ?? false;
     const hash = await this.gate.run(() => this.hasher.hash(password));
     await withTransaction(this.pool, async (client) => {
       const { rows } = await client.query('SELECT extension FROM users WHERE id = $1::bigint', [userId]);
       if (!rows[0]) throw new NotFoundError(`user ${userId}`);
       await client.query(
-        `INSERT INTO web_passwords (user_id, password_hash) VALUES ($1::bigint, $2::text)
-         ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, changed_at = now()`,
-        [userId, hash],
+        `INSERT INTO web_passwords (user_id, password_hash, must_change) VALUES ($1::bigint, $2::text, $3::boolean)
+         ON CONFLICT (user_id) DO UPDATE
+           SET password_hash = EXCLUDED.password_hash, must_change = EXCLUDED.must_change, changed_at = now()`,
+        [userId, hash, mustChange],
       );
-      await recordAudit(client, { event: 'web_password.changed', actor, userId, extension: rows[0].extension });
+      await recordAudit(client, { event: 'web_password.changed', actor, userId, extension: rows[0].extension, details: { mustChange } });
     });
+  }
+
+  /** Whether the user must choose a new web password before anything else on the self-service page. */
+  async userPasswordMustChange(userId: number): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT must_change FROM web_passwords WHERE user_id = $1::bigint', [userId]);
+    return rows[0]?.must_change === true;
   }
 
   /** The user id for a correct extension and web password, or null (same time either way). */

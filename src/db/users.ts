@@ -1,6 +1,10 @@
 import { RULE_SELECT, ruleFromRow, type AuthRule } from './rules.js';
 import type { PoolClient, Queryable } from './pool.js';
 
+/** The same shapes as the users table's CHECK constraints. */
+export const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
+export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
+
 export interface User {
   id: number;
   extension: string;
@@ -99,9 +103,15 @@ function where(key: AccountKey): [string, unknown] {
 }
 
 export async function findAccount(db: Queryable, key: AccountKey): Promise<Account | null> {
+  const account = await findAccountWithHash(db, key);
+  return account ? withoutHash(account) : null;
+}
+
+/** The account with its PIN hash, without locking it: for checks that are made again under the lock. */
+export async function findAccountWithHash(db: Queryable, key: AccountKey): Promise<AccountWithHash | null> {
   const [condition, value] = where(key);
   const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE ${condition}`, [value]);
-  return rows[0] ? withoutHash(accountFromRow(rows[0])) : null;
+  return rows[0] ? accountFromRow(rows[0]) : null;
 }
 
 /** Locks the credential row until the transaction ends: PIN checks and changes on one account run one at a time. */

@@ -78,8 +78,19 @@ export class SecretHasher {
    * unknown ID costs the same time as a wrong PIN. Always false.
    */
   async verifyDummy(plain: string): Promise<false> {
-    this.dummyHash ??= this.hash(randomBytes(16).toString('hex'));
-    await this.verify(await this.dummyHash, plain);
+    await this.verify(await this.prepareDummy(), plain);
     return false;
+  }
+
+  /**
+   * Makes the dummy hash. The server calls it at start, so that even the first unknown ID costs
+   * one verification like a wrong PIN, not a hash as well. A failure is not kept.
+   */
+  prepareDummy(): Promise<string> {
+    this.dummyHash ??= this.hash(randomBytes(16).toString('hex')).catch((err: unknown) => {
+      this.dummyHash = null;
+      throw err;
+    });
+    return this.dummyHash;
   }
 }

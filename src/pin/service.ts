@@ -1,9 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { eventsOfTurn, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
-import { isUniqueViolation, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { isUniqueViolation, withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import { DEFAULT_RULE_NAME, findRuleByName, type AuthRule } from '../db/rules.js';
 import {
+  EXTENSION_PATTERN,
   findAccount,
+  findAccountWithHash,
   lockAccount,
   pinHistory,
   replacePinHash,
@@ -44,7 +46,6 @@ export interface PinServiceDeps {
   clock?: () => Date;
 }
 
-const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
 
 export function describeRefusal(refusal: ChangeRefusal): string {
   switch (refusal.rule) {
@@ -160,10 +161,10 @@ export class PinService {
     { ok: true; pendingPinHash: string } | { ok: false; refusal: ChangeRefusal }
   > {
     return this.deps.gate.run(async () => {
-      const refusal = await withTransaction(this.deps.pool, async (client) => {
-        const account = await this.mustLock(client, request.userId);
-        return this.refusalFor(client, account, request.newPin, request.kind);
-      });
+      // A plain read: the save checks everything again under the row lock.
+      const account = await findAccountWithHash(this.deps.pool, { userId: request.userId });
+      if (!account) throw new NotFoundError(`user ${request.userId}`);
+      const refusal = await this.refusalFor(this.deps.pool, account, request.newPin, request.kind);
       if (refusal) return { ok: false, refusal };
       return { ok: true, pendingPinHash: await this.deps.hasher.hash(request.newPin) };
     });
@@ -212,38 +213,46 @@ export class PinService {
     return this.deps.gate.run(() => this.deps.hasher.hash(pin));
   }
 
-  async setFlags(userId: number, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
+  /** Sets PIN flags (and unlocks), in one audited transaction; an administrator's, API's or CLI's change. */
+  async setFlags(userId: number, flags: Partial<PinFlags>, actor: Actor, options: { unlock?: boolean } = {}): Promise<void> {
     await withTransaction(this.deps.pool, async (client) => {
       const account = await this.mustLock(client, userId);
-      const changed = Object.fromEntries(
-        (Object.keys(flags) as Array<keyof PinFlags>)
-          .filter((k) => flags[k] !== undefined && flags[k] !== account.pin[k])
-          .map((k) => [k, flags[k]]),
-      );
-      if (Object.keys(changed).length === 0) return;
-      await updatePinFlags(client, userId, changed);
-      const event =
-        changed.lockedByAdmin === true ? 'pin.locked' : changed.lockedByAdmin === false ? 'pin.unlocked' : 'pin.flags_changed';
-      await recordAudit(client, { event, actor, userId, extension: account.user.extension, details: { flags: changed } });
+      if (options.unlock) await this.applyUnlock(client, account, actor);
+      await this.applyFlags(client, account, flags, actor);
     });
   }
 
   /** Clears both an administrator's lock and an intruder lockout, and the failed count. */
   async unlock(userId: number, actor: Actor): Promise<void> {
-    await withTransaction(this.deps.pool, async (client) => {
-      const account = await this.mustLock(client, userId);
-      await client.query(
-        `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
-        [userId],
-      );
-      await recordAudit(client, {
-        event: 'pin.unlocked',
-        actor,
-        userId,
-        extension: account.user.extension,
-        details: { wasLockedByAdmin: account.pin.lockedByAdmin, wasLockedOut: account.pin.lockedAt !== null },
-      });
+    await this.setFlags(userId, {}, actor, { unlock: true });
+  }
+
+  private async applyUnlock(client: PoolClient, account: AccountWithHash, actor: Actor): Promise<void> {
+    await client.query(
+      `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
+      [account.user.id],
+    );
+    await recordAudit(client, {
+      event: 'pin.unlocked',
+      actor,
+      userId: account.user.id,
+      extension: account.user.extension,
+      details: { wasLockedByAdmin: account.pin.lockedByAdmin, wasLockedOut: account.pin.lockedAt !== null },
     });
+    account.pin = { ...account.pin, lockedByAdmin: false, lockedAt: null, failedCount: 0 };
+  }
+
+  private async applyFlags(client: PoolClient, account: AccountWithHash, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
+    const changed = Object.fromEntries(
+      (Object.keys(flags) as Array<keyof PinFlags>)
+        .filter((k) => flags[k] !== undefined && flags[k] !== account.pin[k])
+        .map((k) => [k, flags[k]]),
+    );
+    if (Object.keys(changed).length === 0) return;
+    await updatePinFlags(client, account.user.id, changed);
+    const event =
+      changed.lockedByAdmin === true ? 'pin.locked' : changed.lockedByAdmin === false ? 'pin.unlocked' : 'pin.flags_changed';
+    await recordAudit(client, { event, actor, userId: account.user.id, extension: account.user.extension, details: { flags: changed } });
   }
 
   private async changeInSlot(request: ChangePinRequest): Promise<ChangeResult> {
@@ -259,6 +268,12 @@ export class PinService {
             ? { mustChange: request.mustChange ?? false }
             : { mustChange: false, enrollmentPending: false };
         await replacePinHash(client, account.user.id, account.pinHash, newHash, account.rule.historyCount, flags);
+        if (request.kind === 'administrative') {
+          // Whatever else the same request asked for lands in the same transaction.
+          const changedAccount = { ...account, pin: { ...account.pin, ...flags } };
+          if (request.unlock) await this.applyUnlock(client, changedAccount, request.actor);
+          if (request.flags) await this.applyFlags(client, changedAccount, request.flags, request.actor);
+        }
         await recordAudit(client, {
           event: 'pin.changed',
           actor: request.actor,
@@ -275,7 +290,7 @@ export class PinService {
   }
 
   private async refusalFor(
-    client: PoolClient,
+    client: Queryable,
     account: AccountWithHash,
     newPin: string,
     kind: ChangeKind,
@@ -324,6 +339,9 @@ export class PinService {
     const attempt = () =>
       withTransaction(this.deps.pool, async (client) => {
         if (call) {
+          // Deliveries of one turn run one after another, so a retry that arrives while the
+          // first is still running sees its events instead of applying the turn again.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1::text), $2::int)', [call.callSid, call.turn]);
           const events = await eventsOfTurn(client, call);
           if (events.length > 0) return replay(events, client);
         }
@@ -345,5 +363,8 @@ export interface ChangePinRequest {
   actor: Actor;
   /** Administrative changes only: set "must change at next sign-in". */
   mustChange?: boolean;
+  /** Administrative changes only: other flags to set, and whether to unlock, in the same transaction. */
+  flags?: Partial<Omit<PinFlags, 'mustChange'>>;
+  unlock?: boolean;
   call?: CallTurn;
 }

@@ -1,6 +1,6 @@
 import { recordAudit, type Actor, type CallTurn } from '../db/audit.js';
 import { isUniqueViolation } from '../db/pool.js';
-import { findUserByPhone, type Account as StoredAccount } from '../db/users.js';
+import { E164_PATTERN, findUserByPhone, type Account as StoredAccount } from '../db/users.js';
 import type { Account, DialogEvent, Effect } from '../dialog/index.js';
 import { HashingBusyError } from '../pin/hash-gate.js';
 import type { ChangeRefusal } from '../pin/service.js';
@@ -49,7 +49,7 @@ export async function runEffect(services: Services, context: CallContext, effect
   try {
     switch (effect.type) {
       case 'lookup_caller': {
-        const user = /^\+[1-9][0-9]{1,14}$/.test(context.from) ? await findUserByPhone(services.pool, context.from) : null;
+        const user = E164_PATTERN.test(context.from) ? await findUserByPhone(services.pool, context.from) : null;
         return { type: 'caller_identified', match: user ? { extension: user.extension, locale: user.locale } : null };
       }
       case 'verify_signin': {

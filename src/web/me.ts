@@ -1,7 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { MAX_PASSWORD_LENGTH } from '../accounts/web-credentials.js';
 import { recordAudit, type Actor } from '../db/audit.js';
-import type { Account } from '../db/users.js';
+import { EXTENSION_PATTERN, type Account } from '../db/users.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { describeRefusal } from '../pin/service.js';
 import { pinStatus } from '../pin/status.js';
@@ -18,7 +18,6 @@ import {
   takeFlash,
   type BrowserSecurity,
 } from './session.js';
-import { setWebPasswordMustChange, webPasswordMustChange } from './web-passwords.js';
 
 const ANONYMOUS: Actor = { channel: 'web', name: 'web:(unknown)' };
 
@@ -152,7 +151,7 @@ ${
   router.post('/signin', limiter, async (req, res) => {
     const extension = formText(req, 'extension');
     const password = formText(req, 'password', { keepSpaces: true });
-    const plausible = /^[0-9]{2,15}$/.test(extension) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
+    const plausible = EXTENSION_PATTERN.test(extension) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
     const userId = plausible ? await services.webCredentials.verifyUserPassword(extension, password) : null;
     if (userId === null) {
       // The typed extension is recorded only when it is a user's: it might be a mistyped password.
@@ -171,7 +170,7 @@ ${
       });
     }
     await regenerateSession(req);
-    req.session.user = { id: userId, extension, mustChangePassword: await webPasswordMustChange(services.pool, userId) };
+    req.session.user = { id: userId, extension, mustChangePassword: await services.webCredentials.userPasswordMustChange(userId) };
     await saveSession(req);
     await recordAudit(services.pool, {
       event: 'web.signin_succeeded',
@@ -199,10 +198,14 @@ ${
     const again = (error: string) => statusPage(req, res, account, { status: 422, error });
     if (newPin === '') return again('Enter your new PIN in New PIN and Confirm PIN.');
     if (newPin !== formText(req, 'confirmPin', { keepSpaces: true })) return again('New PIN and Confirm PIN do not match.');
+    // A user who must change the PIN (enrollment, expiry, or an administrator's reset) may do
+    // so here at once: the minimum time between changes is for voluntary changes only (DESIGN §1).
+    const status = pinStatus(account.pin, account.rule, new Date());
+    const kind = account.pin.enrollmentPending ? 'enrollment' : status.mustChangeNow ? 'forced' : 'voluntary';
     const result = await services.pins.changePin({
       userId: account.user.id,
       newPin,
-      kind: 'voluntary',
+      kind,
       actor: userActor(account.user.extension),
     });
     if (!result.ok) return again(describeRefusal(result.refusal));
@@ -246,12 +249,11 @@ ${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
       if (!ok) return passwordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
     }
     try {
-      await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension));
+      await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension), { mustChange: false });
     } catch (err) {
       if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
       return passwordPage(req, res, { status: err.status, error: err.message });
     }
-    await setWebPasswordMustChange(services.pool, account.user.id, false);
     if (req.session.user) req.session.user.mustChangePassword = false;
     req.session.flash = { kind: 'status', text: 'Your web password was changed.' };
     await saveSession(req);

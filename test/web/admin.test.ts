@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createUser } from '../support/factories.js';
 import { createAdmin, useWebServer, type AdminCredentials } from '../support/browser.js';
-import { createWebUser } from '../support/web-users.js';
 import { textOf, WebClient } from '../support/web-client.js';
 
 // The admin web at the HTTP level, without a browser: these run everywhere, Chromium or not.
@@ -113,7 +113,7 @@ describe('CSRF', () => {
   it('when a signed-in form is posted without the token or with another session\'s token, then it is refused with 403 and nothing changes', async () => {
     const { client } = await signedInClient();
     const { client: other } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     await other.load('/admin/users');
     const fields = { target: 'voicemail', password: '604817', confirm: '604817', mustChange: 'on' };
@@ -128,7 +128,7 @@ describe('CSRF', () => {
 describe('Users > Edit > Change Password (DESIGN §7)', () => {
   it('when the administrator opens Change Password, then Choose Password offers Voice Mail and Web Application and must-change is ticked', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const page = (await client.load(`/admin/users/${user.userId}/change-password`)).body;
     expect(page).toContain('<label for="target">Choose Password</label>');
     expect(page).toMatch(/<option value="voicemail" selected>Voice Mail<\/option>/);
@@ -141,7 +141,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 
   it('when a valid PIN is saved for Voice Mail, then "Updated Password" shows, the PIN works and the change is audited naming the administrator', async () => {
     const { client, admin } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     const page = await client.submit(`/admin/users/${user.userId}/change-password`, {
       target: 'voicemail',
@@ -162,7 +162,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 
   it('when must-change is unticked, then the new PIN is saved without forcing a change', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     await client.submit(`/admin/users/${user.userId}/change-password`, { target: 'voicemail', password: '604817', confirm: '604817' });
     expect(await credential(user.userId)).toMatchObject({ must_change: false });
@@ -174,7 +174,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
     ['the current PIN', '860472', "rule 'PIN history'"],
   ])('when %s is saved, then the form error names the rule and the PIN is neither changed nor shown', async (_what, pin, rule) => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     const before = await credential(user.userId);
     const page = await client.post(`/admin/users/${user.userId}/change-password`, { target: 'voicemail', password: pin, confirm: pin, mustChange: 'on' });
@@ -187,7 +187,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 
   it('when Password and Confirm Password differ, then the form says so and nothing changes', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     const page = await client.post(`/admin/users/${user.userId}/change-password`, { target: 'voicemail', password: '604817', confirm: '604818' });
     expect(page.status).toBe(422);
@@ -197,7 +197,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 
   it('when Web Application is chosen, then the web password is set, the PIN is untouched and the user must change it at next sign-in', async () => {
     const { client, admin } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const before = await credential(user.userId);
     await client.load(`/admin/users/${user.userId}/change-password`);
     const page = await client.submit(`/admin/users/${user.userId}/change-password`, {
@@ -219,7 +219,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 
   it('when the web password is too short, then the form error says how long it must be', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/change-password`);
     const page = await client.post(`/admin/users/${user.userId}/change-password`, { target: 'web', password: 'short', confirm: 'short' });
     expect(page.status).toBe(422);
@@ -230,7 +230,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
 describe('Password Settings', () => {
   it('when the page opens, then every flag and status field of DESIGN §7 is there, with an Unlock button', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const page = (await client.load(`/admin/users/${user.userId}/password-settings`)).body;
     for (const label of [
       'Locked by Administrator',
@@ -252,7 +252,7 @@ describe('Password Settings', () => {
   it('when flags and the rule are saved, then they are stored and each change is audited naming the administrator', async () => {
     const { client, admin } = await signedInClient();
     await web.services.accounts.setRule('strict', { minLength: 8 }, { channel: 'cli', name: 'test' });
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await client.load(`/admin/users/${user.userId}/password-settings`);
     const page = await client.submit(`/admin/users/${user.userId}/password-settings`, {
       lockedByAdmin: 'on',
@@ -269,7 +269,7 @@ describe('Password Settings', () => {
 
   it('when a user locked by intruder detection is unlocked, then the lock and failed count are cleared and the unlock is audited', async () => {
     const { client, admin } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     for (let i = 0; i < 3; i++) {
       await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
     }
@@ -290,7 +290,7 @@ describe('users', () => {
     const { client } = await signedInClient();
     const created = [];
     for (let i = 0; i < 27; i++) {
-      created.push(await createWebUser(web.services, { extension: String(730000 + i), firstName: 'Pagina', lastName: `Zeta${String(i).padStart(2, '0')}` }));
+      created.push(await createUser(web.services, { extension: String(730000 + i), firstName: 'Pagina', lastName: `Zeta${String(i).padStart(2, '0')}` }));
     }
     const first = await client.load('/admin/users?q=Pagina');
     expect(textOf(first.body)).toContain('1–25 of 27');
@@ -352,7 +352,7 @@ describe('users', () => {
   it('when the new user is invalid, then the form keeps what was typed except the PIN and names the problem', async () => {
     const { client } = await signedInClient();
     await client.load('/admin/users/new');
-    const taken = await createWebUser(web.services);
+    const taken = await createUser(web.services);
     const page = await client.post('/admin/users', {
       extension: taken.extension,
       firstName: 'Dup',
@@ -382,7 +382,7 @@ describe('users', () => {
 
   it('when names contain markup, then the pages show it as text', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services, { firstName: '<script>alert(1)</script>', lastName: 'O"Brien & <b>' });
+    const user = await createUser(web.services, { firstName: '<script>alert(1)</script>', lastName: 'O"Brien & <b>' });
     const page = (await client.load(`/admin/users/${user.userId}`)).body;
     expect(page).not.toContain('<script>alert(1)');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
@@ -482,7 +482,7 @@ function eventColumn(page: string): string[] {
 describe('audit log', () => {
   it('when filtered by extension and event type, then only those events show, newest first', async () => {
     const { client } = await signedInClient();
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await web.services.pins.setFlags(user.userId, { doesNotExpire: true }, { channel: 'cli', name: 'test' });
     await web.services.pins.setFlags(user.userId, { lockedByAdmin: true }, { channel: 'cli', name: 'test' });
     const all = eventColumn((await client.load(`/admin/audit?extension=${user.extension}`)).body);

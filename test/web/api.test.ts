@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiTokenService } from '../../src/web/api/tokens.js';
+import { createUser } from '../support/factories.js';
 import { useWebServer } from '../support/browser.js';
-import { createWebUser } from '../support/web-users.js';
 
 const web = useWebServer();
 let token = '';
@@ -121,7 +121,7 @@ describe('users', () => {
   });
 
   it('when the extension is taken or the user does not exist, then the answer is 409 or 404', async () => {
-    const existing = await createWebUser(web.services);
+    const existing = await createUser(web.services);
     expect(await api('POST', '/users', { extension: existing.extension, firstName: 'A', lastName: 'B' })).toMatchObject({
       status: 409,
       body: { error: { code: 'extension_taken' } },
@@ -134,7 +134,7 @@ describe('users', () => {
 
 describe('the PIN credential', () => {
   it('when it is read, then flags and status come back and never a hash', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const answer = await api('GET', `/users/${user.userId}/credential/pin`);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
@@ -149,7 +149,7 @@ describe('the PIN credential', () => {
   });
 
   it('when a PIN is put with must-change, then it is saved through the one change path and audited as the token', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin: '604817', flags: { mustChange: true } });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ flags: { mustChange: true } });
@@ -166,7 +166,7 @@ describe('the PIN credential', () => {
     ['too short', '12', 'pin_too_short', "rule 'minimum length'"],
     ['the current PIN', '860472', 'pin_reused', "rule 'PIN history'"],
   ])('when the PIN put is %s, then the answer is 422 naming the rule, without the PIN', async (_what, pin, code, rule) => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin });
     expect(answer.status).toBe(422);
     expect(answer.body).toEqual({ error: { code, message: expect.stringContaining(rule) } });
@@ -174,7 +174,7 @@ describe('the PIN credential', () => {
   });
 
   it('when flags are put, or unlock, then they are applied and audited', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     for (let i = 0; i < 3; i++) {
       await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
     }
@@ -195,7 +195,7 @@ describe('the PIN credential', () => {
   });
 
   it('when the body is empty or contradicts itself, then the answer is 400', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     expect(await api('PUT', `/users/${user.userId}/credential/pin`, {})).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
     expect(await api('PUT', `/users/${user.userId}/credential/pin`, { unlock: true, flags: { lockedByAdmin: true } })).toMatchObject({
       status: 400,
@@ -234,7 +234,7 @@ describe('authentication rules', () => {
     expect(await api('POST', '/rules', { name: 'default' })).toMatchObject({ status: 409, body: { error: { code: 'rule_exists' } } });
     expect(await api('DELETE', '/rules/default')).toMatchObject({ status: 409, body: { error: { code: 'rule_protected' } } });
     await api('POST', '/rules', { name: 'in-use' });
-    await createWebUser(web.services, { ruleName: 'in-use' });
+    await createUser(web.services, { ruleName: 'in-use' });
     expect(await api('DELETE', '/rules/in-use')).toMatchObject({ status: 409, body: { error: { code: 'rule_in_use' } } });
     expect(await api('PATCH', '/rules/nope', { minLength: 7 })).toMatchObject({ status: 404 });
   });

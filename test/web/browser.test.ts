@@ -11,8 +11,7 @@ import {
   useWebServer,
   type AdminCredentials,
 } from '../support/browser.js';
-import { testActor } from '../support/factories.js';
-import { createWebUser } from '../support/web-users.js';
+import { createUser, testActor } from '../support/factories.js';
 import { heardKeys } from '../support/phone.js';
 
 // The admin and self-service pages driven in Debian's Chromium, the way DESIGN §7 tells it.
@@ -51,7 +50,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   }
 
   it('when an administrator changes a PIN as in DESIGN §7, then "Updated Password" appears, and a call signs in with the new PIN and is asked to change it', async () => {
-    const user = await createWebUser(web.services, { firstName: 'Alice', lastName: 'Smith' });
+    const user = await createUser(web.services, { firstName: 'Alice', lastName: 'Smith' });
     await signInAsAdmin(page, web.baseUrl, admin);
     await openChangePassword(user);
 
@@ -85,7 +84,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('when the administrator saves a trivial PIN, then the form error names the rule and the fields are empty', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await signInAsAdmin(page, web.baseUrl, admin);
     await openChangePassword(user);
     await page.getByLabel('Choose Password').selectOption('Voice Mail');
@@ -102,7 +101,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('when a form is posted without a valid CSRF token, then the server refuses it with 403', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await signInAsAdmin(page, web.baseUrl, admin);
     await openChangePassword(user);
 
@@ -127,7 +126,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('when a locked user is unlocked on Password Settings, then the lock and failed count are cleared', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     for (let i = 0; i < 3; i++) {
       await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
     }
@@ -155,7 +154,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('when a user changes their own PIN on the self-service page, then the new PIN works on the phone path', async () => {
-    const user = await createWebUser(web.services);
+    const user = await createUser(web.services);
     await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
     await web.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
 
@@ -184,7 +183,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('when axe-core checks the main pages, then none has a serious or critical violation', async () => {
-    const user = await createWebUser(web.services, { firstName: 'Axe', lastName: 'Checked' });
+    const user = await createUser(web.services, { firstName: 'Axe', lastName: 'Checked' });
     await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
     const problems: string[] = [];
     const check = async (what: string) => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { setWebPasswordMustChange } from '../../src/web/web-passwords.js';
 import { useWebServer } from '../support/browser.js';
-import { testActor } from '../support/factories.js';
-import { createWebUser } from '../support/web-users.js';
+import { createUser, testActor } from '../support/factories.js';
 import { textOf, WebClient } from '../support/web-client.js';
 
 // The self-service page at the HTTP level; the browser suite drives the same page in Chromium.
@@ -11,8 +9,8 @@ const web = useWebServer();
 const WEB_PASSWORD = 'my own web password';
 
 /** A user with a web password, whose last PIN change is old enough for a voluntary change. */
-async function userWithWebPassword(overrides: Parameters<typeof createWebUser>[1] = {}) {
-  const user = await createWebUser(web.services, overrides);
+async function userWithWebPassword(overrides: Parameters<typeof createUser>[1] = {}) {
+  const user = await createUser(web.services, overrides);
   await web.services.webCredentials.setUserPassword(user.userId, WEB_PASSWORD, testActor);
   await web.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
   return user;
@@ -100,6 +98,27 @@ describe('self-service PIN change', () => {
     expect(textOf(again.body)).toContain("rule 'minimum time between changes'");
   });
 
+  it('when an administrator has just reset the PIN with "must change", then the user may change it at once', async () => {
+    const user = await userWithWebPassword();
+    await web.services.pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor, mustChange: true });
+    const client = new WebClient(web.baseUrl);
+    await client.signInAsUser(user.extension, WEB_PASSWORD);
+    const done = await client.submit('/me/pin', { newPin: '739164', confirmPin: '739164' });
+    expect(textOf(done.body)).toContain('Your PIN was changed');
+    const account = await web.services.accounts.getAccount({ userId: user.userId });
+    expect(account.pin.mustChange).toBe(false);
+  });
+
+  it('when a new user still has enrollment pending, then the first PIN change is not held back by the minimum time', async () => {
+    const user = await createUser(web.services, { enroll: true });
+    await web.services.webCredentials.setUserPassword(user.userId, WEB_PASSWORD, testActor);
+    const client = new WebClient(web.baseUrl);
+    await client.signInAsUser(user.extension, WEB_PASSWORD);
+    const done = await client.submit('/me/pin', { newPin: '739164', confirmPin: '739164' });
+    expect(textOf(done.body)).toContain('Your PIN was changed');
+    expect((await web.services.accounts.getAccount({ userId: user.userId })).pin.enrollmentPending).toBe(false);
+  });
+
   it('when a PIN from the history is chosen, then it is refused', async () => {
     const user = await userWithWebPassword();
     await web.services.pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor });
@@ -140,7 +159,7 @@ describe('self-service PIN change', () => {
 describe('web password', () => {
   it('when the administrator required a new web password, then the user must choose one before seeing anything else', async () => {
     const user = await userWithWebPassword();
-    await setWebPasswordMustChange(web.services.pool, user.userId, true);
+    await web.services.webCredentials.setUserPassword(user.userId, WEB_PASSWORD, testActor, { mustChange: true });
     const client = new WebClient(web.baseUrl);
     const forced = await client.signInAsUser(user.extension, WEB_PASSWORD);
     expect(textOf(forced.body)).toContain('choose a new web password');

@@ -4,8 +4,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebRouter } from '../../src/web/index.js';
 import { createAdmin } from '../support/browser.js';
-import { testActor } from '../support/factories.js';
-import { createWebUser } from '../support/web-users.js';
+import { createUser, testActor } from '../support/factories.js';
 import { useServices } from '../support/services.js';
 import { WebClient } from '../support/web-client.js';
 
@@ -59,7 +58,7 @@ describe('sign-in rate limit', () => {
   });
 
   it('when an address keeps failing the self-service sign-in, then it is refused with 429 and that is audited', async () => {
-    const user = await createWebUser(fixture.services);
+    const user = await createUser(fixture.services);
     await fixture.services.webCredentials.setUserPassword(user.userId, 'a web password', testActor);
     const client = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.9' });
     await client.load('/me');

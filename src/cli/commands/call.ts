@@ -1,12 +1,12 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { E164_PATTERN } from '../../db/users.js';
 import { InputError } from '../../errors.js';
 import { PromptCatalog } from '../../prompts.js';
 import { simulateCall, type KeySource, type TranscriptLine } from '../simulator.js';
 import type { CliContext } from './context.js';
 
 const KEYS_PATTERN = /^[0-9*#]*$/;
-const E164 = /^\+[1-9][0-9]{1,14}$/;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -57,7 +57,7 @@ export function registerCallCommand(program: Command, ctx: CliContext): void {
     .option('--keys <K>', 'what to press at the next prompt, e.g. 1001# (repeat it; an empty value is silence)', collect, [])
     .action(async (opts: { from: string; to: string; url?: string; keys: string[] }) => {
       for (const [flag, value] of [['--from', opts.from], ['--to', opts.to]] as const) {
-        if (!E164.test(value)) throw new InputError('invalid_phone', `${flag} must be an E.164 number like +15551230001 (got "${value}")`);
+        if (!E164_PATTERN.test(value)) throw new InputError('invalid_phone', `${flag} must be an E.164 number like +15551230001 (got "${value}")`);
       }
       const bad = opts.keys.find((k) => !KEYS_PATTERN.test(k));
       if (bad !== undefined) throw new InputError('invalid_keys', `--keys may only contain 0-9, * and # (got "${bad}")`);

@@ -16,7 +16,6 @@ import {
   selectField,
   textField,
 } from '../layout.js';
-import { setWebPasswordMustChange } from '../web-passwords.js';
 import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
 
 export const USERS_PAGE_SIZE = 25;
@@ -372,12 +371,11 @@ ${formError(options.error)}
       if (!result.ok) return again(422, describeRefusal(result.refusal));
     } else {
       try {
-        await services.webCredentials.setUserPassword(account.user.id, password, actor);
+        await services.webCredentials.setUserPassword(account.user.id, password, actor, { mustChange });
       } catch (err) {
         if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
         return again(err.status, err.message);
       }
-      await setWebPasswordMustChange(services.pool, account.user.id, mustChange);
     }
     await redirectWith(
       req,
