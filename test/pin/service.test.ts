@@ -144,6 +144,22 @@ describe('sign-in', () => {
     expect((await credential(user.userId)).failed_count).toBe(1);
   });
 
+  it('when the turn that locks the account is delivered twice at once, then both deliveries get the same answer', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    for (let i = 0; i < 2; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    const call = { callSid: 'CAretry0003', turn: 6 };
+    const deliveries = await Promise.all([
+      pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
+      pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
+    ]);
+    expect(deliveries).toEqual([
+      { outcome: 'invalid', maxFailedPerCall: 3 },
+      { outcome: 'invalid', maxFailedPerCall: 3 },
+    ]);
+    expect(await credential(user.userId)).toMatchObject({ failed_count: 3 });
+  });
+
   it('when a successful turn is retried, then it succeeds again without a second audit row', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
@@ -242,6 +258,20 @@ describe('PIN change', () => {
       pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
     expect(await save()).toMatchObject({ ok: true });
     expect(await save()).toMatchObject({ ok: true });
+    expect((await events(user.userId)).filter((e) => e === 'pin.changed')).toHaveLength(1);
+  });
+
+  it('when a save turn is delivered twice at the same moment, then both answers say saved', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = { callSid: 'CAsave0002', turn: 5 };
+    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    const save = () =>
+      pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
+    const [first, second] = await Promise.all([save(), save()]);
+    expect(first).toMatchObject({ ok: true });
+    expect(second).toMatchObject({ ok: true });
     expect((await events(user.userId)).filter((e) => e === 'pin.changed')).toHaveLength(1);
   });
 
