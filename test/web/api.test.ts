@@ -173,6 +173,21 @@ describe('the PIN credential', () => {
     expect(JSON.stringify(answer.body)).not.toContain(pin);
   });
 
+  it('when a refused PIN comes with flags and unlock, then nothing of the request is applied', async () => {
+    const user = await createUser(web.services, { flags: { lockedByAdmin: true } });
+    const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin: '258012', unlock: true, flags: { doesNotExpire: true } });
+    expect(answer.status).toBe(422);
+    const account = await web.services.accounts.getAccount({ userId: user.userId });
+    expect(account.pin).toMatchObject({ lockedByAdmin: true, doesNotExpire: false });
+  });
+
+  it('when a PIN comes with flags and unlock, then all of it is applied together', async () => {
+    const user = await createUser(web.services, { flags: { lockedByAdmin: true } });
+    const answer = await api('PUT', `/users/${user.userId}/credential/pin`, { pin: '604817', unlock: true, flags: { doesNotExpire: true, mustChange: true } });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ flags: { lockedByAdmin: false, doesNotExpire: true, mustChange: true } });
+  });
+
   it('when flags are put, or unlock, then they are applied and audited', async () => {
     const user = await createUser(web.services);
     for (let i = 0; i < 3; i++) {

@@ -214,24 +214,24 @@ export function apiRouter(services: Services, tokens: ApiTokenService): Router {
     const userId = userIdOf(req);
     const body = parse(PinPutBody, req.body);
     const who = actor(res);
-    await accounts.getAccount({ userId });
-    const flags = { ...body.flags };
+    const { mustChange, ...otherFlags } = body.flags ?? {};
     if (body.pin !== undefined) {
-      // The one PIN change path, as an administrative change.
+      // The one PIN change path, as an administrative change; flags and unlock in the same transaction.
       const result = await pins.changePin({
         userId,
         newPin: body.pin,
         kind: 'administrative',
         actor: who,
-        mustChange: flags.mustChange ?? false,
+        mustChange: mustChange ?? false,
+        flags: otherFlags,
+        unlock: body.unlock === true,
       });
       if (!result.ok) {
         throw new InputError(`pin_${result.refusal.rule}`, describeRefusal(result.refusal), 422);
       }
-      delete flags.mustChange;
+    } else {
+      await pins.setFlags(userId, body.flags ?? {}, who, { unlock: body.unlock === true });
     }
-    if (body.unlock) await pins.unlock(userId, who);
-    if (Object.keys(flags).length > 0) await pins.setFlags(userId, flags, who);
     res.json(pinCredentialJson(await accounts.getAccount({ userId }), new Date()));
   });
 
