@@ -1,5 +1,6 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { InputError, NotFoundError } from '../errors.js';
+import { HashingBusyError } from '../pin/hash-gate.js';
 import type { Services } from '../runtime.js';
 import { adminRouter } from './admin/index.js';
 import { apiRouter } from './api/index.js';
@@ -38,6 +39,11 @@ function pageErrors(services: Services, security: BrowserSecurity, area: 'admin'
     }
     if (err instanceof InputError) {
       res.status(err.status).type('html').send(errorPage(area, 'Not Done', err.message, csrf(req)));
+      return;
+    }
+    if (err instanceof HashingBusyError) {
+      // Overload is not a fault: say so, and nothing was changed.
+      res.status(503).set('Retry-After', '5').type('html').send(errorPage(area, 'Busy', 'The system is busy right now. Nothing was changed; try again in a few seconds.'));
       return;
     }
     const status = (err as { status?: unknown } | null)?.status;

@@ -7,6 +7,7 @@ import { recordAudit, type Actor } from '../../db/audit.js';
 import { listRules, type AuthRule } from '../../db/rules.js';
 import { searchAccounts, type Account } from '../../db/users.js';
 import { InputError, NotFoundError } from '../../errors.js';
+import { HashingBusyError } from '../../pin/hash-gate.js';
 import { describeRefusal } from '../../pin/service.js';
 import { pinStatus } from '../../pin/status.js';
 import type { Services } from '../../runtime.js';
@@ -284,6 +285,10 @@ export function apiRouter(services: Services, tokens: ApiTokenService): Router {
   const errors: ErrorRequestHandler = (err, req, res, _next) => {
     if (err instanceof ApiError) return sendError(res, err.status, err.code, err.message);
     if (err instanceof InputError) return sendError(res, err.status, err.code, err.message);
+    if (err instanceof HashingBusyError) {
+      res.set('Retry-After', '5');
+      return sendError(res, 503, 'busy', 'PIN hashing is saturated; nothing was changed, try again in a few seconds');
+    }
     const type = (err as { type?: unknown } | null)?.type;
     if (type === 'entity.parse.failed') return sendError(res, 400, 'invalid_json', 'the body is not valid JSON');
     if (type === 'entity.too.large') return sendError(res, 413, 'too_large', 'the body is too large');
