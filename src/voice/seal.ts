@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { CallState } from '../dialog/index.js';
+import { deriveKey } from '../keys.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -16,11 +17,6 @@ export interface SealedTurn {
 
 export class SealError extends Error {
   override readonly name = 'SealError';
-}
-
-/** A key for one purpose, derived from SESSION_SECRET, so the web session key never seals call state. */
-export function deriveKey(secret: string, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'pinline', purpose, 32));
 }
 
 /**

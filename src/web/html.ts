@@ -1,4 +1,4 @@
-/** Markup that is already safe to send: only `html` and `unsafeRaw` make one. */
+/** Markup that is already safe to send: only `html` makes one. */
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -36,9 +36,4 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
   let out = strings[0] ?? '';
   for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] ?? '');
   return new SafeHtml(out);
-}
-
-/** Trusted constant markup (the stylesheet link, a doctype); never call it with user data. */
-export function unsafeRaw(markup: string): SafeHtml {
-  return new SafeHtml(markup);
 }

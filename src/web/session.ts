@@ -5,7 +5,7 @@ import { doubleCsrf } from 'csrf-csrf';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import session from 'express-session';
 import type { Services } from '../runtime.js';
-import { deriveKey } from './keys.js';
+import { deriveKey } from '../keys.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -51,7 +51,7 @@ export function browserSecurity(services: Services): BrowserSecurity {
 
   const sessions = session({
     name: SESSION_COOKIE,
-    secret: deriveKey(services.config.sessionSecret, 'pinline web session'),
+    secret: deriveKey(services.config.sessionSecret, 'pinline web session').toString('hex'),
     store,
     resave: false,
     // No row for visitors who never sign in.
@@ -71,7 +71,7 @@ export function browserSecurity(services: Services): BrowserSecurity {
     next();
   };
 
-  const csrfSecret = deriveKey(services.config.sessionSecret, 'pinline csrf');
+  const csrfSecret = deriveKey(services.config.sessionSecret, 'pinline csrf').toString('hex');
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
     getSecret: () => csrfSecret,
     getSessionIdentifier: (req) =>
