@@ -7,8 +7,9 @@ import { createVoiceRouter } from './voice/router.js';
 export function createApp(services: Services): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Behind a load balancer or tunnel, req.protocol must reflect the public scheme (Secure cookies).
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Behind a load balancer or tunnel, req.protocol and req.ip must come from the proxy's headers
+  // (Secure cookies, rate limits, audit); TRUST_PROXY says which proxies to believe.
+  app.set('trust proxy', services.config.trustProxy);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

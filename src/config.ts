@@ -29,7 +29,13 @@ export interface Config {
   readonly hashQueueTimeoutMs: number;
   /** How many turns may wait for a hashing slot at once; beyond this they get [system.busy] at once. */
   readonly hashQueueLimit: number;
+  /** Postgres connections per instance; always more than the hashing slots, which each hold one. */
   readonly dbPoolSize: number;
+  /**
+   * Which proxies' X-Forwarded-For / -Proto to believe (express "trust proxy"): the client
+   * address feeds the sign-in rate limits and the audit log, so only trust your own proxies.
+   */
+  readonly trustProxy: string | number | boolean;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +109,13 @@ function parseVoices(raw: string, problems: string[]): Record<string, string> {
   return voices;
 }
 
+/** "loopback", a list of addresses or subnets, a hop count, or true/false (express's forms). */
+function parseTrustProxy(raw: string): string | number | boolean {
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return raw;
+}
+
 /**
  * Builds the configuration from the environment. In production every missing required variable
  * is named in one error; in development missing secrets come from (or are created in) DATA_DIR.
@@ -160,8 +173,15 @@ export function loadConfig(env: Env = process.env): Config {
     hashConcurrency,
     hashQueueTimeoutMs: integer(env, 'HASH_QUEUE_TIMEOUT_MS', 4000, 100, 10000, problems),
     hashQueueLimit: integer(env, 'HASH_QUEUE_LIMIT', cores * 64, 1, 100000, problems),
-    dbPoolSize: integer(env, 'DB_POOL_SIZE', 20, 2, 1000, problems),
+    // Each admitted hashing turn holds a connection; the rest serve menu lookups and /readyz.
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', Math.max(20, hashConcurrency + 10), 2, 1000, problems),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? 'loopback'),
   };
+  if (config.dbPoolSize < config.hashConcurrency + 2) {
+    problems.push(
+      `DB_POOL_SIZE (${config.dbPoolSize}) must be at least HASH_CONCURRENCY + 2 (${config.hashConcurrency + 2}): each hashing turn holds a connection`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(config);
 }

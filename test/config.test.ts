@@ -53,7 +53,24 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ PIN_PEPPER: 'short' }, /PIN_PEPPER must be at least 16 characters/],
     [{ DEFAULT_LOCALE: 'english' }, /DEFAULT_LOCALE must look like en-US/],
+    [{ HASH_CONCURRENCY: '16', DB_POOL_SIZE: '10' }, /DB_POOL_SIZE \(10\) must be at least HASH_CONCURRENCY \+ 2 \(18\)/],
   ])('when a variable is invalid (%j), then the error names it', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
+  });
+
+  it('when hashing admits more turns, then the default pool grows with it', () => {
+    expect(loadConfig({ DATA_DIR: dataDir(), HASH_CONCURRENCY: '32' }).dbPoolSize).toBe(42);
+    expect(loadConfig({ DATA_DIR: dataDir(), HASH_CONCURRENCY: '2' }).dbPoolSize).toBe(20);
+  });
+
+  it.each([
+    [undefined, 'loopback'],
+    ['1', 1],
+    ['true', true],
+    ['10.0.0.0/8, loopback', '10.0.0.0/8, loopback'],
+  ])('when TRUST_PROXY is %j, then express is told %j', (raw, expected) => {
+    const env: Record<string, string> = { DATA_DIR: dataDir() };
+    if (raw !== undefined) env.TRUST_PROXY = raw;
+    expect(loadConfig(env).trustProxy).toBe(expected);
   });
 });

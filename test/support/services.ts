@@ -24,6 +24,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     hashQueueTimeoutMs: 4000,
     hashQueueLimit: 128,
     dbPoolSize: 10,
+    trustProxy: 'loopback',
     ...overrides,
   });
 }
