@@ -26,10 +26,9 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.port, () => {
     logger.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, embeddedDatabase: !config.databaseUrl }, 'pinline listening');
   });
-  server.on('error', async (err) => {
+  server.on('error', (err) => {
     logger.fatal({ err: { message: err.message } }, 'cannot listen');
-    await runtime.close();
-    process.exit(1);
+    void runtime.close().finally(() => process.exit(1));
   });
 
   let stopping = false;
@@ -43,11 +42,18 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     // Stop accepting, let in-flight turns finish, then release the database.
-    server.close(async () => {
+    server.close(() => {
       clearTimeout(force);
-      await runtime.close();
-      logger.info('stopped');
-      process.exit(0);
+      runtime.close().then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err: { message: (err as Error).message } }, 'closing the database failed');
+          process.exit(1);
+        },
+      );
     });
     server.closeIdleConnections();
   };

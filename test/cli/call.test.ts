@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { createUser } from '../support/factories.js';
@@ -65,5 +67,30 @@ describe('pinline call', () => {
     const result = await call(['--from', '5551234', '--keys', '1#']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--from must be an E\.164 number/);
+  });
+
+  it('when keys are typed and the service hangs up first, then the command ends without waiting for more input', async () => {
+    const user = await createUser(phone.services);
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const child = spawn(process.execPath, ['bin/pinline.js', 'call'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        PUBLIC_BASE_URL: phone.phone.baseUrl,
+        TWILIO_AUTH_TOKEN: phone.services.config.twilioAuthToken,
+        PIN_PEPPER: phone.services.config.pinPepper,
+        SESSION_SECRET: phone.services.config.sessionSecret,
+        DATABASE_URL: phone.database.url,
+        LOG_LEVEL: 'silent',
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    // stdin stays open, as at a terminal where the person has not pressed Ctrl-D.
+    child.stdin.write(`${user.extension}#\n${user.pin}#\n*\n`);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(output).toContain('pinline: Goodbye.');
   });
 });

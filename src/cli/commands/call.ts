@@ -31,10 +31,14 @@ function describeLine(line: TranscriptLine): string | null {
   }
 }
 
-/** Reads one entry per line from a person at the terminal: a bare Enter is silence, end of input hangs up. */
-function terminalKeys(ctx: CliContext): KeySource {
-  const lines = createInterface({ input: ctx.io.stdin, terminal: false })[Symbol.asyncIterator]();
-  return async () => {
+/**
+ * Reads one entry per line from a person at the terminal: a bare Enter is silence, end of input
+ * hangs up. close() lets the process end when the service hangs up first.
+ */
+function terminalKeys(ctx: CliContext): { keys: KeySource; close: () => void } {
+  const reader = createInterface({ input: ctx.io.stdin, terminal: false });
+  const lines = reader[Symbol.asyncIterator]();
+  const keys: KeySource = async () => {
     for (;;) {
       if (ctx.io.isTTY) ctx.io.stdout.write('  keys (Enter = silence, Ctrl-D = hang up)> ');
       const next = await lines.next();
@@ -44,6 +48,7 @@ function terminalKeys(ctx: CliContext): KeySource {
       ctx.io.stdout.write('  only 0-9, * and # are keys on a phone\n');
     }
   };
+  return { keys, close: () => reader.close() };
 }
 
 /** `pinline call`: the call simulator (DESIGN §6), playing the service's TwiML as a phone would. */
@@ -65,17 +70,18 @@ export function registerCallCommand(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const baseUrl = (opts.url ?? config.publicBaseUrl).replace(/\/+$/, '');
       ctx.print(`Calling ${baseUrl} from ${opts.from}`);
+      const terminal = opts.keys.length > 0 ? null : terminalKeys(ctx);
       const transcript = await simulateCall({
         baseUrl,
         authToken: config.twilioAuthToken,
         from: opts.from,
         to: opts.to,
-        keys: opts.keys.length > 0 ? opts.keys : terminalKeys(ctx),
+        keys: terminal?.keys ?? opts.keys,
         onLine: (line) => {
           const text = describeLine(line);
           if (text !== null) ctx.print(text);
         },
-      });
+      }).finally(() => terminal?.close());
       if (transcript.error) throw new InputError('service_misbehaved', `the service misbehaved: ${transcript.error}`);
       const catalog = PromptCatalog.load();
       const unavailable = new Set(catalog.localeNames.map((locale) => catalog.render(locale, 'error.unavailable')));
