@@ -130,15 +130,30 @@ export class AccountService {
     });
   }
 
+  /** The rule by name; an unknown name is a NotFoundError ("… not found"), for lookups by name. */
   async getRule(name: string): Promise<AuthRule> {
-    return this.mustFindRule(name);
+    const rule = await findRuleByName(this.pool, name);
+    if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
+    return rule;
+  }
+
+  /** Creates a rule from the defaults plus the given fields; refuses a name already taken. */
+  async createRule(name: string, values: Partial<RuleSettings>, actor: Actor): Promise<AuthRule> {
+    this.checkRuleName(name);
+    return this.write(async (client) => {
+      if (!(await ensureRule(client, name))) {
+        throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
+      }
+      const rule = await updateRule(client, name, values);
+      if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
+      await recordAudit(client, { event: 'rule.created', actor, details: { rule: name, changes: values } });
+      return rule;
+    });
   }
 
   /** Creates the rule from the defaults when it does not exist, then sets the given fields. */
   async setRule(name: string, changes: Partial<RuleSettings>, actor: Actor): Promise<{ rule: AuthRule; created: boolean }> {
-    if (!RULE_NAME_PATTERN.test(name)) {
-      throw new InputError('invalid_rule_name', `rule name "${name}" must be 1-64 letters, digits, spaces, '.', '_' or '-'`);
-    }
+    this.checkRuleName(name);
     return this.write(async (client) => {
       const created = await ensureRule(client, name);
       const rule = await updateRule(client, name, changes);
@@ -175,6 +190,12 @@ export class AccountService {
     const rule = await findRuleByName(this.pool, name);
     if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422);
     return rule;
+  }
+
+  private checkRuleName(name: string): void {
+    if (!RULE_NAME_PATTERN.test(name)) {
+      throw new InputError('invalid_rule_name', `rule name "${name}" must be 1-64 letters, digits, spaces, '.', '_' or '-'`);
+    }
   }
 
   private checkExtension(extension: string): string {

@@ -57,10 +57,8 @@ export const RULE_FIELDS: readonly RuleField[] = [
 export const DEFAULT_RULE_NAME = 'default';
 export const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
-const RULE_COLUMNS = `r.id, r.name, ${RULE_FIELDS.map((f) => `r.${f.column}`).join(', ')}`;
-
-/** The SELECT list for a rule aliased `r`, shared by every query that joins a user's rule. */
-export const RULE_SELECT = RULE_COLUMNS;
+/** The SELECT list for a rule aliased `r`, shared by every query that reads one (also a user's rule). */
+export const RULE_COLUMNS = `r.id, r.name, ${RULE_FIELDS.map((f) => `r.${f.column}`).join(', ')}`;
 
 export function ruleFromRow(row: Record<string, unknown>): AuthRule {
   const rule: Record<string, unknown> = { id: row.id, name: row.name };

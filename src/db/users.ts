@@ -1,4 +1,4 @@
-import { RULE_SELECT, ruleFromRow, type AuthRule } from './rules.js';
+import { RULE_COLUMNS, ruleFromRow, type AuthRule } from './rules.js';
 import type { PoolClient, Queryable } from './pool.js';
 
 /** The same shapes as the users table's CHECK constraints. */
@@ -55,7 +55,7 @@ const ACCOUNT_SELECT = `
   u.id AS user_id, u.extension, u.first_name, u.last_name, u.phone, u.locale, u.rule_id, u.created_at AS user_created_at,
   c.changed_at, c.must_change, c.enrollment_pending, c.does_not_expire, c.locked_by_admin, c.cannot_change,
   c.failed_count, c.last_failed_at, c.locked_at, c.pin_hash,
-  ${RULE_SELECT}
+  ${RULE_COLUMNS}
   FROM users u
   JOIN pin_credentials c ON c.user_id = u.id
   JOIN auth_rules r ON r.id = u.rule_id`;

@@ -297,7 +297,7 @@ describe('pinline rule', () => {
     );
     // Against the stored (here: default) maximum of 20.
     expect(failure(await run(['rule', 'set', 'bad', '--min-length', '30']))).toMatch(/^pinline: --min-length \(30\) .*maximum PIN length \(20\)/);
-    expect(failure(await run(['rule', 'show', 'bad']))).toBe('pinline: unknown authentication rule "bad"');
+    expect(failure(await run(['rule', 'show', 'bad']))).toBe('pinline: authentication rule "bad" not found');
   });
 
   it('when --admin-unlock is given, then the lockout duration is stored as null and shown as admin-only', async () => {

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { DEFAULT_RULE_NAME, RULE_FIELDS, listRules, type AuthRule } from '../../db/rules.js';
-import { InputError, NotFoundError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { formChecked, formText } from '../forms.js';
 import { html } from '../html.js';
 import { checkboxField, csrfField, formError, postButton, textField } from '../layout.js';
@@ -28,13 +28,14 @@ function showValue(rule: AuthRule, key: keyof RuleValues): string {
 
 /** Reads every rule field from the posted form; throws an InputError naming the first bad field. */
 function postedRuleValues(req: Request): RuleValues {
-  const values = defaultRuleValues() as Record<string, number | boolean | null>;
-  for (const field of RULE_FIELDS) {
-    values[field.key] = field.kind === 'boolean' ? formChecked(req, field.key) : parseRuleInteger(field, formText(req, field.key));
-  }
-  const parsed = values as RuleValues;
-  checkRuleConsistency(parsed);
-  return parsed;
+  const values = Object.fromEntries(
+    RULE_FIELDS.map((field) => [
+      field.key,
+      field.kind === 'boolean' ? formChecked(req, field.key) : parseRuleInteger(field, formText(req, field.key)),
+    ]),
+  ) as RuleValues;
+  checkRuleConsistency(values);
+  return values;
 }
 
 /** Authentication rules: list, create, edit (every field of DESIGN §2, with its default), delete. */
@@ -110,22 +111,14 @@ ${
 }`);
   };
 
-  const loadRule = (req: Request) => services.accounts.getRule(String(req.params.name ?? '')).catch((err: unknown) => {
-    throw err instanceof InputError ? new NotFoundError(`rule "${String(req.params.name ?? '')}"`) : err;
-  });
+  const loadRule = (req: Request) => services.accounts.getRule(String(req.params.name ?? ''));
 
   router.get('/rules/new', (req, res) => ruleForm(req, res, { rule: null }));
 
   router.post('/rules', async (req, res) => {
     const name = formText(req, 'name');
     try {
-      const values = postedRuleValues(req);
-      const exists = await services.accounts.getRule(name).then(
-        () => true,
-        () => false,
-      );
-      if (exists) throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
-      await services.accounts.setRule(name, values, adminActor(req));
+      await services.accounts.createRule(name, postedRuleValues(req), adminActor(req));
       await redirectWith(req, res, ruleHref(name), `Created rule ${name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;

@@ -239,14 +239,6 @@ export function apiRouter(services: Services, tokens: ApiTokenService): Router {
   // ---- authentication rules ----
 
   const ruleName = (req: Request): string => String(req.params.name ?? '');
-  const mustFindRule = async (name: string): Promise<AuthRule> => {
-    try {
-      return await accounts.getRule(name);
-    } catch (err) {
-      if (err instanceof InputError) throw new NotFoundError(`rule "${name}"`);
-      throw err;
-    }
-  };
 
   router.get('/rules', async (_req, res) => {
     res.json({ rules: (await listRules(services.pool)).map(ruleJson) });
@@ -255,21 +247,16 @@ export function apiRouter(services: Services, tokens: ApiTokenService): Router {
   router.post('/rules', async (req, res) => {
     const body = parse(NewRuleBody, req.body);
     const name = String(body.name);
-    const exists = await accounts.getRule(name).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
-    const { rule } = await accounts.setRule(name, ruleSettingsOf(body), actor(res));
+    const rule = await accounts.createRule(name, ruleSettingsOf(body), actor(res));
     res.status(201).location(`/api/rules/${encodeURIComponent(name)}`).json(ruleJson(rule));
   });
 
   router.get('/rules/:name', async (req, res) => {
-    res.json(ruleJson(await mustFindRule(ruleName(req))));
+    res.json(ruleJson(await accounts.getRule(ruleName(req))));
   });
 
   router.patch('/rules/:name', async (req, res) => {
-    const rule = await mustFindRule(ruleName(req));
+    const rule = await accounts.getRule(ruleName(req));
     const body = parse(RuleSettingsBody, req.body);
     const updated = await accounts.setRule(rule.name, ruleSettingsOf(body), actor(res));
     res.json(ruleJson(updated.rule));
