@@ -13,7 +13,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SecretHasher, DEFAULT_HASH_PARAMETERS } from '../src/pin/hasher.js';
@@ -24,6 +23,7 @@ import { BENCH_PIN, countEvents, openBenchDatabase, seedUsers } from './lib/data
 import { cannonEach, cannonFixed, paced, percentile, type Classifier, type LoadResult, type Prepared } from './lib/load.js';
 import type { DbCounters, MemorySample } from './lib/protocol.js';
 import { describeMachine, mib, ms, percent, perSecond, ratio, renderMarkdown, renderTable, type Figure } from './lib/report.js';
+import { freePort } from '../src/net.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = Number(process.env.BENCH_USERS ?? 4000);
@@ -36,16 +36,6 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const texts = PromptCatalog.load().textsOf('en-US');
 const heard = (body: string, key: string) => body.includes(texts[key] as string);

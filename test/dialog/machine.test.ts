@@ -13,6 +13,7 @@ import type {
   Say,
   Step,
 } from '../../src/dialog/index.js';
+import { seededRandom as prng } from '../support/random.js';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -1090,17 +1091,6 @@ describe('whole calls', () => {
 
 // ---------------------------------------------------------------- random calls
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rng: () => number, items: readonly T[]): T {
   const item = items[Math.floor(rng() * items.length)];

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createUser } from '../support/factories.js';
 import { heardKeys } from '../support/phone.js';
 import { silentLogger, testConfig } from '../support/services.js';
+import { freePort } from '../../src/net.js';
 
 /**
  * Two real server processes (`node dist/main.js`, as deployed) behind one public URL, with the
@@ -28,16 +28,6 @@ const SECRETS = {
   SESSION_SECRET: 'fault-test-session-secret-0123456789',
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Instance {
   process: ChildProcess;

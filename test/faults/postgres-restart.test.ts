@@ -1,5 +1,4 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,20 +8,11 @@ import { migrate } from '../../src/db/migrate.js';
 import { createUser } from '../support/factories.js';
 import { heardKeys, startPhoneServer, type PhoneServer } from '../support/phone.js';
 import { silentLogger } from '../support/services.js';
+import { freePort } from '../../src/net.js';
 
 /** Generous: the database is back in a second or two; the bound is for a loaded CI machine. */
 const BACK_WITHIN_MS = 30_000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** This file's own Postgres, on a fixed port, so that it comes back where the pool expects it. */
 let dir: string;

@@ -12,6 +12,7 @@ import { createServices, type Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testActor } from '../support/factories.js';
 import { silentLogger, testConfig } from '../support/services.js';
+import { seededRandom as random } from '../support/random.js';
 
 /**
  * The soak: many calls with random key paths through every flow, many at once, against one
@@ -28,17 +29,6 @@ const MAX_KEYS_PER_CALL = 14;
 /** Heap after GC may move this much between warm-up and the end; a per-call leak would be far more at 5,000 calls. */
 const HEAP_GROWTH_BOUND = 24 * 2 ** 20;
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed with SOAK_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
