@@ -34,6 +34,19 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The CLI's environment: this file's database, and the pepper the test services use too. */
+function cliEnv(): Record<string, string> {
+  return {
+    DATABASE_URL: db.url,
+    PIN_PEPPER: 'test-pepper-0123456789',
+    SESSION_SECRET: 'test-session-secret-0123456789',
+    TWILIO_AUTH_TOKEN: 'x',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+  };
+}
+
 interface Run {
   code: number;
   stdout: string;
@@ -58,13 +71,7 @@ async function run(args: string[], options: { stdin?: string; env?: Record<strin
     stderr,
     stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     env: {
-      DATABASE_URL: db.url,
-      PIN_PEPPER: 'test-pepper-0123456789',
-      SESSION_SECRET: 'test-session-secret-0123456789',
-      TWILIO_AUTH_TOKEN: 'x',
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      DATA_DIR: dataDir,
+      ...cliEnv(),
       ...options.env,
     },
     isTTY: options.isTTY ?? false,
@@ -408,16 +415,7 @@ describe('pinline as a program', () => {
     });
 
     function spawnCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      const env = {
-        ...process.env,
-        DATABASE_URL: db.url,
-        PIN_PEPPER: 'test-pepper-0123456789',
-        SESSION_SECRET: 'test-session-secret-0123456789',
-        TWILIO_AUTH_TOKEN: 'x',
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATA_DIR: dataDir,
-      };
+      const env = { ...process.env, ...cliEnv() };
       return new Promise((resolve) => {
         execFile(process.execPath, [bin, ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
           resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
