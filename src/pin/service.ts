@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { eventsOfTurn, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
-import { isUniqueViolation, withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import { DEFAULT_RULE_NAME, findRuleByName, type AuthRule } from '../db/rules.js';
 import {
   EXTENSION_PATTERN,
@@ -328,31 +328,24 @@ export class PinService {
 
   /**
    * Runs `apply` in a transaction, once per call turn: when the turn already wrote its events
-   * (a Twilio retry), `replay` answers from them instead. Two deliveries racing each other meet
-   * at the unique (call_sid, call_turn, event) key, and the loser replays.
+   * (a Twilio retry), `replay` answers from them instead. The unique (call_sid, call_turn, event)
+   * key in the database backs this up: no turn's effects can ever be written twice.
    */
   private async idempotent<T>(
     call: CallTurn | undefined,
     apply: (client: PoolClient) => Promise<T>,
     replay: (events: string[], client: PoolClient) => Promise<T>,
   ): Promise<T> {
-    const attempt = () =>
-      withTransaction(this.deps.pool, async (client) => {
-        if (call) {
-          // Deliveries of one turn run one after another, so a retry that arrives while the
-          // first is still running sees its events instead of applying the turn again.
-          await client.query('SELECT pg_advisory_xact_lock(hashtext($1::text), $2::int)', [call.callSid, call.turn]);
-          const events = await eventsOfTurn(client, call);
-          if (events.length > 0) return replay(events, client);
-        }
-        return apply(client);
-      });
-    try {
-      return await attempt();
-    } catch (err) {
-      if (call && isUniqueViolation(err, 'audit_events_call_turn_key')) return attempt();
-      throw err;
-    }
+    return withTransaction(this.deps.pool, async (client) => {
+      if (call) {
+        // Deliveries of one turn run one after another, so a retry that arrives while the
+        // first is still running sees its events instead of applying the turn again.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1::text), $2::int)', [call.callSid, call.turn]);
+        const events = await eventsOfTurn(client, call);
+        if (events.length > 0) return replay(events, client);
+      }
+      return apply(client);
+    });
   }
 }
 
