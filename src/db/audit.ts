@@ -9,10 +9,16 @@ export interface Actor {
   name: string;
 }
 
-/** Identifies one webhook turn of a call; events carrying it are written once per turn. */
+/**
+ * One webhook request of a call. `requestKey` is a keyed fingerprint of the request itself (the
+ * sealed state it answers and the keys pressed): events carrying it are written once per request,
+ * so a Twilio retry applies nothing twice, while another request with the same CallSid and turn
+ * (a second branch of one sealed state, a reused CallSid) is a request of its own.
+ */
 export interface CallTurn {
   callSid: string;
   turn: number;
+  requestKey: Buffer;
 }
 
 export interface AuditEventInput {
@@ -38,8 +44,8 @@ export interface AuditEvent {
 
 export async function recordAudit(db: Queryable, input: AuditEventInput): Promise<void> {
   await db.query(
-    `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn)
-     VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::jsonb, $7::text, $8::int)`,
+    `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key)
+     VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::jsonb, $7::text, $8::int, $9::bytea)`,
     [
       input.event,
       input.actor.channel,
@@ -49,16 +55,19 @@ export async function recordAudit(db: Queryable, input: AuditEventInput): Promis
       JSON.stringify(input.details ?? {}),
       input.call?.callSid ?? null,
       input.call?.turn ?? null,
+      input.call?.requestKey ?? null,
     ],
   );
 }
 
-/** Events already written by this call turn: a non-empty answer means the turn is a retry. */
-export async function eventsOfTurn(db: Queryable, call: CallTurn): Promise<string[]> {
-  const { rows } = await db.query(
-    'SELECT event FROM audit_events WHERE call_sid = $1::text AND call_turn = $2::int ORDER BY id',
-    [call.callSid, call.turn],
-  );
+/**
+ * Waits until no other transaction works on the same request, then returns the events it already
+ * wrote: a non-empty answer means this delivery is a retry. The lock is transaction-scoped (it
+ * works behind PgBouncer in transaction mode) and keyed by the fingerprint's first 8 bytes.
+ */
+export async function lockRequest(db: Queryable, call: CallTurn): Promise<string[]> {
+  await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [call.requestKey.readBigInt64BE(0).toString()]);
+  const { rows } = await db.query('SELECT event FROM audit_events WHERE request_key = $1::bytea ORDER BY id', [call.requestKey]);
   return rows.map((r) => r.event as string);
 }
 

@@ -150,12 +150,21 @@ function rejectionPrompt(rejection: Rejection): Say {
       return say('pin.cant_change');
     case 'too_soon':
       return say('pin.too_soon');
+    case 'locked':
+      return say('signin.locked');
   }
 }
 
 /** Refusals that no other PIN would get past: leave the new-PIN dialog at once. */
 function endsTheChange(rejection: Rejection): boolean {
   return rejection.rule === 'cannot_change' || rejection.rule === 'too_soon';
+}
+
+/** A lock or deletion since sign-in ends the call as a locked sign-in would. */
+function onRefusal(state: CallState, kind: ChangeKind, rejection: Rejection): Step {
+  if (rejection.rule === 'locked') return end(state, [say('signin.locked')]);
+  if (endsTheChange(rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(rejection)]);
+  return onRejectedEntry(state, kind, rejectionPrompt(rejection));
 }
 
 // ---------------------------------------------------------------- the machine
@@ -363,10 +372,7 @@ function onRejectedEntry(state: CallState, kind: ChangeKind, reason: Say): Step 
 function onPinChecked(state: CallState, kind: ChangeKind, event: DialogEvent): Step {
   if (event.type === 'busy') return onBusy(state, { name: 'new_pin', kind });
   if (event.type !== 'pin_checked') return internalError(state);
-  if (event.outcome === 'rejected') {
-    if (endsTheChange(event.rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(event.rejection)]);
-    return onRejectedEntry(state, kind, rejectionPrompt(event.rejection));
-  }
+  if (event.outcome === 'rejected') return onRefusal(state, kind, event.rejection);
   return enter(
     { ...state, busyCount: 0, pendingPinHash: event.pendingPinHash },
     { name: 'confirm_pin', kind },
@@ -380,8 +386,7 @@ function onPinSaved(state: CallState, kind: ChangeKind, event: DialogEvent): Ste
     case 'mismatch':
       return onRejectedEntry(state, kind, say('pin.mismatch'));
     case 'rejected':
-      if (endsTheChange(event.rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(event.rejection)]);
-      return onRejectedEntry(state, kind, rejectionPrompt(event.rejection));
+      return onRefusal(state, kind, event.rejection);
     case 'saved': {
       const account = state.account;
       if (account === null) return internalError(state);

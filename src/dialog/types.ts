@@ -61,7 +61,9 @@ export type Rejection =
   | { rule: 'reused' }
   // A voluntary change refused by a flag or timing that changed after the menu checked them.
   | { rule: 'cannot_change' }
-  | { rule: 'too_soon' };
+  | { rule: 'too_soon' }
+  // The account was locked or deleted after sign-in: flags take effect at once.
+  | { rule: 'locked' };
 
 export type DialogEvent =
   | { type: 'call_started'; defaultLocale: Locale }

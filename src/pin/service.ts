@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { eventsOfTurn, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
+import { lockRequest, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
 import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import { DEFAULT_RULE_NAME, findRuleByName, type AuthRule } from '../db/rules.js';
 import {
@@ -14,6 +14,7 @@ import {
   type AccountWithHash,
   type PinFlags,
 } from '../db/users.js';
+import { endUserSessions } from '../db/web-sessions.js';
 import { NotFoundError } from '../errors.js';
 import type { CommonPinList } from './common-pins.js';
 import type { HashGate } from './hash-gate.js';
@@ -21,8 +22,15 @@ import type { SecretHasher } from './hasher.js';
 import { checkPinPolicy, describeRejection, generatePin, type PinOwner, type PinRejection } from './policy.js';
 import { pinStatus } from './status.js';
 
-/** Why a PIN change was refused: a policy rule, or (voluntary changes only) a user flag or timing rule. */
-export type ChangeRefusal = PinRejection | { rule: 'cannot_change' } | { rule: 'too_soon'; minutes: number };
+/**
+ * Why a PIN change was refused: a policy rule; (voluntary changes only) a user flag or timing
+ * rule; or (the user's own changes) an account that is locked or no longer exists.
+ */
+export type ChangeRefusal =
+  | PinRejection
+  | { rule: 'cannot_change' }
+  | { rule: 'too_soon'; minutes: number }
+  | { rule: 'locked' };
 
 /**
  * enrollment, forced and voluntary are the caller's (or the user's own web) changes;
@@ -51,6 +59,8 @@ export function describeRefusal(refusal: ChangeRefusal): string {
   switch (refusal.rule) {
     case 'cannot_change':
       return "PIN change refused by flag 'user cannot change'";
+    case 'locked':
+      return 'PIN change refused: the account is locked';
     case 'too_soon':
       return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
     default:
@@ -138,10 +148,12 @@ export class PinService {
         if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
         return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
       }, async (events, client) => {
-        // A retry of a turn already applied: answer as the first delivery did.
+        // A retry of a request already applied: answer as the first delivery did, unless the
+        // account has been locked or deleted since (flags take effect at once).
         if (events.includes('signin.succeeded')) {
           const account = await findAccount(client, { extension: request.extension });
-          if (account) return { outcome: 'ok', account };
+          if (!account || pinStatus(account.pin, account.rule, this.clock()).lockout) return { outcome: 'locked' };
+          return { outcome: 'ok', account };
         }
         if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
         const account = await findAccount(client, { extension: request.extension });
@@ -163,7 +175,7 @@ export class PinService {
     return this.deps.gate.run(async () => {
       // A plain read: the save checks everything again under the row lock.
       const account = await findAccountWithHash(this.deps.pool, { userId: request.userId });
-      if (!account) throw new NotFoundError(`user ${request.userId}`);
+      if (!account) return { ok: false, refusal: { rule: 'locked' } };
       const refusal = await this.refusalFor(this.deps.pool, account, request.newPin, request.kind);
       if (refusal) return { ok: false, refusal };
       return { ok: true, pendingPinHash: await this.deps.hasher.hash(request.newPin) };
@@ -250,6 +262,8 @@ export class PinService {
     );
     if (Object.keys(changed).length === 0) return;
     await updatePinFlags(client, account.user.id, changed);
+    // An administrator's lock also ends the user's self-service sessions (DESIGN §7).
+    if (changed.lockedByAdmin === true) await endUserSessions(client, account.user.id);
     const event =
       changed.lockedByAdmin === true ? 'pin.locked' : changed.lockedByAdmin === false ? 'pin.unlocked' : 'pin.flags_changed';
     await recordAudit(client, { event, actor, userId: account.user.id, extension: account.user.extension, details: { flags: changed } });
@@ -259,7 +273,12 @@ export class PinService {
     return this.idempotent<ChangeResult>(
       request.call,
       async (client) => {
-        const account = await this.mustLock(client, request.userId);
+        const account = await lockAccount(client, { userId: request.userId });
+        if (!account) {
+          // A user deleted during their own call or web session: nothing to save.
+          if (request.kind !== 'administrative') return { ok: false, refusal: { rule: 'locked' } };
+          throw new NotFoundError(`user ${request.userId}`);
+        }
         const refusal = await this.refusalFor(client, account, request.newPin, request.kind);
         if (refusal) return { ok: false, refusal };
         const newHash = await this.deps.hasher.hash(request.newPin);
@@ -284,8 +303,11 @@ export class PinService {
         });
         return { ok: true, account: await this.mustFind(client, account.user.id) };
       },
-      // A retried save turn: the PIN was saved by the first delivery.
-      async (_events, client) => ({ ok: true, account: await this.mustFind(client, request.userId) }),
+      // A retried save request: the PIN was saved by the first delivery.
+      async (_events, client) => {
+        const account = await findAccount(client, { userId: request.userId });
+        return account ? { ok: true, account } : { ok: false, refusal: { rule: 'locked' } };
+      },
     );
   }
 
@@ -295,9 +317,12 @@ export class PinService {
     newPin: string,
     kind: ChangeKind,
   ): Promise<ChangeRefusal | null> {
+    const status = pinStatus(account.pin, account.rule, this.clock());
+    // The user's own changes stop at a lock at once, even mid-call; an administrator's do not.
+    if (kind !== 'administrative' && status.lockout) return { rule: 'locked' };
     if (kind === 'voluntary') {
       if (account.pin.cannotChange) return { rule: 'cannot_change' };
-      if (pinStatus(account.pin, account.rule, this.clock()).tooSoonToChange) {
+      if (status.tooSoonToChange) {
         return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };
       }
     }
@@ -327,9 +352,10 @@ export class PinService {
   }
 
   /**
-   * Runs `apply` in a transaction, once per call turn: when the turn already wrote its events
-   * (a Twilio retry), `replay` answers from them instead. The unique (call_sid, call_turn, event)
-   * key in the database backs this up: no turn's effects can ever be written twice.
+   * Runs `apply` in a transaction, once per request: when the same request (the same sealed
+   * state and keys) already wrote its events (a Twilio retry), `replay` answers from them
+   * instead. The unique (request_key, event) key in the database backs this up: no request's
+   * effects can ever be written twice.
    */
   private async idempotent<T>(
     call: CallTurn | undefined,
@@ -338,10 +364,9 @@ export class PinService {
   ): Promise<T> {
     return withTransaction(this.deps.pool, async (client) => {
       if (call) {
-        // Deliveries of one turn run one after another, so a retry that arrives while the
-        // first is still running sees its events instead of applying the turn again.
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1::text), $2::int)', [call.callSid, call.turn]);
-        const events = await eventsOfTurn(client, call);
+        // Deliveries of one request run one after another, so a retry that arrives while the
+        // first is still running sees its events instead of applying the request again.
+        const events = await lockRequest(client, call);
         if (events.length > 0) return replay(events, client);
       }
       return apply(client);

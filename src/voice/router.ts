@@ -1,5 +1,7 @@
+import { createHmac } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import { awaitsEffect, initialState, transition, type CallState, type DialogEvent, type Say, type Step } from '../dialog/index.js';
+import { deriveKey } from '../keys.js';
 import type { Services } from '../runtime.js';
 import { runEffect, type CallContext } from './effects.js';
 import { CallStateSealer, SealError } from './seal.js';
@@ -19,6 +21,13 @@ type Body = Record<string, string | undefined>;
 export function createVoiceRouter(services: Services): Router {
   const { config, logger } = services;
   const sealer = new CallStateSealer(config.sessionSecret);
+  const fingerprintKey = deriveKey(config.sessionSecret, 'pinline request fingerprint');
+  /**
+   * Identifies one request: the same URL (path and sealed state) with the same keys is a retry.
+   * Keyed, so the audit table's fingerprints say nothing about the keys to a database reader.
+   */
+  const fingerprint = (path: string, callSid: string, sealed: string, digits: string): Buffer =>
+    createHmac('sha256', fingerprintKey).update(`${path}\n${callSid}\n${sealed}\n${digits}`).digest();
   const twiml = new TwimlRenderer({ catalog: services.catalog, voices: config.voices }, config.publicBaseUrl);
   const router = Router();
 
@@ -49,11 +58,12 @@ export function createVoiceRouter(services: Services): Router {
     return { step, say };
   }
 
-  async function answer(req: Request, res: Response, turn: number, state: CallState, event: DialogEvent) {
+  async function answer(req: Request, res: Response, sealed: string, turn: number, state: CallState, event: DialogEvent) {
     const body = req.body as Body;
     const callSid = body.CallSid as string;
+    const digits = event.type === 'digits' ? event.digits : '';
     const context: CallContext = {
-      call: { callSid, turn },
+      call: { callSid, turn, requestKey: fingerprint(req.path, callSid, sealed, digits) },
       from: body.From ?? '',
       actor: { channel: 'phone', name: body.From ? `caller:${body.From}` : 'caller' },
     };
@@ -88,7 +98,8 @@ export function createVoiceRouter(services: Services): Router {
     '/voice/incoming',
     guarded(async (req, res) => {
       logger.info({ callSid: (req.body as Body).CallSid }, 'call started');
-      await answer(req, res, 0, initialState(config.defaultLocale), { type: 'call_started', defaultLocale: config.defaultLocale });
+      // The first turn only reads (caller ID), so a CallSid used again gains nothing from it.
+      await answer(req, res, '', 0, initialState(config.defaultLocale), { type: 'call_started', defaultLocale: config.defaultLocale });
     }),
   );
 
@@ -99,7 +110,7 @@ export function createVoiceRouter(services: Services): Router {
       const { s: sealed } = req.query;
       const token = typeof sealed === 'string' ? sealed : '';
       const { turn, state } = sealer.open(body.CallSid as string, token);
-      await answer(req, res, turn, state, eventOf(body));
+      await answer(req, res, token, turn, state, eventOf(body));
     });
 
   router.post(

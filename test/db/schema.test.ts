@@ -127,12 +127,25 @@ describe('users and credentials', () => {
     await expect(insertUser('5302', '+15550005301')).rejects.toThrow(/users_phone_key/);
   });
 
-  it('when one call turn writes the same audit event twice, then the database refuses the second', async () => {
-    const insert = () =>
+  it('when one request writes the same audit event twice, then the database refuses the second', async () => {
+    const insert = (key: string) =>
       client.query(
-        `INSERT INTO audit_events (event, channel, actor, call_sid, call_turn) VALUES ('signin.failed', 'phone', 'x', 'CA1', 3)`,
+        `INSERT INTO audit_events (event, channel, actor, call_sid, call_turn, request_key)
+         VALUES ('signin.failed', 'phone', 'x', 'CA1', 3, decode($1, 'hex'))`,
+        [key],
       );
-    await insert();
-    await expect(insert()).rejects.toThrow(/audit_events_call_turn_key/);
+    await insert('aa'.repeat(32));
+    await expect(insert('aa'.repeat(32))).rejects.toThrow(/audit_events_request_key/);
+  });
+
+  it('when two different requests share a CallSid and turn, then the database keeps both', async () => {
+    const insert = (key: string) =>
+      client.query(
+        `INSERT INTO audit_events (event, channel, actor, call_sid, call_turn, request_key)
+         VALUES ('signin.failed', 'phone', 'x', 'CA2', 3, decode($1, 'hex'))`,
+        [key],
+      );
+    await insert('bb'.repeat(32));
+    await expect(insert('cc'.repeat(32))).resolves.toBeDefined();
   });
 });

@@ -614,6 +614,23 @@ table('new PIN check', [
       expectState: { rejectedEntries: 0, pendingPinHash: null },
     }),
   ),
+  ...(['voluntary', 'forced', 'enrollment'] as const).flatMap((kind): Case[] => [
+    {
+      name: `when checking_pin (${kind}) finds the account locked or deleted since sign-in, then it says [signin.locked] and hangs up`,
+      state: signedIn(checking(kind)),
+      event: checkRejected({ rule: 'locked' }),
+      say: ['signin.locked'],
+      phase: ENDED,
+    },
+    {
+      name: `when saving_pin (${kind}) finds the account locked or deleted since sign-in, then it says [signin.locked], hangs up and forgets the pending PIN`,
+      state: signedIn(saving(kind), { pendingPinHash: 'hash-A' }),
+      event: saveRejected({ rule: 'locked' }),
+      say: ['signin.locked'],
+      phase: ENDED,
+      expectState: { pendingPinHash: null },
+    },
+  ]),
   {
     name: 'when saving_pin (voluntary) gets refused as too soon, then it says why and goes back to the menu',
     state: signedIn(saving('voluntary'), { pendingPinHash: 'hash-A' }),

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/db/audit.js';
+import type { Actor, CallTurn } from '../../src/db/audit.js';
 import { SecretHasher } from '../../src/pin/hasher.js';
 import { createUser, testActor } from '../support/factories.js';
 import { useServices } from '../support/services.js';
@@ -7,6 +8,11 @@ import { useServices } from '../support/services.js';
 const fixture = useServices();
 const caller: Actor = { channel: 'phone', name: 'caller:test' };
 const MINUTE = 60_000;
+
+/** One webhook request; the same arguments make the same fingerprint, as a Twilio retry would. */
+function callTurn(callSid: string, turn: number, request = 'the request'): CallTurn {
+  return { callSid, turn, requestKey: createHash('sha256').update(`${callSid}/${turn}/${request}`).digest() };
+}
 
 async function credential(userId: number) {
   const { rows } = await fixture.pool.query('SELECT * FROM pin_credentials WHERE user_id = $1', [userId]);
@@ -134,7 +140,7 @@ describe('sign-in', () => {
   it('when a call turn is delivered twice, then the failure is counted once and the same answer comes back', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
-    const call = { callSid: 'CAretry0001', turn: 4 };
+    const call = callTurn('CAretry0001', 4);
     const first = await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call });
     const retried = await Promise.all([
       pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
@@ -148,7 +154,7 @@ describe('sign-in', () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
     for (let i = 0; i < 2; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
-    const call = { callSid: 'CAretry0003', turn: 6 };
+    const call = callTurn('CAretry0003', 6);
     const deliveries = await Promise.all([
       pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
       pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller, call }),
@@ -163,7 +169,7 @@ describe('sign-in', () => {
   it('when a successful turn is retried, then it succeeds again without a second audit row', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
-    const call = { callSid: 'CAretry0002', turn: 2 };
+    const call = callTurn('CAretry0002', 2);
     await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
     const again = await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
     expect(again.outcome).toBe('ok');
@@ -250,7 +256,7 @@ describe('PIN change', () => {
   it('when a save turn is delivered twice, then the PIN is saved once', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
-    const call = { callSid: 'CAsave0001', turn: 9 };
+    const call = callTurn('CAsave0001', 9);
     const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
     expect(prepared.ok).toBe(true);
     if (!prepared.ok) return;
@@ -264,7 +270,7 @@ describe('PIN change', () => {
   it('when a save turn is delivered twice at the same moment, then both answers say saved', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
-    const call = { callSid: 'CAsave0002', turn: 5 };
+    const call = callTurn('CAsave0002', 5);
     const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
     if (!prepared.ok) throw new Error('expected the PIN to be accepted');
     const save = () =>

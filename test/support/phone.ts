@@ -130,3 +130,50 @@ export function actionOf(twiml: string): string {
   const url = new URL((match[1] as string).replace(/&amp;/g, '&'));
   return url.pathname + url.search;
 }
+
+/** What one TwiML answer says, as prompt keys (see heardKeys). */
+export function keysOf(twiml: string, catalog: PromptCatalog): string[] {
+  const said = [...twiml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((m) =>
+    (m[1] as string).replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'),
+  );
+  return heardKeys({ said } as CallTranscript, catalog);
+}
+
+/** One answer of a hand-driven call: what was said, and the action to post next (null after a hang-up). */
+export interface Answer {
+  status: number;
+  body: string;
+  said: string[];
+  action: string | null;
+}
+
+/**
+ * Drives a call webhook by webhook, as someone holding the auth token could: any action URL may
+ * be posted again, with any keys, under any CallSid.
+ */
+export class WebhookCaller {
+  constructor(
+    private readonly server: PhoneServer,
+    readonly callSid: string,
+    private readonly from = '+15550000100',
+  ) {}
+
+  private params(extra: Record<string, string> = {}): Record<string, string> {
+    return { CallSid: this.callSid, From: this.from, To: '+15550000199', AccountSid: 'AC0', ...extra };
+  }
+
+  private async post(path: string, params: Record<string, string>): Promise<Answer> {
+    const { status, body } = await postWebhook(this.server.baseUrl, this.server.services.config.twilioAuthToken, path, params);
+    return { status, body, said: keysOf(body, this.server.services.catalog), action: /action="/.test(body) ? actionOf(body) : null };
+  }
+
+  incoming(): Promise<Answer> {
+    return this.post('/voice/incoming', this.params());
+  }
+
+  /** Posts keys to an action URL (digits without the finish key, as Twilio sends them). */
+  press(action: string | null, digits: string): Promise<Answer> {
+    if (action === null) throw new Error('the call has ended: there is no action to post to');
+    return this.post(action, this.params({ Digits: digits }));
+  }
+}
