@@ -24,6 +24,7 @@ import {
   type User,
   type UserChanges,
 } from '../db/users.js';
+import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { describeRejection } from '../pin/policy.js';
 import type { PinService } from '../pin/service.js';
@@ -126,6 +127,7 @@ export class AccountService {
       const account = await findAccount(client, { userId });
       if (!account) throw new NotFoundError(`user ${userId}`);
       await recordAudit(client, { event: 'user.deleted', actor, userId, extension: account.user.extension });
+      await endUserSessions(client, userId);
       await deleteUser(client, userId);
     });
   }

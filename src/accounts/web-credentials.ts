@@ -1,20 +1,22 @@
+import { findAdminById, findAdminWithHash, insertAdmin, updateAdminPassword, type Admin } from '../db/admins.js';
 import { recordAudit, type Actor } from '../db/audit.js';
 import { isUniqueViolation, withTransaction, type Pool } from '../db/pool.js';
+import { findAccount } from '../db/users.js';
+import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
+import { findWebPasswordHash, findWebPasswordState, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { HashGate } from '../pin/hash-gate.js';
 import type { SecretHasher } from '../pin/hasher.js';
+
+export type { Admin } from '../db/admins.js';
+export type { WebPasswordState } from '../db/web-passwords.js';
 
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 256;
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
-export interface Admin {
-  id: number;
-  username: string;
-  createdAt: Date;
-}
-
-function checkPassword(password: string): void {
+/** Refuses a password outside the length limits before any hashing is spent on it. */
+export function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new InputError('password_too_short', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, 422);
   }
@@ -23,9 +25,15 @@ function checkPassword(password: string): void {
   }
 }
 
+/** True when a typed password could be anyone's: empty or overlong ones are refused without hashing. */
+export function plausiblePassword(password: string): boolean {
+  return password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
+}
+
 /**
  * Web passwords: administrators', and users' own self-service password. They are separate from
- * the phone PIN and never synchronised with it; hashed with the same argon2id hasher.
+ * the phone PIN and never synchronised with it; hashed with the same argon2id hasher. Setting one
+ * ends the sessions it was protecting, in the same transaction.
  */
 export class WebCredentialService {
   constructor(
@@ -35,19 +43,14 @@ export class WebCredentialService {
   ) {}
 
   async createAdmin(username: string, password: string, actor: Actor): Promise<Admin> {
-    if (!USERNAME_PATTERN.test(username)) {
-      throw new InputError('invalid_username', `username "${username}" must be 1-64 letters, digits, '.', '_', '@' or '-'`);
-    }
+    checkUsername(username);
     checkPassword(password);
     const hash = await this.gate.run(() => this.hasher.hash(password));
     try {
       return await withTransaction(this.pool, async (client) => {
-        const { rows } = await client.query(
-          'INSERT INTO admins (username, password_hash) VALUES ($1::text, $2::text) RETURNING id, username, created_at',
-          [username, hash],
-        );
+        const admin = await insertAdmin(client, username, hash);
         await recordAudit(client, { event: 'admin.created', actor, details: { username } });
-        return { id: rows[0].id, username: rows[0].username, createdAt: rows[0].created_at };
+        return admin;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new InputError('username_taken', `administrator "${username}" already exists`, 409);
@@ -55,52 +58,86 @@ export class WebCredentialService {
     }
   }
 
-  /** The administrator, or null; an unknown name costs the same time as a wrong password. */
-  async verifyAdmin(username: string, password: string): Promise<Admin | null> {
-    const { rows } = await this.pool.query('SELECT id, username, created_at, password_hash FROM admins WHERE username = $1::text', [
-      username,
-    ]);
-    const row = rows[0];
-    const ok = await this.gate.run(() =>
-      row ? this.hasher.verify(row.password_hash, password) : this.hasher.verifyDummy(password),
-    );
-    return ok && row ? { id: row.id, username: row.username, createdAt: row.created_at } : null;
-  }
-
-  /** Sets the web password and its "must change at next sign-in" flag in one audited write. */
-  async setUserPassword(userId: number, password: string, actor: Actor, options: { mustChange?: boolean } = {}): Promise<void> {
+  /** Resets an administrator's password and ends every session they had. */
+  async setAdminPassword(username: string, password: string, actor: Actor): Promise<Admin> {
+    checkUsername(username);
     checkPassword(password);
-    const mustChange = options.mustChange ?? false;
     const hash = await this.gate.run(() => this.hasher.hash(password));
-    await withTransaction(this.pool, async (client) => {
-      const { rows } = await client.query('SELECT extension FROM users WHERE id = $1::bigint', [userId]);
-      if (!rows[0]) throw new NotFoundError(`user ${userId}`);
-      await client.query(
-        `INSERT INTO web_passwords (user_id, password_hash, must_change) VALUES ($1::bigint, $2::text, $3::boolean)
-         ON CONFLICT (user_id) DO UPDATE
-           SET password_hash = EXCLUDED.password_hash, must_change = EXCLUDED.must_change, changed_at = now()`,
-        [userId, hash, mustChange],
-      );
-      await recordAudit(client, { event: 'web_password.changed', actor, userId, extension: rows[0].extension, details: { mustChange } });
+    return withTransaction(this.pool, async (client) => {
+      const admin = await updateAdminPassword(client, username, hash);
+      if (!admin) throw new NotFoundError(`administrator "${username}"`);
+      const sessionsEnded = await endAdminSessions(client, admin.id);
+      await recordAudit(client, { event: 'admin.password_changed', actor, details: { username, sessionsEnded } });
+      return admin;
     });
   }
 
-  /** Whether the user must choose a new web password before anything else on the self-service page. */
-  async userPasswordMustChange(userId: number): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT must_change FROM web_passwords WHERE user_id = $1::bigint', [userId]);
-    return rows[0]?.must_change === true;
+  /** The administrator, or null; an unknown name costs the same time as a wrong password. */
+  async verifyAdmin(username: string, password: string): Promise<Admin | null> {
+    const found = USERNAME_PATTERN.test(username) ? await findAdminWithHash(this.pool, username) : null;
+    const ok = await this.gate.run(() =>
+      found ? this.hasher.verify(found.passwordHash, password) : this.hasher.verifyDummy(password),
+    );
+    return ok && found ? found.admin : null;
+  }
+
+  /** The administrator as stored now, or null once deleted: sessions check it on every page. */
+  findAdmin(id: number): Promise<Admin | null> {
+    return findAdminById(this.pool, id);
+  }
+
+  /** True when `username` names an administrator (so an attempt can be audited under that name). */
+  async adminExists(username: string): Promise<boolean> {
+    return USERNAME_PATTERN.test(username) && (await findAdminWithHash(this.pool, username)) !== null;
+  }
+
+  /**
+   * Sets the web password and its "must change at next sign-in" flag in one audited write, and
+   * ends the user's web sessions: all of them after an administrator's reset, all but `keepSid`
+   * when the user changes their own. Returns when the password was set.
+   */
+  async setUserPassword(
+    userId: number,
+    password: string,
+    actor: Actor,
+    options: { mustChange?: boolean; keepSid?: string } = {},
+  ): Promise<Date> {
+    checkPassword(password);
+    const mustChange = options.mustChange ?? false;
+    const hash = await this.gate.run(() => this.hasher.hash(password));
+    return withTransaction(this.pool, async (client) => {
+      const account = await findAccount(client, { userId });
+      if (!account) throw new NotFoundError(`user ${userId}`);
+      const changedAt = await upsertWebPassword(client, userId, hash, mustChange);
+      const sessionsEnded = await endUserSessions(client, userId, options.keepSid ?? null);
+      await recordAudit(client, {
+        event: 'web_password.changed',
+        actor,
+        userId,
+        extension: account.user.extension,
+        details: { mustChange, sessionsEnded },
+      });
+      return changedAt;
+    });
+  }
+
+  /** The user's web password flags, or null when they have none. */
+  userPasswordState(userId: number): Promise<WebPasswordState | null> {
+    return findWebPasswordState(this.pool, userId);
   }
 
   /** The user id for a correct extension and web password, or null (same time either way). */
   async verifyUserPassword(extension: string, password: string): Promise<number | null> {
-    const { rows } = await this.pool.query(
-      `SELECT u.id, w.password_hash FROM users u JOIN web_passwords w ON w.user_id = u.id WHERE u.extension = $1::text`,
-      [extension],
-    );
-    const row = rows[0];
+    const found = await findWebPasswordHash(this.pool, extension);
     const ok = await this.gate.run(() =>
-      row ? this.hasher.verify(row.password_hash, password) : this.hasher.verifyDummy(password),
+      found ? this.hasher.verify(found.passwordHash, password) : this.hasher.verifyDummy(password),
     );
-    return ok && row ? (row.id as number) : null;
+    return ok && found ? found.userId : null;
+  }
+}
+
+function checkUsername(username: string): void {
+  if (!USERNAME_PATTERN.test(username)) {
+    throw new InputError('invalid_username', `username "${username}" must be 1-64 letters, digits, '.', '_', '@' or '-'`);
   }
 }

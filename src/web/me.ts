@@ -1,7 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { MAX_PASSWORD_LENGTH } from '../accounts/web-credentials.js';
+import { checkPassword, plausiblePassword } from '../accounts/web-credentials.js';
 import { recordAudit, type Actor } from '../db/audit.js';
-import { EXTENSION_PATTERN, type Account } from '../db/users.js';
+import { EXTENSION_PATTERN, findAccount, type Account } from '../db/users.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { describeRefusal } from '../pin/service.js';
 import { pinStatus } from '../pin/status.js';
@@ -9,21 +9,21 @@ import type { Services } from '../runtime.js';
 import { formText } from './forms.js';
 import { html, type HtmlValue } from './html.js';
 import { csrfField, formatTime, formError, renderPage, textField } from './layout.js';
-import { signinLimiter, type SigninLimit } from './rate-limit.js';
-import {
-  destroySession,
-  regenerateSession,
-  saveSession,
-  SESSION_COOKIE,
-  takeFlash,
-  type BrowserSecurity,
-} from './session.js';
+import { countAsFailure, credentialLimiter, type SigninLimit } from './rate-limit.js';
+import { destroySession, saveSession, takeFlash, type BrowserSecurity } from './session.js';
+import { signinRoutes, type AuditSubject, type SigninFormOptions } from './signin.js';
 
-const ANONYMOUS: Actor = { channel: 'web', name: 'web:(unknown)' };
+const ANONYMOUS: AuditSubject = { actor: { channel: 'web', name: 'web:(unknown)' } };
 
 function userActor(extension: string): Actor {
   return { channel: 'web', name: `user:${extension}` };
 }
+
+function userSubject(user: { id: number; extension: string }): AuditSubject {
+  return { actor: userActor(user.extension), userId: user.id, extension: user.extension };
+}
+
+const LOCKED_BY_ADMIN = 'Your account is locked by your administrator. Ask them to unlock it.';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -52,30 +52,74 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
       .send(renderPage({ title, csrf, area: 'me', signedInAs: user ? `extension ${user.extension}` : null, flash: takeFlash(req) }, content(csrf)));
   };
 
-  const signinForm = (req: Request, res: Response, options: { status?: number; error?: string; extension?: string } = {}) =>
+  const signinForm = (req: Request, res: Response, options: SigninFormOptions) =>
     render(req, res, 'Sign In', options.status ?? 200, (csrf) => html`
 <h1>Sign In</h1>
 <p class="lead">Sign in with your extension and your web password to see and change your phone PIN.</p>
 ${formError(options.error)}
 <form method="post" action="/me/signin" class="stacked">
   ${csrfField(csrf)}
-  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: options.extension ?? '', required: true, inputmode: 'numeric', autocomplete: 'username', invalid: Boolean(options.error) })}
+  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: options.identifier ?? '', required: true, inputmode: 'numeric', autocomplete: 'username', invalid: Boolean(options.error) })}
   ${textField({ id: 'password', name: 'password', label: 'Web Password', type: 'password', required: true, autocomplete: 'current-password', invalid: Boolean(options.error) })}
   <button type="submit">Sign In</button>
 </form>
 <p class="muted">Your web password is not your PIN. If you have none, ask your administrator to set one.</p>`);
 
-  /** The signed-in user's account; a user deleted meanwhile is signed out. */
+  router.use(
+    signinRoutes<{ id: number; extension: string }>(
+      services,
+      {
+        home: '/me',
+        signedOut: '/me',
+        failureMessage: 'Sign-in failed: the extension or web password is wrong.',
+        auditPrefix: 'web',
+        identifierField: 'extension',
+        plausibleIdentifier: (extension) => EXTENSION_PATTERN.test(extension),
+        verify: async (extension, password) => {
+          const id = await services.webCredentials.verifyUserPassword(extension, password);
+          return id === null ? null : { id, extension };
+        },
+        refusal: async (user) => {
+          const account = await findAccount(services.pool, { userId: user.id });
+          return account?.pin.lockedByAdmin ? LOCKED_BY_ADMIN : null;
+        },
+        attemptSubject: async (extension) => {
+          const known = EXTENSION_PATTERN.test(extension) ? await findAccount(services.pool, { extension }) : null;
+          return known ? userSubject({ id: known.user.id, extension }) : ANONYMOUS;
+        },
+        principalSubject: userSubject,
+        establish: async (req, user) => {
+          const password = await services.webCredentials.userPasswordState(user.id);
+          req.session.user = {
+            id: user.id,
+            extension: user.extension,
+            mustChangePassword: password?.mustChange === true,
+            passwordChangedAt: password?.changedAt.getTime() ?? null,
+          };
+        },
+        sessionSubject: (req) => (req.session?.user ? userSubject(req.session.user) : null),
+        renderForm: signinForm,
+      },
+      signinLimit,
+    ),
+  );
+
+  /**
+   * The signed-in user's account. The session ends when the user is deleted or locked by an
+   * administrator, or when their web password was set by anyone but this session since.
+   */
   const signedInAccount = async (req: Request): Promise<Account | null> => {
     const user = req.session?.user;
     if (!user) return null;
-    try {
-      return await services.accounts.getAccount({ userId: user.id });
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-      await destroySession(req);
-      return null;
+    const [account, password] = await Promise.all([
+      findAccount(services.pool, { userId: user.id }),
+      services.webCredentials.userPasswordState(user.id),
+    ]);
+    if (account && !account.pin.lockedByAdmin && password && password.changedAt.getTime() === user.passwordChangedAt) {
+      return account;
     }
+    await destroySession(req);
+    return null;
   };
 
   const requireUser: RequestHandler = async (req, res, next) => {
@@ -138,58 +182,9 @@ ${
 
   router.get('/', async (req, res) => {
     const account = await signedInAccount(req);
-    if (!account) return signinForm(req, res);
+    if (!account) return signinForm(req, res, {});
     if (req.session.user?.mustChangePassword) return res.redirect(303, '/me/password');
     statusPage(req, res, account);
-  });
-
-  const limiter = signinLimiter(signinLimit, async (req, res, minutes) => {
-    await recordAudit(services.pool, { event: 'web.signin_throttled', actor: ANONYMOUS, details: { ip: req.ip ?? null } });
-    signinForm(req, res, { status: 429, error: `Too many failed sign-ins from this address. Try again in ${minutes} minutes.` });
-  });
-
-  router.post('/signin', limiter, async (req, res) => {
-    const extension = formText(req, 'extension');
-    const password = formText(req, 'password', { keepSpaces: true });
-    const plausible = EXTENSION_PATTERN.test(extension) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
-    const userId = plausible ? await services.webCredentials.verifyUserPassword(extension, password) : null;
-    if (userId === null) {
-      // The typed extension is recorded only when it is a user's: it might be a mistyped password.
-      const known = plausible ? await services.accounts.getAccount({ extension }).catch(() => null) : null;
-      await recordAudit(services.pool, {
-        event: 'web.signin_failed',
-        actor: known ? userActor(extension) : ANONYMOUS,
-        userId: known?.user.id ?? null,
-        extension: known?.user.extension ?? null,
-        details: { ip: req.ip ?? null },
-      });
-      return signinForm(req, res, {
-        status: 401,
-        error: 'Sign-in failed: the extension or web password is wrong.',
-        extension: /^[0-9]{0,15}$/.test(extension) ? extension : '',
-      });
-    }
-    await regenerateSession(req);
-    req.session.user = { id: userId, extension, mustChangePassword: await services.webCredentials.userPasswordMustChange(userId) };
-    await saveSession(req);
-    await recordAudit(services.pool, {
-      event: 'web.signin_succeeded',
-      actor: userActor(extension),
-      userId,
-      extension,
-      details: { ip: req.ip ?? null },
-    });
-    res.redirect(303, '/me');
-  });
-
-  router.post('/signout', async (req, res) => {
-    const user = req.session.user;
-    if (user) {
-      await recordAudit(services.pool, { event: 'web.signed_out', actor: userActor(user.extension), userId: user.id, extension: user.extension });
-    }
-    await destroySession(req);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.redirect(303, '/me');
   });
 
   router.post('/pin', requireUser, async (req, res) => {
@@ -233,28 +228,65 @@ ${forced ? '' : html`<p><a href="/me">Back to your PIN</a></p>`}`);
 
   router.get('/password', requireUser, (req, res) => passwordPage(req, res));
 
-  router.post('/password', requireUser, async (req, res) => {
+  // Guesses of the current password are throttled per user, like sign-ins per address: the
+  // session may be someone else's left open, and each guess costs a hash.
+  const passwordGuesses = credentialLimiter(
+    signinLimit,
+    async (req, res, refusal) => {
+      const user = req.session.user;
+      if (refusal.firstInWindow && user) {
+        await recordAudit(services.pool, {
+          event: 'web.password_check_throttled',
+          ...userSubject(user),
+          details: { ip: req.ip ?? null },
+        });
+      }
+      passwordPage(req, res, {
+        status: 429,
+        error: `Too many wrong current passwords. Try again in ${refusal.retryAfterMinutes} minutes.`,
+      });
+    },
+    { key: (req) => `me-password:${req.session.user?.id ?? 0}` },
+  );
+
+  router.post('/password', requireUser, passwordGuesses, async (req, res) => {
     const account = accountOf(res);
     const forced = req.session.user?.mustChangePassword === true;
     const newPassword = formText(req, 'newPassword', { keepSpaces: true });
     if (newPassword !== formText(req, 'confirmPassword', { keepSpaces: true })) {
       return passwordPage(req, res, { status: 422, error: 'New Web Password and Confirm Web Password do not match.' });
     }
-    if (!forced) {
-      const current = formText(req, 'current', { keepSpaces: true });
-      const ok =
-        current.length > 0 &&
-        current.length <= MAX_PASSWORD_LENGTH &&
-        (await services.webCredentials.verifyUserPassword(account.user.extension, current)) === account.user.id;
-      if (!ok) return passwordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
-    }
     try {
-      await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension), { mustChange: false });
+      // Checked before the current password, so a form that cannot succeed costs no hash.
+      checkPassword(newPassword);
+      if (!forced) {
+        const current = formText(req, 'current', { keepSpaces: true });
+        const ok =
+          plausiblePassword(current) &&
+          (await services.webCredentials.verifyUserPassword(account.user.extension, current)) === account.user.id;
+        if (!ok) {
+          countAsFailure(res);
+          await recordAudit(services.pool, {
+            event: 'web.password_check_failed',
+            ...userSubject(account.user),
+            details: { ip: req.ip ?? null },
+          });
+          return passwordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
+        }
+      }
+      // This session stays signed in; the user's other sessions end.
+      const changedAt = await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension), {
+        mustChange: false,
+        keepSid: req.sessionID,
+      });
+      if (req.session.user) {
+        req.session.user.mustChangePassword = false;
+        req.session.user.passwordChangedAt = changedAt.getTime();
+      }
     } catch (err) {
       if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
       return passwordPage(req, res, { status: err.status, error: err.message });
     }
-    if (req.session.user) req.session.user.mustChangePassword = false;
     req.session.flash = { kind: 'status', text: 'Your web password was changed.' };
     await saveSession(req);
     res.redirect(303, '/me');

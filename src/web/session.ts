@@ -9,8 +9,10 @@ import { deriveKey } from '../keys.js';
 
 declare module 'express-session' {
   interface SessionData {
-    admin: { id: number; username: string };
-    user: { id: number; extension: string; mustChangePassword: boolean };
+    /** `passwordChangedAt` (ms) as it was at sign-in: a reset since then ends the session. */
+    admin: { id: number; username: string; passwordChangedAt: number };
+    /** `passwordChangedAt` (ms) as at sign-in or the user's own last change: any other change ends the session. */
+    user: { id: number; extension: string; mustChangePassword: boolean; passwordChangedAt: number | null };
     /** A one-line status or error to show on the next page; never holds a PIN or password. */
     flash: Flash;
   }
@@ -41,6 +43,14 @@ export interface BrowserSecurity {
  * random per-browser cookie), sent back in a hidden field.
  */
 export function browserSecurity(services: Services): BrowserSecurity {
+  // The public URL is the truth about the scheme: behind a TLS proxy that TRUST_PROXY does not
+  // cover, req.secure is false, and express-session would send no Secure cookie at all.
+  const publicHttps = new URL(services.config.publicBaseUrl).protocol === 'https:';
+  const markSecure: RequestHandler = (req, _res, next) => {
+    if (publicHttps && !req.secure) Object.defineProperty(req, 'secure', { value: true, configurable: true });
+    next();
+  };
+
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool: services.pool,
@@ -58,7 +68,7 @@ export function browserSecurity(services: Services): BrowserSecurity {
     saveUninitialized: false,
     rolling: true,
     unset: 'destroy',
-    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_IDLE_MS, path: '/' },
+    cookie: { httpOnly: true, sameSite: 'lax', secure: publicHttps ? true : 'auto', maxAge: SESSION_IDLE_MS, path: '/' },
   });
 
   const preAuthId: RequestHandler = (req, res, next) => {
@@ -89,6 +99,7 @@ export function browserSecurity(services: Services): BrowserSecurity {
 
   return {
     middleware: [
+      markSecure,
       cookieParser(),
       express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }),
       sessions,

@@ -368,6 +368,34 @@ describe('pinline admin add', () => {
   });
 });
 
+describe('pinline admin set-password', () => {
+  it('when the new password comes on stdin, then it replaces the old one, ends their sessions and is audited', async () => {
+    await run(['admin', 'add', 'reset-me', '--password-stdin'], { stdin: 'the first password\n' });
+    const admin = await services.webCredentials.verifyAdmin('reset-me', 'the first password');
+    await pool.query(
+      `INSERT INTO web_sessions (sid, sess, expire) VALUES ('s-reset-me', $1::json, now() + interval '1 hour')`,
+      [JSON.stringify({ cookie: {}, admin: { id: admin?.id, username: 'reset-me', passwordChangedAt: 0 } })],
+    );
+    const result = await run(['admin', 'set-password', 'reset-me', '--password-stdin'], { stdin: 'the second password\n' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('Changed the password of administrator reset-me; their web sessions have ended.\n');
+    expect(await services.webCredentials.verifyAdmin('reset-me', 'the first password')).toBeNull();
+    expect(await services.webCredentials.verifyAdmin('reset-me', 'the second password')).not.toBeNull();
+    expect((await pool.query(`SELECT 1 FROM web_sessions WHERE sid = 's-reset-me'`)).rowCount).toBe(0);
+    const { rows } = await pool.query("SELECT channel, details FROM audit_events WHERE event = 'admin.password_changed'");
+    expect(rows).toEqual([{ channel: 'cli', details: { username: 'reset-me', sessionsEnded: 1 } }]);
+  });
+
+  it('when there is no such administrator, or the password is too short, then it fails with one line', async () => {
+    expect(failure(await run(['admin', 'set-password', 'nobody-here', '--password-stdin'], { stdin: 'long enough password\n' }))).toBe(
+      'pinline: administrator "nobody-here" not found',
+    );
+    expect(failure(await run(['admin', 'set-password', 'reset-me', '--password-stdin'], { stdin: 'short\n' }))).toBe(
+      'pinline: password must be at least 10 characters',
+    );
+  });
+});
+
 describe('pinline as a program', () => {
   it('when migrate runs on a migrated database, then it says the database is up to date', async () => {
     const result = await run(['migrate']);

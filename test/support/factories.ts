@@ -21,3 +21,15 @@ export async function createUser(
   );
   return { userId: user.id, extension: user.extension, pin };
 }
+
+/** A user with a self-service web password, whose last PIN change is old enough for a voluntary change. */
+export async function createUserWithWebPassword(
+  services: Services,
+  webPassword: string,
+  overrides: Partial<NewUserInput> = {},
+): Promise<{ userId: number; extension: string; pin: string }> {
+  const user = await createUser(services, overrides);
+  await services.webCredentials.setUserPassword(user.userId, webPassword, testActor);
+  await services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
+  return user;
+}

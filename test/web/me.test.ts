@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useWebServer } from '../support/browser.js';
-import { createUser, testActor } from '../support/factories.js';
+import { createUser, createUserWithWebPassword, testActor } from '../support/factories.js';
 import { textOf, WebClient } from '../support/web-client.js';
 
 // The self-service page at the HTTP level; the browser suite drives the same page in Chromium.
@@ -8,13 +8,8 @@ import { textOf, WebClient } from '../support/web-client.js';
 const web = useWebServer();
 const WEB_PASSWORD = 'my own web password';
 
-/** A user with a web password, whose last PIN change is old enough for a voluntary change. */
-async function userWithWebPassword(overrides: Parameters<typeof createUser>[1] = {}) {
-  const user = await createUser(web.services, overrides);
-  await web.services.webCredentials.setUserPassword(user.userId, WEB_PASSWORD, testActor);
-  await web.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
-  return user;
-}
+const userWithWebPassword = (overrides: Parameters<typeof createUser>[1] = {}) =>
+  createUserWithWebPassword(web.services, WEB_PASSWORD, overrides);
 
 async function auditRows(where: string, params: unknown[] = []) {
   const { rows } = await web.services.pool.query(`SELECT event, channel, actor, extension FROM audit_events WHERE ${where} ORDER BY id`, params);

@@ -68,4 +68,52 @@ describe('sign-in rate limit', () => {
     expect((await client.post('/me/signin', { extension: user.extension, password: 'a web password' })).status).toBe(429);
     expect(await events('web.signin_throttled')).toBe(1);
   });
+
+  it('when a limited address keeps trying, then the refusals are not written to the audit table again', async () => {
+    const client = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.10' });
+    await client.load('/admin/signin');
+    const before = await events('admin.signin_throttled');
+    for (let i = 0; i < 3; i++) await client.post('/admin/signin', { username: 'nobody', password: `guess ${i}` });
+    for (let i = 0; i < 20; i++) {
+      expect((await client.post('/admin/signin', { username: 'nobody', password: `guess more ${i}` })).status).toBe(429);
+    }
+    expect(await events('admin.signin_throttled')).toBe(before + 1);
+  });
+
+  it('when IPv6 addresses of one /56 share the guesses, then they share one limit', async () => {
+    const at = (n: number) => new WebClient(baseUrl, { 'x-forwarded-for': `2001:db8:0:${n}::1` });
+    for (let n = 0; n < 3; n++) {
+      const client = at(n);
+      await client.load('/admin/signin');
+      expect((await client.post('/admin/signin', { username: 'nobody', password: 'guess' })).status).toBe(401);
+    }
+    const client = at(5);
+    await client.load('/admin/signin');
+    expect((await client.post('/admin/signin', { username: 'nobody', password: 'guess' })).status).toBe(429);
+  });
+});
+
+describe('self-service web password change', () => {
+  it('when the current password is guessed wrong, then each guess is audited and the guesses are limited', async () => {
+    const user = await createUser(fixture.services);
+    await fixture.services.webCredentials.setUserPassword(user.userId, 'a web password', testActor);
+    const client = new WebClient(baseUrl, { 'x-forwarded-for': '203.0.113.20' });
+    await client.signInAsUser(user.extension, 'a web password');
+    await client.load('/me/password');
+    const change = (current: string) =>
+      client.post('/me/password', { current, newPassword: 'a new web password', confirmPassword: 'a new web password' });
+    for (let i = 0; i < 3; i++) expect((await change(`wrong guess ${i}`)).status).toBe(422);
+    const limited = await change('a web password');
+    expect(limited.status).toBe(429);
+    expect(limited.body).toContain('Too many wrong current passwords');
+    for (let i = 0; i < 5; i++) expect((await change(`wrong again ${i}`)).status).toBe(429);
+    const { rows } = await fixture.pool.query(
+      `SELECT event, count(*)::int AS n FROM audit_events WHERE user_id = $1 AND event LIKE 'web.password_check%' GROUP BY event ORDER BY event`,
+      [user.userId],
+    );
+    expect(rows).toEqual([
+      { event: 'web.password_check_failed', n: 3 },
+      { event: 'web.password_check_throttled', n: 1 },
+    ]);
+  });
 });

@@ -35,4 +35,17 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
         ctx.print(`Created administrator ${created.username}.`);
       });
     });
+
+  admin
+    .command('set-password')
+    .description("reset an administrator's password and end all of their web sessions")
+    .argument('<USERNAME>', 'sign-in name')
+    .option('--password-stdin', 'read the new password from the first line of stdin')
+    .action(async (username: string, opts: { passwordStdin?: boolean }) => {
+      const password = await readPassword(ctx, username, opts.passwordStdin === true);
+      await ctx.withRuntime(async ({ webCredentials }) => {
+        const admin = await webCredentials.setAdminPassword(username, password, ctx.actor);
+        ctx.print(`Changed the password of administrator ${admin.username}; their web sessions have ended.`);
+      });
+    });
 }

@@ -3,7 +3,7 @@ import type { Actor } from '../../db/audit.js';
 import type { Services } from '../../runtime.js';
 import type { HtmlValue } from '../html.js';
 import { renderPage, type AdminSection } from '../layout.js';
-import { saveSession, takeFlash, type BrowserSecurity } from '../session.js';
+import { destroySession, saveSession, takeFlash, type BrowserSecurity } from '../session.js';
 
 /** What every admin page handler works with. */
 export interface AdminDeps {
@@ -11,11 +11,21 @@ export interface AdminDeps {
   security: BrowserSecurity;
 }
 
-/** Pages past sign-in: anyone else is sent to the sign-in form. */
-export const requireAdmin: RequestHandler = (req, res, next) => {
-  if (req.session?.admin) return next();
-  res.redirect(303, '/admin/signin');
-};
+/**
+ * Pages past sign-in: anyone else is sent to the sign-in form. The administrator is looked up on
+ * every page, so a password reset since sign-in (or a removed administrator) ends the session.
+ */
+export function requireAdmin(services: Services): RequestHandler {
+  return async (req, res, next) => {
+    const signedIn = req.session?.admin;
+    if (signedIn) {
+      const admin = await services.webCredentials.findAdmin(signedIn.id);
+      if (admin && admin.passwordChangedAt.getTime() === signedIn.passwordChangedAt) return next();
+      await destroySession(req);
+    }
+    res.redirect(303, '/admin/signin');
+  };
+}
 
 export function signedInAdmin(req: Request): { id: number; username: string } {
   const admin = req.session.admin;

@@ -4,15 +4,15 @@ import type { SigninLimit } from '../rate-limit.js';
 import { auditRoutes } from './audit.js';
 import { requireAdmin, type AdminDeps } from './context.js';
 import { ruleRoutes } from './rules.js';
-import { signinRoutes } from './signin.js';
+import { adminSigninRoutes } from './signin.js';
 import { tokenRoutes } from './tokens.js';
 import { userRoutes } from './users.js';
 
 /** /admin: the administrators' pages (DESIGN §7). Mounted behind the browser security middleware. */
 export function adminRouter(deps: AdminDeps, tokens: ApiTokenService, signinLimit: SigninLimit): Router {
   const router = Router();
-  router.use(signinRoutes(deps, signinLimit));
-  router.use(requireAdmin);
+  router.use(adminSigninRoutes(deps, signinLimit));
+  router.use(requireAdmin(deps.services));
   router.get('/', (_req, res) => res.redirect(303, '/admin/users'));
   router.use(userRoutes(deps));
   router.use(ruleRoutes(deps));
