@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 
 /** The validated environment of DESIGN §5, plus a few operational knobs with safe defaults. */
 export interface Config {
@@ -56,6 +57,11 @@ const GENERATED_SECRETS = ['TWILIO_AUTH_TOKEN', 'PIN_PEPPER', 'SESSION_SECRET'] 
 type GeneratedSecret = (typeof GENERATED_SECRETS)[number];
 
 const DEFAULT_VOICES = 'en-US=Polly.Joanna,es-US=Polly.Lupe';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Secrets of our own choosing: long enough that guessing them is hopeless. */
+const MIN_SECRET_LENGTH = { production: 32, development: 16 } as const;
+/** What Twilio issues as an auth token. */
+const TWILIO_AUTH_TOKEN_PATTERN = /^[0-9a-f]{32}$/i;
 
 /** The file under DATA_DIR that keeps development secrets across restarts. */
 export function secretsFile(dataDir: string): string {
@@ -74,7 +80,8 @@ export function loadOrCreateDevSecrets(dataDir: string): Record<GeneratedSecret,
   let changed = false;
   for (const name of GENERATED_SECRETS) {
     if (!stored[name]) {
-      stored[name] = randomBytes(32).toString('hex');
+      // 32 random bytes as hex: 64 characters, and (for the auth token) the shape of a real one.
+      stored[name] = randomBytes(name === 'TWILIO_AUTH_TOKEN' ? 16 : 32).toString('hex');
       changed = true;
     }
   }
@@ -85,45 +92,87 @@ export function loadOrCreateDevSecrets(dataDir: string): Record<GeneratedSecret,
   return stored as Record<GeneratedSecret, string>;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
-    return fallback;
-  }
-  return value;
+// ---- the schema: one entry per variable, each message names what is wrong (never a secret's value)
+
+const unset = (value: unknown) => (value === '' ? undefined : value);
+
+function wholeNumber(min: number, max: number) {
+  return z
+    .string()
+    .refine((raw) => /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max, {
+      error: (issue) => `must be a whole number from ${min} to ${max} (got "${String(issue.input)}")`,
+    })
+    .transform(Number);
 }
 
-function parseVoices(raw: string, problems: string[]): Record<string, string> {
-  const voices: Record<string, string> = {};
-  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [locale, voice] = pair.split('=').map((s) => s.trim());
-    if (!locale || !voice) {
-      problems.push(`VOICES must look like "en-US=Polly.Joanna,es-US=Polly.Lupe" (bad entry "${pair}")`);
-      continue;
+const httpUrl = z.string().refine(
+  (raw) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(raw).protocol);
+    } catch {
+      return false;
     }
-    voices[locale] = voice;
-  }
-  return voices;
-}
+  },
+  { error: (issue) => `is not a valid URL, or not http(s) ("${String(issue.input)}")` },
+);
 
 /** "loopback", a list of addresses or subnets, a hop count, or true/false (express's forms). */
-function parseTrustProxy(raw: string): string | number | boolean {
+const trustProxy = z.string().transform((raw): string | number | boolean => {
   if (/^\d+$/.test(raw)) return Number(raw);
   if (raw === 'true' || raw === 'false') return raw === 'true';
   return raw;
+});
+
+const voices = z.string().transform((raw, ctx) => {
+  const parsed: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [locale, voice] = pair.split('=').map((s) => s.trim());
+    if (!locale || !voice) {
+      ctx.addIssue({ code: 'custom', message: `must look like "${DEFAULT_VOICES}" (bad entry "${pair}")` });
+      return z.NEVER;
+    }
+    parsed[locale] = voice;
+  }
+  return Object.freeze(parsed);
+});
+
+const cores = Math.max(1, availableParallelism());
+
+const EnvSchema = z.object({
+  PORT: z.preprocess(unset, wholeNumber(1, 65535).optional()),
+  DATABASE_URL: z.preprocess(unset, z.string().optional()),
+  DATA_DIR: z.preprocess(unset, z.string().optional()),
+  PUBLIC_BASE_URL: z.preprocess(unset, httpUrl.optional()),
+  DEFAULT_LOCALE: z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^[a-z]{2}-[A-Z]{2}$/, { error: (issue) => `must look like en-US (got "${String(issue.input)}")` })
+      .default('en-US'),
+  ),
+  LOG_LEVEL: z.preprocess(
+    unset,
+    z.enum(LOG_LEVELS, { error: (issue) => `must be one of ${LOG_LEVELS.join(', ')} (got "${String(issue.input)}")` }).default('info'),
+  ),
+  VOICES: z.preprocess(unset, voices.default(voices.parse(DEFAULT_VOICES))),
+  HASH_CONCURRENCY: z.preprocess(unset, wholeNumber(1, 256).default(cores * 2)),
+  HASH_QUEUE_TIMEOUT_MS: z.preprocess(unset, wholeNumber(100, 10000).default(4000)),
+  HASH_QUEUE_LIMIT: z.preprocess(unset, wholeNumber(1, 100000).default(cores * 64)),
+  DB_POOL_SIZE: z.preprocess(unset, wholeNumber(2, 1000).optional()),
+  TRUST_PROXY: z.preprocess(unset, trustProxy.default('loopback')),
+});
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ');
 }
 
 /**
- * Builds the configuration from the environment. In production every missing required variable
- * is named in one error; in development missing secrets come from (or are created in) DATA_DIR.
+ * Builds the configuration from the environment, through one schema. In production every
+ * missing required variable is named in one error, and weak secrets are refused; in development
+ * missing secrets come from (or are created in) DATA_DIR.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
-
   if (nodeEnv === 'production') {
     const missing = REQUIRED_IN_PRODUCTION.filter((name) => !env[name]);
     if (missing.length > 0) {
@@ -131,57 +180,60 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
-  const port = integer(env, 'PORT', 3000, 1, 65535, problems);
-  const dataDir = path.resolve(env.DATA_DIR || './data');
-  const publicBaseUrl = (env.PUBLIC_BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
-  try {
-    const url = new URL(publicBaseUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('PUBLIC_BASE_URL must be an http(s) URL');
-  } catch {
-    problems.push(`PUBLIC_BASE_URL is not a valid URL ("${publicBaseUrl}")`);
-  }
+  const parsed = EnvSchema.safeParse(env);
+  const problems: string[] = parsed.success ? [] : [describeIssues(parsed.error)];
+  const vars = parsed.success ? parsed.data : null;
 
+  const port = vars?.PORT ?? 3000;
+  const dataDir = path.resolve(vars?.DATA_DIR ?? './data');
   const needsGenerated = GENERATED_SECRETS.some((name) => !env[name]);
   const generated = nodeEnv !== 'production' && needsGenerated ? loadOrCreateDevSecrets(dataDir) : null;
   const secret = (name: GeneratedSecret): string => env[name] || generated?.[name] || '';
+  problems.push(...secretProblems(nodeEnv === 'production' ? 'production' : 'development', secret));
 
-  for (const name of ['PIN_PEPPER', 'SESSION_SECRET'] as const) {
-    if (secret(name).length < 16) problems.push(`${name} must be at least 16 characters`);
-  }
-
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
-  }
-  const defaultLocale = env.DEFAULT_LOCALE || 'en-US';
-  if (!/^[a-z]{2}-[A-Z]{2}$/.test(defaultLocale)) problems.push(`DEFAULT_LOCALE must look like en-US (got "${defaultLocale}")`);
-
-  const cores = Math.max(1, availableParallelism());
-  const hashConcurrency = integer(env, 'HASH_CONCURRENCY', cores * 2, 1, 256, problems);
-  const config: Config = {
-    nodeEnv,
-    port,
-    databaseUrl: env.DATABASE_URL || null,
-    dataDir,
-    publicBaseUrl,
-    twilioAuthToken: secret('TWILIO_AUTH_TOKEN'),
-    pinPepper: secret('PIN_PEPPER'),
-    sessionSecret: secret('SESSION_SECRET'),
-    defaultLocale,
-    logLevel,
-    voices: Object.freeze(parseVoices(env.VOICES ?? DEFAULT_VOICES, problems)),
-    hashConcurrency,
-    hashQueueTimeoutMs: integer(env, 'HASH_QUEUE_TIMEOUT_MS', 4000, 100, 10000, problems),
-    hashQueueLimit: integer(env, 'HASH_QUEUE_LIMIT', cores * 64, 1, 100000, problems),
-    // Each admitted hashing turn holds a connection; the rest serve menu lookups and /readyz.
-    dbPoolSize: integer(env, 'DB_POOL_SIZE', Math.max(20, hashConcurrency + 10), 2, 1000, problems),
-    trustProxy: parseTrustProxy(env.TRUST_PROXY ?? 'loopback'),
-  };
-  if (config.dbPoolSize < config.hashConcurrency + 2) {
+  if (!vars) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  const hashConcurrency = vars.HASH_CONCURRENCY;
+  // Each admitted hashing turn holds a connection; the rest serve menu lookups and /readyz.
+  const dbPoolSize = vars.DB_POOL_SIZE ?? Math.max(20, hashConcurrency + 10);
+  if (dbPoolSize < hashConcurrency + 2) {
     problems.push(
-      `DB_POOL_SIZE (${config.dbPoolSize}) must be at least HASH_CONCURRENCY + 2 (${config.hashConcurrency + 2}): each hashing turn holds a connection`,
+      `DB_POOL_SIZE (${dbPoolSize}) must be at least HASH_CONCURRENCY + 2 (${hashConcurrency + 2}): each hashing turn holds a connection`,
     );
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  return Object.freeze(config);
+
+  return Object.freeze({
+    nodeEnv,
+    port,
+    databaseUrl: vars.DATABASE_URL ?? null,
+    dataDir,
+    publicBaseUrl: (vars.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    twilioAuthToken: secret('TWILIO_AUTH_TOKEN'),
+    pinPepper: secret('PIN_PEPPER'),
+    sessionSecret: secret('SESSION_SECRET'),
+    defaultLocale: vars.DEFAULT_LOCALE,
+    logLevel: vars.LOG_LEVEL,
+    voices: vars.VOICES,
+    hashConcurrency,
+    hashQueueTimeoutMs: vars.HASH_QUEUE_TIMEOUT_MS,
+    hashQueueLimit: vars.HASH_QUEUE_LIMIT,
+    dbPoolSize,
+    trustProxy: vars.TRUST_PROXY,
+  });
+}
+
+/** DESIGN §7: in production the pepper and session secret are long and distinct, and the auth token is Twilio's. */
+function secretProblems(strictness: 'production' | 'development', secret: (name: GeneratedSecret) => string): string[] {
+  const problems: string[] = [];
+  const minLength = MIN_SECRET_LENGTH[strictness];
+  for (const name of ['PIN_PEPPER', 'SESSION_SECRET'] as const) {
+    if (secret(name).length < minLength) problems.push(`${name} must be at least ${minLength} characters`);
+  }
+  if (strictness === 'production') {
+    if (secret('PIN_PEPPER') === secret('SESSION_SECRET')) problems.push('PIN_PEPPER and SESSION_SECRET must differ');
+    if (!TWILIO_AUTH_TOKEN_PATTERN.test(secret('TWILIO_AUTH_TOKEN'))) {
+      problems.push("TWILIO_AUTH_TOKEN must be the account's auth token (32 hexadecimal characters)");
+    }
+  }
+  return problems;
 }

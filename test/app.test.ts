@@ -90,9 +90,9 @@ describe('the server process', () => {
       NODE_ENV: 'production',
       DATABASE_URL: database.url,
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      TWILIO_AUTH_TOKEN: 'token',
-      PIN_PEPPER: 'pepper-0123456789abcdef',
-      SESSION_SECRET: 'session-0123456789abcdef',
+      TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef',
+      PIN_PEPPER: 'pepper-0123456789abcdef0123456789abcdef',
+      SESSION_SECRET: 'session-0123456789abcdef0123456789abcdef',
       PORT: String(port),
     });
     let ready = false;

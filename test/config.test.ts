@@ -6,6 +6,13 @@ import { ConfigError, loadConfig, secretsFile } from '../src/config.js';
 
 const dataDir = () => mkdtempSync(path.join(tmpdir(), 'pinline-config-'));
 
+const STRONG_SECRETS = {
+  TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789ABCDEF',
+  PIN_PEPPER: 'pepper-0123456789abcdef0123456789abcdef',
+  SESSION_SECRET: 'session-0123456789abcdef0123456789abcdef',
+};
+const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/pinline', PUBLIC_BASE_URL: 'https://pin.example', ...STRONG_SECRETS };
+
 describe('configuration', () => {
   it('when production misses required variables, then the start is refused naming every one', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://pin.example' })).toThrow(
@@ -19,15 +26,28 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/pinline',
       PUBLIC_BASE_URL: 'https://pin.example/',
-      TWILIO_AUTH_TOKEN: 'tok',
-      PIN_PEPPER: 'pepper-0123456789abcdef',
-      SESSION_SECRET: 'session-0123456789abcdef',
+      ...STRONG_SECRETS,
       DATA_DIR: dir,
       PORT: '8080',
     });
     expect(config).toMatchObject({ nodeEnv: 'production', port: 8080, publicBaseUrl: 'https://pin.example', databaseUrl: 'postgres://db/pinline' });
     expect(Object.isFrozen(config)).toBe(true);
     expect(() => statSync(secretsFile(dir))).toThrow();
+  });
+
+  it.each([
+    [{ TWILIO_AUTH_TOKEN: 'x' }, /TWILIO_AUTH_TOKEN must be the account's auth token \(32 hexadecimal characters\)/],
+    [{ PIN_PEPPER: 'pepper-0123456789' }, /PIN_PEPPER must be at least 32 characters/],
+    [{ SESSION_SECRET: 'session-0123456789' }, /SESSION_SECRET must be at least 32 characters/],
+    [{ SESSION_SECRET: STRONG_SECRETS.PIN_PEPPER }, /PIN_PEPPER and SESSION_SECRET must differ/],
+  ])('when production is given a weak secret (%j), then the start is refused naming it', (weak, message) => {
+    expect(() => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), ...weak })).toThrow(message);
+  });
+
+  it('when a weak secret is refused, then its value is not in the message', () => {
+    expect(() => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), PIN_PEPPER: 'a-secret-pepper' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('a-secret-pepper') }),
+    );
   });
 
   it('when development has no secrets, then they are generated once, kept in DATA_DIR, and reused on restart', () => {

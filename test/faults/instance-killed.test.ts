@@ -23,9 +23,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join(ROOT, 'dist', 'main.js');
 const PUBLIC_BASE_URL = 'http://pinline.example';
 const SECRETS = {
-  TWILIO_AUTH_TOKEN: 'fault-test-twilio-token-0123456789',
-  PIN_PEPPER: 'fault-test-pepper-0123456789',
-  SESSION_SECRET: 'fault-test-session-secret-0123456789',
+  TWILIO_AUTH_TOKEN: 'fa017e57fa017e57fa017e57fa017e57',
+  PIN_PEPPER: 'fault-test-pepper-0123456789abcdef0123',
+  SESSION_SECRET: 'fault-test-session-secret-0123456789abcdef',
 };
 
 
