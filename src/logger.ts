@@ -1,31 +1,20 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { SECRET_FIELDS } from './secret-fields.js';
 
 export type { Logger };
 
+/** How deep a secret field is looked for: `pin`, `x.pin`, `x.y.pin`, `x.y.z.pin`. */
+const REDACT_DEPTH = 3;
+
 /**
  * Paths pino censors wherever they appear in a log object. PINs should never reach a logger at
- * all; this list is the second line of defence for request bodies, form posts and errors.
+ * all; this list is the second line of defence. It is built from SECRET_FIELDS, the names the
+ * forms, the API and the dialog use, plus whole request bodies, queries and the call state.
  */
-export const REDACT_PATHS = [
-  'Digits',
-  '*.Digits',
-  'req.body',
-  'body',
-  '*.body',
-  'pin',
-  '*.pin',
-  'newPin',
-  '*.newPin',
-  'confirmation',
-  '*.confirmation',
-  'password',
-  '*.password',
-  'confirmPassword',
-  '*.confirmPassword',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
+export const REDACT_PATHS: readonly string[] = [
+  ...[...SECRET_FIELDS, 'state', 'body'].flatMap((field) =>
+    Array.from({ length: REDACT_DEPTH + 1 }, (_, depth) => [...Array<string>(depth).fill('*'), field].join('.')),
+  ),
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-twilio-signature"]',
@@ -37,7 +26,7 @@ export const REDACT_PATHS = [
 export function loggerOptions(level: string, pretty: boolean): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     ...(pretty
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } }
       : {}),

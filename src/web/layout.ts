@@ -1,3 +1,4 @@
+import type { SecretField } from '../secret-fields.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import type { Flash } from './session.js';
 
@@ -73,12 +74,10 @@ ${content}
 `.value;
 }
 
-export interface TextFieldOptions {
+interface FieldOptions {
   id: string;
-  name: string;
   label: string;
   value?: string | number | null;
-  type?: 'text' | 'password' | 'number' | 'search';
   required?: boolean;
   autocomplete?: string;
   inputmode?: 'numeric' | 'tel' | 'text';
@@ -88,6 +87,10 @@ export interface TextFieldOptions {
   /** Points assistive technology at the form error when this field caused it. */
   invalid?: boolean;
 }
+
+/** A password input may only be named from SECRET_FIELDS, which the log redaction is built from. */
+export type TextFieldOptions = FieldOptions &
+  ({ type: 'password'; name: SecretField } | { type?: 'text' | 'number' | 'search'; name: string });
 
 export function textField(o: TextFieldOptions): SafeHtml {
   const helpId = o.help ? `${o.id}-help` : null;

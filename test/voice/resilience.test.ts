@@ -160,7 +160,7 @@ describe('logging', () => {
         done();
       },
     });
-    const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
+    const logger = pino({ level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, sink);
     const pool = createPool(database.url, silentLogger, 5);
     const server = await startPhoneServer(database.url, {}, { pool, logger });
     const user = await createUser(server.services, { enroll: true, pin: '863014' });
