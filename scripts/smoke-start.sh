@@ -11,25 +11,39 @@ export DATA_DIR="$tmp/data"
 export PORT="${SMOKE_PORT:-3917}"
 log="$(mktemp)"
 
+# `npm start` is `npm run build` and then `node dist/main.js`; node runs directly, so that the PID
+# to stop is the server's own and no other pinline on this machine is touched.
+npm run build >/dev/null
+server=""
+
 start() {
-  npm start >"$log" 2>&1 &
+  node dist/main.js >"$log" 2>&1 &
   server=$!
   for _ in $(seq 1 120); do
     if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then return 0; fi
-    if ! kill -0 "$server" 2>/dev/null; then cat "$log"; echo "npm start exited"; return 1; fi
+    if ! kill -0 "$server" 2>/dev/null; then cat "$log"; echo "the server exited"; return 1; fi
     sleep 0.5
   done
   cat "$log"; echo "no /readyz 200 within 60 s"; return 1
 }
 
 stop() {
-  # npm start runs node as a child; signal the whole process group's node.
-  pkill -TERM -f "node dist/main.js" || true
-  for _ in $(seq 1 40); do kill -0 "$server" 2>/dev/null || return 0; sleep 0.5; done
+  kill -TERM "$server" 2>/dev/null || true
+  for _ in $(seq 1 40); do
+    if ! kill -0 "$server" 2>/dev/null; then
+      local status=0
+      wait "$server" || status=$?
+      server=""
+      [ "$status" = 0 ] || { cat "$log"; echo "server exited with status $status on SIGTERM"; return 1; }
+      return 0
+    fi
+    sleep 0.5
+  done
   echo "server did not stop on SIGTERM"; return 1
 }
 
-trap 'pkill -TERM -f "node dist/main.js" || true' EXIT
+# Only the server this script started, by its PID.
+trap '[ -z "$server" ] || kill -TERM "$server" 2>/dev/null || true' EXIT
 if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; then echo "port $PORT is already in use"; exit 1; fi
 
 start

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -22,14 +22,15 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let embedded: EmbeddedDatabase | null = null;
+  let dir: string | null = null;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pinline-test-pg-'));
+    dir = mkdtempSync(path.join(tmpdir(), 'pinline-test-pg-'));
     // As root the cluster runs as the postgres user, which must be able to enter the directory.
     chmodSync(dir, 0o755);
     embedded = await startEmbeddedPostgres(path.join(dir, 'pg'), pino({ level: 'silent' }), { persistent: false });
     databaseUrl = embedded.databaseUrl;
-    process.stdout.write(`pinline tests: DATABASE_URL not set, using an embedded Postgres in ${dir}\n`);
+    process.stdout.write(`pinline tests: DATABASE_URL not set, using an embedded Postgres in ${embedded.directory}\n`);
   }
   const template = `${TEMPLATE_PREFIX}${process.pid}`;
   const admin = new pg.Client({ connectionString: databaseUrl });
@@ -49,5 +50,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const row of rows) await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
     await admin.end();
     await embedded?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   };
 }
