@@ -1,4 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { ping } from './db/pool.js';
+import { describeFailure } from './errors.js';
 import type { Services } from './runtime.js';
 import { createWebRouter } from './web/index.js';
 import { createVoiceRouter } from './voice/router.js';
@@ -17,7 +19,7 @@ export function createApp(services: Services): Express {
 
   app.get('/readyz', async (_req, res) => {
     try {
-      await services.pool.query('SELECT 1');
+      await ping(services.pool);
       res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ status: 'database unreachable' });
@@ -29,9 +31,12 @@ export function createApp(services: Services): Express {
   app.use(createWebRouter(services));
 
   const fallbackErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) services.logger.error({ err: { message: err?.message, stack: err?.stack }, path: req.path }, 'request failed');
-    res.status(status).type('text/plain').send(status === 500 ? 'internal error' : String(err.message ?? 'bad request'));
+    const failure = describeFailure(err);
+    if (!failure) services.logger.error({ err: { message: err?.message, stack: err?.stack }, path: req.path }, 'request failed');
+    res
+      .status(failure?.status ?? 500)
+      .type('text/plain')
+      .send(failure?.message ?? 'internal error');
   };
   app.use(fallbackErrorHandler);
   return app;

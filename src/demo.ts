@@ -8,10 +8,7 @@ export const DEMO_EXTENSION = '1001';
  * never to the log.
  */
 export async function ensureDemoUser(services: Services, out: { write(text: string): unknown }): Promise<void> {
-  const { rows } = await services.pool.query(
-    'SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM audit_events)::int AS events',
-  );
-  if (rows[0].users !== 0 || rows[0].events !== 0) return;
+  if (!(await services.accounts.isPristine())) return;
   const { user, generatedPin } = await services.accounts.createUser(
     { extension: DEMO_EXTENSION, firstName: 'Demo', lastName: 'Caller' },
     { channel: 'system', name: 'system:demo' },

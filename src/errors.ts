@@ -7,7 +7,7 @@ export class InputError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly status: 400 | 404 | 409 | 422 = 400,
+    readonly status: 400 | 403 | 404 | 409 | 413 | 422 | 429 = 400,
   ) {
     super(message);
   }
@@ -17,4 +17,50 @@ export class NotFoundError extends InputError {
   constructor(what: string) {
     super('not_found', `${what} not found`, 404);
   }
+}
+
+/** Thrown when no hashing slot frees up in time: the caller hears [system.busy], a client gets 503. */
+export class HashingBusyError extends Error {
+  override readonly name = 'HashingBusyError';
+  constructor() {
+    super('PIN hashing is saturated');
+  }
+}
+
+/** What a known failure means to whoever asked: a status, a stable code and a one-line message. */
+export interface Failure {
+  status: number;
+  code: string;
+  message: string;
+  /** Seconds to wait before trying again (Retry-After). */
+  retryAfter?: number;
+}
+
+const BUSY_RETRY_SECONDS = 5;
+
+/**
+ * The one classification of errors, for the API, the web pages, the CLI and the fallback handler;
+ * null for anything unexpected, which each channel logs and answers as an internal error.
+ */
+export function describeFailure(err: unknown): Failure | null {
+  if (err instanceof InputError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof HashingBusyError) {
+    return {
+      status: 503,
+      code: 'busy',
+      message: `The system is busy right now. Nothing was changed; try again in ${BUSY_RETRY_SECONDS} seconds.`,
+      retryAfter: BUSY_RETRY_SECONDS,
+    };
+  }
+  const fields = (err ?? {}) as { code?: unknown; type?: unknown; status?: unknown };
+  if (fields.code === 'EBADCSRFTOKEN') {
+    return { status: 403, code: 'csrf', message: 'the form was not sent from this site or has expired; reload the page and try again' };
+  }
+  // express's body parsers
+  if (fields.type === 'entity.parse.failed') return { status: 400, code: 'invalid_json', message: 'the body is not valid JSON' };
+  if (fields.type === 'entity.too.large') return { status: 413, code: 'too_large', message: 'the body is too large' };
+  if (typeof fields.status === 'number' && fields.status >= 400 && fields.status < 500) {
+    return { status: fields.status, code: 'bad_request', message: 'the request could not be read' };
+  }
+  return null;
 }

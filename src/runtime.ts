@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { ApiTokenService } from './accounts/api-tokens.js';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
+import { AuditService } from './audit/service.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -23,6 +25,8 @@ export interface Services {
   pins: PinService;
   accounts: AccountService;
   webCredentials: WebCredentialService;
+  apiTokens: ApiTokenService;
+  audit: AuditService;
   catalog: PromptCatalog;
 }
 
@@ -54,7 +58,19 @@ export function createServices(
   const pins = new PinService({ pool, hasher, gate, commonPins: loadCommonPins(), ...(options.clock ? { clock: options.clock } : {}) });
   const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);
   const webCredentials = new WebCredentialService(pool, hasher, gate);
-  return { config, logger, pool, hasher, gate, pins, accounts, webCredentials, catalog };
+  return {
+    config,
+    logger,
+    pool,
+    hasher,
+    gate,
+    pins,
+    accounts,
+    webCredentials,
+    apiTokens: new ApiTokenService(pool),
+    audit: new AuditService(pool),
+    catalog,
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ describe('log redaction', () => {
 
   it('when a page renders a password input, then its name is one the log redaction knows', async () => {
     const sources = await Promise.all(
-      ['src/web/me.ts', 'src/web/admin/users.ts', 'src/web/admin/signin.ts'].map((file) => readFile(file, 'utf8')),
+      ['src/web/me/views.ts', 'src/web/admin/users/views.ts', 'src/web/admin/signin.ts'].map((file) => readFile(file, 'utf8')),
     );
     const passwordFields = sources.flatMap((source) =>
       [...source.matchAll(/textField\(\{([^}]*)\}\)/g)]

@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken } from '../../db/api-tokens.js';
-import { recordAudit, type Actor } from '../../db/audit.js';
-import { isUniqueViolation, withTransaction, type Pool } from '../../db/pool.js';
-import { InputError, NotFoundError } from '../../errors.js';
+import type { Actor } from '../audit/actor.js';
+import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken } from '../db/api-tokens.js';
+import { recordAudit } from '../db/audit.js';
+import { isUniqueViolation } from '../db/constraints.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import { InputError, NotFoundError } from '../errors.js';
 
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
 /** Recognisable in logs and secret scanners; the rest is 256 random bits. */

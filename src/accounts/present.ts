@@ -1,7 +1,42 @@
-import type { User } from '../db/users.js';
+import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
+import { pinStatus, type PinStatus } from '../pin/status.js';
+import type { Account } from './model.js';
 
-/** A user as JSON for every channel that prints or returns one (CLI, API). Never a hash. */
-export function presentUser(user: User, ruleName: string) {
+// The one presenter of a user and of their PIN status, for every channel: JSON for the API and
+// `--json`, and phrases for the admin pages, the self-service page and the CLI. Each is built
+// field by field from an Account, which never carries the hash, so nothing else can leak out.
+
+const iso = (at: Date | null) => (at ? at.toISOString() : null);
+
+/** The PIN's flags and status as JSON: the same under the API's user and credential, and `user show --json`. */
+export function pinJson(account: Account, now: Date) {
+  const { pin, rule } = account;
+  const status = pinStatus(pin, rule, now);
+  return {
+    flags: {
+      mustChange: pin.mustChange,
+      enrollmentPending: pin.enrollmentPending,
+      doesNotExpire: pin.doesNotExpire,
+      lockedByAdmin: pin.lockedByAdmin,
+      cannotChange: pin.cannotChange,
+    },
+    status: {
+      changedAt: pin.changedAt.toISOString(),
+      expiresAt: iso(status.expiresAt),
+      expired: status.expired,
+      daysUntilExpiry: status.daysUntilExpiry,
+      failedCount: pin.failedCount,
+      lastFailedAt: iso(pin.lastFailedAt),
+      lockedAt: iso(pin.lockedAt),
+      lockout: status.lockout,
+      lockedUntil: iso(status.lockedUntil),
+    },
+  };
+}
+
+/** A user as JSON, with their PIN's flags and status. */
+export function userJson(account: Account, now: Date) {
+  const { user, rule } = account;
   return {
     id: user.id,
     extension: user.extension,
@@ -9,7 +44,59 @@ export function presentUser(user: User, ruleName: string) {
     lastName: user.lastName,
     phone: user.phone,
     locale: user.locale,
-    rule: ruleName,
+    rule: rule.name,
     createdAt: user.createdAt.toISOString(),
+    pin: pinJson(account, now),
   };
+}
+
+/** The PIN credential resource of the API: whose it is, and its flags and status. */
+export function credentialJson(account: Account, now: Date) {
+  return { userId: account.user.id, extension: account.user.extension, rule: account.rule.name, ...pinJson(account, now) };
+}
+
+/** A rule as JSON: its name and every field, and how many users follow it when that is known. */
+export function ruleJson(rule: AuthRule, userCount?: number) {
+  return { name: rule.name, ...ruleSettingsOf(rule), ...(userCount !== undefined ? { userCount } : {}) };
+}
+
+/** Words and times, in order: each view writes the times its own way (a <time> element, ISO text). */
+export type Phrase = ReadonlyArray<string | Date>;
+
+/** A PIN's status in words, the same on the admin pages, the self-service page and the CLI. */
+export interface PinStatusView {
+  /** "OK", or what needs attention: "Locked (administrator), Enrollment pending". */
+  summary: string;
+  expiry: Phrase;
+  lockout: Phrase;
+  status: PinStatus;
+}
+
+function dayCount(days: number): string {
+  return days === 1 ? '1 day' : `${days} days`;
+}
+
+export function presentPinStatus(account: Account, now: Date): PinStatusView {
+  const status = pinStatus(account.pin, account.rule, now);
+  const attention = [
+    status.lockout === 'admin' ? 'Locked (administrator)' : null,
+    status.lockout === 'intruder' ? 'Locked (intruder detection)' : null,
+    account.pin.enrollmentPending ? 'Enrollment pending' : null,
+    status.expired ? 'PIN expired' : account.pin.mustChange ? 'Must change PIN' : null,
+  ].filter((part): part is string => part !== null);
+  const expiry: Phrase =
+    status.expiresAt === null
+      ? ['never']
+      : status.expired
+        ? [status.expiresAt, ' (expired)']
+        : [status.expiresAt, ` (in ${dayCount(status.daysUntilExpiry ?? 0)})`];
+  const lockout: Phrase =
+    status.lockout === 'admin'
+      ? ['locked by an administrator']
+      : status.lockout === 'intruder'
+        ? status.lockedUntil
+          ? ['locked by intruder detection, until ', status.lockedUntil]
+          : ['locked by intruder detection, until an administrator unlocks']
+        : ['not locked'];
+  return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
 }

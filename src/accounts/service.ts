@@ -1,35 +1,30 @@
-import { recordAudit, type Actor } from '../db/audit.js';
-import { isUniqueViolation, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { Actor } from '../audit/actor.js';
+import { recordAudit } from '../db/audit.js';
+import { constraintError } from '../db/constraints.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
-  DEFAULT_RULE_NAME,
-  RULE_NAME_PATTERN,
+  countUsersWithRule,
   deleteRule,
   ensureRule,
   findRuleByName,
+  listRules,
+  lockRuleByName,
   updateRule,
-  type AuthRule,
-  type RuleSettings,
 } from '../db/rules.js';
-import {
-  E164_PATTERN,
-  EXTENSION_PATTERN,
-  deleteUser,
-  findAccount,
-  insertPinCredential,
-  insertUser,
-  updateUser,
-  type Account,
-  type AccountKey,
-  type PinFlags,
-  type User,
-  type UserChanges,
-} from '../db/users.js';
+import { deleteUser, findAccount, findUserByPhone, insertUser, isPristine, searchAccounts, updateUser, type UserSearch } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
-import { describeRejection } from '../pin/policy.js';
-import type { PinService } from '../pin/service.js';
-
-export { E164_PATTERN, EXTENSION_PATTERN } from '../db/users.js';
+import {
+  DEFAULT_RULE_NAME,
+  checkRuleConsistency,
+  checkRuleName,
+  ruleSettingsOf,
+  type AuthRule,
+  type RuleSettings,
+} from '../pin/rules.js';
+import type { PinService, PinSettings } from '../pin/service.js';
+import { describeAccountKey, type Account, type AccountKey, type PinFlags, type User, type UserChanges } from './model.js';
+import { checkExtension, checkLocale, checkName, checkPhone } from './user-fields.js';
 
 export interface NewUserInput {
   extension: string;
@@ -65,60 +60,72 @@ export class AccountService {
 
   async getAccount(key: AccountKey): Promise<Account> {
     const account = await findAccount(this.pool, key);
-    if (!account) throw new NotFoundError('extension' in key ? `user with extension ${key.extension}` : `user ${key.userId}`);
+    if (!account) throw new NotFoundError(describeAccountKey(key));
     return account;
   }
 
+  /** The account, or null when there is none (for checks that expect it may be gone). */
+  findAccount(key: AccountKey): Promise<Account | null> {
+    return findAccount(this.pool, key);
+  }
+
+  search(search: UserSearch): Promise<{ total: number; accounts: Account[] }> {
+    return searchAccounts(this.pool, search);
+  }
+
+  /** The one user whose registered phone is `phone`, for caller-ID sign-in; null when none or several. */
+  findCaller(phone: string): Promise<User | null> {
+    return findUserByPhone(this.pool, phone);
+  }
+
+  /** True on a brand-new database, where the development demo user may be made. */
+  isPristine(): Promise<boolean> {
+    return isPristine(this.pool);
+  }
+
+  /** Creates the user and their first PIN in one transaction, audited as the user created and the PIN set. */
   async createUser(input: NewUserInput, actor: Actor): Promise<{ user: User; generatedPin: string | null }> {
-    const extension = this.checkExtension(input.extension);
-    const firstName = this.checkName('first name', input.firstName);
-    const lastName = this.checkName('last name', input.lastName);
-    const phone = this.checkPhone(input.phone ?? null);
-    const locale = this.checkLocale(input.locale ?? this.defaultLocale);
+    const extension = checkExtension(input.extension);
+    const firstName = checkName('first name', input.firstName);
+    const lastName = checkName('last name', input.lastName);
+    const phone = checkPhone(input.phone ?? null);
+    const locale = checkLocale(input.locale ?? this.defaultLocale, this.locales);
     const rule = await this.mustFindRule(input.ruleName ?? DEFAULT_RULE_NAME);
-    const owner = { extension, firstName, lastName };
-
-    let generatedPin: string | null = null;
-    let pin = input.pin;
-    if (pin === undefined) {
-      pin = generatedPin = this.pins.generatePinFor(rule, owner);
-    } else {
-      const refusal = this.pins.policyRefusal(pin, rule, owner);
-      if (refusal) throw new InputError(`pin_${refusal.rule}`, describeRejection(refusal), 422);
-    }
-    const pinHash = await this.pins.hashPin(pin);
-
+    const enrollmentPending = input.enroll ?? true;
+    const initial = await this.pins.prepareInitialPin(rule, { extension, firstName, lastName }, input.pin);
     const user = await this.write(async (client) => {
       const created = await insertUser(client, { extension, firstName, lastName, phone, locale, ruleId: rule.id });
-      await insertPinCredential(client, created.id, pinHash, { ...input.flags, enrollmentPending: input.enroll ?? true });
       await recordAudit(client, {
         event: 'user.created',
         actor,
         userId: created.id,
         extension,
-        details: { rule: rule.name, enrollmentPending: input.enroll ?? true, pinGenerated: generatedPin !== null },
+        details: { rule: rule.name, enrollmentPending },
       });
+      await this.pins.insertInitialPin(client, created, initial, { ...input.flags, enrollmentPending }, actor);
       return created;
     });
-    return { user, generatedPin };
+    return { user, generatedPin: initial.generatedPin };
   }
 
   async updateUser(userId: number, input: UserUpdateInput, actor: Actor): Promise<User> {
-    const changes: UserChanges = {};
-    if (input.extension !== undefined) changes.extension = this.checkExtension(input.extension);
-    if (input.firstName !== undefined) changes.firstName = this.checkName('first name', input.firstName);
-    if (input.lastName !== undefined) changes.lastName = this.checkName('last name', input.lastName);
-    if (input.phone !== undefined) changes.phone = this.checkPhone(input.phone);
-    if (input.locale !== undefined) changes.locale = this.checkLocale(input.locale);
-    if (input.ruleName !== undefined) changes.ruleId = (await this.mustFindRule(input.ruleName)).id;
-    return this.write(async (client) => {
-      const user = await updateUser(client, userId, changes);
-      if (!user) throw new NotFoundError(`user ${userId}`);
-      const details: Record<string, unknown> = { ...changes };
-      if (input.ruleName !== undefined) details.rule = input.ruleName;
-      delete details.ruleId;
-      await recordAudit(client, { event: 'user.updated', actor, userId, extension: user.extension, details });
-      return user;
+    const changes = await this.userChanges(input);
+    return this.write(async (client) => this.applyUserChanges(client, userId, changes, input.ruleName, actor));
+  }
+
+  /**
+   * Password Settings in one transaction: the user's rule, their PIN flags and an unlock, as an
+   * administrator saves them together.
+   */
+  async updatePinSettings(userId: number, input: PinSettings & { ruleName?: string }, actor: Actor): Promise<void> {
+    const changes = await this.userChanges({ ...(input.ruleName !== undefined ? { ruleName: input.ruleName } : {}) });
+    await this.write(async (client) => {
+      const account = await findAccount(client, { userId });
+      if (!account) throw new NotFoundError(`user ${userId}`);
+      if (changes.ruleId !== undefined && changes.ruleId !== account.rule.id) {
+        await this.applyUserChanges(client, userId, changes, input.ruleName, actor);
+      }
+      await this.pins.updateSettingsIn(client, userId, input, actor);
     });
   }
 
@@ -132,6 +139,10 @@ export class AccountService {
     });
   }
 
+  listRules(): Promise<Array<AuthRule & { userCount: number }>> {
+    return listRules(this.pool);
+  }
+
   /** The rule by name; an unknown name is a NotFoundError ("… not found"), for lookups by name. */
   async getRule(name: string): Promise<AuthRule> {
     const rule = await findRuleByName(this.pool, name);
@@ -139,15 +150,18 @@ export class AccountService {
     return rule;
   }
 
+  countUsersWithRule(rule: AuthRule): Promise<number> {
+    return countUsersWithRule(this.pool, rule.id);
+  }
+
   /** Creates a rule from the defaults plus the given fields; refuses a name already taken. */
   async createRule(name: string, values: Partial<RuleSettings>, actor: Actor): Promise<AuthRule> {
-    this.checkRuleName(name);
+    checkRuleName(name);
     return this.write(async (client) => {
       if (!(await ensureRule(client, name))) {
         throw new InputError('rule_exists', `a rule named "${name}" already exists`, 409);
       }
-      const rule = await updateRule(client, name, values);
-      if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
+      const rule = await this.saveRule(client, name, values);
       await recordAudit(client, { event: 'rule.created', actor, details: { rule: name, changes: values } });
       return rule;
     });
@@ -155,16 +169,11 @@ export class AccountService {
 
   /** Creates the rule from the defaults when it does not exist, then sets the given fields. */
   async setRule(name: string, changes: Partial<RuleSettings>, actor: Actor): Promise<{ rule: AuthRule; created: boolean }> {
-    this.checkRuleName(name);
+    checkRuleName(name);
     return this.write(async (client) => {
       const created = await ensureRule(client, name);
-      const rule = await updateRule(client, name, changes);
-      if (!rule) throw new NotFoundError(`rule "${name}"`);
-      await recordAudit(client, {
-        event: created ? 'rule.created' : 'rule.updated',
-        actor,
-        details: { rule: name, changes },
-      });
+      const rule = await this.saveRule(client, name, changes);
+      await recordAudit(client, { event: created ? 'rule.created' : 'rule.updated', actor, details: { rule: name, changes } });
       return { rule, created };
     });
   }
@@ -172,11 +181,52 @@ export class AccountService {
   async deleteRule(name: string, actor: Actor): Promise<void> {
     await withTransaction(this.pool, async (client) => {
       const outcome = await deleteRule(client, name);
-      if (outcome === 'not_found') throw new NotFoundError(`rule "${name}"`);
+      if (outcome === 'not_found') throw new NotFoundError(`authentication rule "${name}"`);
       if (outcome === 'default') throw new InputError('rule_protected', 'the default rule cannot be deleted', 409);
       if (outcome === 'in_use') throw new InputError('rule_in_use', `rule "${name}" is still assigned to users`, 409);
       await recordAudit(client, { event: 'rule.deleted', actor, details: { rule: name } });
     });
+  }
+
+  /** Applies changes to a rule whose row this transaction holds, once they agree with what is stored. */
+  private async saveRule(client: PoolClient, name: string, changes: Partial<RuleSettings>): Promise<AuthRule> {
+    const stored = await lockRuleByName(client, name);
+    if (!stored) throw new NotFoundError(`authentication rule "${name}"`);
+    checkRuleConsistency(name, { ...ruleSettingsOf(stored), ...changes });
+    const rule = await updateRule(client, name, changes);
+    if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
+    return rule;
+  }
+
+  private async userChanges(input: UserUpdateInput): Promise<UserChanges> {
+    const changes: UserChanges = {};
+    if (input.extension !== undefined) changes.extension = checkExtension(input.extension);
+    if (input.firstName !== undefined) changes.firstName = checkName('first name', input.firstName);
+    if (input.lastName !== undefined) changes.lastName = checkName('last name', input.lastName);
+    if (input.phone !== undefined) changes.phone = checkPhone(input.phone);
+    if (input.locale !== undefined) changes.locale = checkLocale(input.locale, this.locales);
+    if (input.ruleName !== undefined) changes.ruleId = (await this.mustFindRule(input.ruleName)).id;
+    return changes;
+  }
+
+  private async applyUserChanges(
+    client: PoolClient,
+    userId: number,
+    changes: UserChanges,
+    ruleName: string | undefined,
+    actor: Actor,
+  ): Promise<User> {
+    const user = await updateUser(client, userId, changes);
+    if (!user) throw new NotFoundError(`user ${userId}`);
+    const { ruleId: _ruleId, ...details } = changes;
+    await recordAudit(client, {
+      event: 'user.updated',
+      actor,
+      userId,
+      extension: user.extension,
+      details: { ...details, ...(ruleName !== undefined ? { rule: ruleName } : {}) },
+    });
+    return user;
   }
 
   /** Runs a write, turning the database's constraint violations into one-line input errors. */
@@ -184,7 +234,7 @@ export class AccountService {
     try {
       return await withTransaction(this.pool, fn);
     } catch (err) {
-      throw translateConstraintError(err);
+      throw constraintError(err);
     }
   }
 
@@ -193,55 +243,4 @@ export class AccountService {
     if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422);
     return rule;
   }
-
-  private checkRuleName(name: string): void {
-    if (!RULE_NAME_PATTERN.test(name)) {
-      throw new InputError('invalid_rule_name', `rule name "${name}" must be 1-64 letters, digits, spaces, '.', '_' or '-'`);
-    }
-  }
-
-  private checkExtension(extension: string): string {
-    const value = extension.trim();
-    if (!EXTENSION_PATTERN.test(value)) {
-      throw new InputError('invalid_extension', `extension "${value}" must be 2 to 15 digits`);
-    }
-    return value;
-  }
-
-  private checkName(what: string, name: string): string {
-    const value = name.trim();
-    if (value.length < 1 || value.length > 100) throw new InputError('invalid_name', `${what} must be 1 to 100 characters`);
-    return value;
-  }
-
-  private checkPhone(phone: string | null): string | null {
-    if (phone === null || phone.trim() === '') return null;
-    const value = phone.replace(/[\s().-]/g, '');
-    if (!E164_PATTERN.test(value)) {
-      throw new InputError('invalid_phone', `phone number "${phone}" is not in E.164 form (like +15551230001)`);
-    }
-    return value;
-  }
-
-  private checkLocale(locale: string): string {
-    if (!this.locales.includes(locale)) {
-      throw new InputError('invalid_locale', `locale "${locale}" is not one of ${this.locales.join(', ')}`);
-    }
-    return locale;
-  }
-}
-
-export function translateConstraintError(err: unknown): unknown {
-  if (isUniqueViolation(err, 'users_extension_key')) {
-    return new InputError('extension_taken', 'that extension is already in use by another user', 409);
-  }
-  if (isUniqueViolation(err, 'users_phone_key')) {
-    return new InputError('phone_taken', 'that phone number is already registered to another user', 409);
-  }
-  const code = (err as { code?: string } | null)?.code;
-  if (code === '23514') {
-    const constraint = (err as { constraint?: string }).constraint ?? 'a check';
-    return new InputError('out_of_range', `value out of range (constraint ${constraint})`, 422);
-  }
-  return err;
 }

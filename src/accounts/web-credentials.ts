@@ -1,6 +1,8 @@
 import { findAdminById, findAdminWithHash, insertAdmin, updateAdminPassword, type Admin } from '../db/admins.js';
-import { recordAudit, type Actor } from '../db/audit.js';
-import { isUniqueViolation, withTransaction, type Pool } from '../db/pool.js';
+import type { Actor } from '../audit/actor.js';
+import { recordAudit } from '../db/audit.js';
+import { isUniqueViolation } from '../db/constraints.js';
+import { withTransaction, type Pool } from '../db/pool.js';
 import { findAccount } from '../db/users.js';
 import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
 import { findWebPasswordHash, findWebPasswordState, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
-import { InputError } from '../errors.js';
+import { describeFailure } from '../errors.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
@@ -112,7 +112,9 @@ function errorCode(err: unknown): string | undefined {
 }
 
 function describeError(err: unknown, env: CliIo['env']): string {
-  if (err instanceof InputError || err instanceof ConfigError) return err.message;
+  if (err instanceof ConfigError) return err.message;
+  const failure = describeFailure(err);
+  if (failure) return failure.message;
   if (!(err instanceof Error)) return scrub(String(err), env);
   // Node reports a refused connection to every address of a host as an AggregateError without a message.
   const reason =

@@ -1,13 +1,6 @@
+import type { Actor, Channel } from '../audit/actor.js';
+import type { AuditEventName } from '../audit/events.js';
 import type { Queryable } from './pool.js';
-
-export type Channel = 'phone' | 'web' | 'admin' | 'api' | 'cli' | 'system';
-
-/** Who did it, and through which channel. */
-export interface Actor {
-  channel: Channel;
-  /** e.g. 'admin:alice', 'user:1001', 'cli', 'caller:+15551230001' */
-  name: string;
-}
 
 /**
  * One webhook request of a call. `requestKey` is a keyed fingerprint of the request itself (the
@@ -21,8 +14,8 @@ export interface CallTurn {
   requestKey: Buffer;
 }
 
-export interface AuditEventInput {
-  event: string;
+export interface AuditInput {
+  event: AuditEventName;
   actor: Actor;
   userId?: number | null;
   extension?: string | null;
@@ -30,7 +23,8 @@ export interface AuditEventInput {
   call?: CallTurn | null;
 }
 
-export interface AuditEvent {
+/** An audit row as read back. */
+export interface AuditRecord {
   id: number;
   at: Date;
   event: string;
@@ -42,7 +36,7 @@ export interface AuditEvent {
   callSid: string | null;
 }
 
-export async function recordAudit(db: Queryable, input: AuditEventInput): Promise<void> {
+export async function recordAudit(db: Queryable, input: AuditInput): Promise<void> {
   await db.query(
     `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key)
      VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::jsonb, $7::text, $8::int, $9::bytea)`,
@@ -74,12 +68,13 @@ export async function lockRequest(db: Queryable, call: CallTurn): Promise<string
 export interface AuditFilter {
   userId?: number;
   extension?: string;
+  /** An event name, or a prefix like 'pin' for every 'pin.*' event. */
   event?: string;
   limit?: number;
   offset?: number;
 }
 
-export async function listAudit(db: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
+export async function listAudit(db: Queryable, filter: AuditFilter = {}): Promise<AuditRecord[]> {
   const { rows } = await db.query(
     `SELECT id, at, event, channel, actor, user_id, extension, details, call_sid
        FROM audit_events

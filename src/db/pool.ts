@@ -52,8 +52,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
-/** True when err is a Postgres unique violation (optionally on the named constraint). */
-export function isUniqueViolation(err: unknown, constraint?: string): boolean {
-  if (!(err instanceof Error) || (err as { code?: string }).code !== '23505') return false;
-  return constraint === undefined || (err as { constraint?: string }).constraint === constraint;
+/** One round-trip to the database: /readyz. */
+export async function ping(pool: Pool): Promise<void> {
+  await pool.query('SELECT 1');
 }

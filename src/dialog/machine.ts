@@ -1,7 +1,8 @@
 import type { PromptKey } from './prompt-keys.js';
+import type { CallAuditEvent } from '../audit/events.js';
+import type { PinRefusal } from '../pin/change.js';
 import type {
-  Account,
-  AuditEvent,
+  CallerSnapshot,
   CallState,
   ChangeKind,
   DialogEvent,
@@ -10,7 +11,6 @@ import type {
   Locale,
   Phase,
   PhaseName,
-  Rejection,
   Say,
   Step,
 } from './types.js';
@@ -86,7 +86,7 @@ function end(state: CallState, prompts: Say[], effects: Effect[] = []): Step {
   };
 }
 
-function audit(event: AuditEvent): Effect {
+function audit(event: CallAuditEvent): Effect {
   return { type: 'audit', event };
 }
 
@@ -136,12 +136,12 @@ function nonNegative(days: number): number {
   return Math.max(0, Math.floor(days));
 }
 
-function rejectionPrompt(rejection: Rejection): Say {
-  switch (rejection.rule) {
+function refusalPrompt(refusal: PinRefusal): Say {
+  switch (refusal.rule) {
     case 'too_short':
-      return say('pin.too_short', { min: rejection.min });
+      return say('pin.too_short', { min: refusal.min });
     case 'too_long':
-      return say('pin.too_long', { max: rejection.max });
+      return say('pin.too_long', { max: refusal.max });
     case 'trivial':
       return say('pin.trivial');
     case 'reused':
@@ -156,15 +156,15 @@ function rejectionPrompt(rejection: Rejection): Say {
 }
 
 /** Refusals that no other PIN would get past: leave the new-PIN dialog at once. */
-function endsTheChange(rejection: Rejection): boolean {
-  return rejection.rule === 'cannot_change' || rejection.rule === 'too_soon';
+function endsTheChange(refusal: PinRefusal): boolean {
+  return refusal.rule === 'cannot_change' || refusal.rule === 'too_soon';
 }
 
 /** A lock or deletion since sign-in ends the call as a locked sign-in would. */
-function onRefusal(state: CallState, kind: ChangeKind, rejection: Rejection): Step {
-  if (rejection.rule === 'locked') return end(state, [say('signin.locked')]);
-  if (endsTheChange(rejection)) return toMenu({ ...state, busyCount: 0 }, [rejectionPrompt(rejection)]);
-  return onRejectedEntry(state, kind, rejectionPrompt(rejection));
+function onRefusal(state: CallState, kind: ChangeKind, refusal: PinRefusal): Step {
+  if (refusal.rule === 'locked') return end(state, [say('signin.locked')]);
+  if (endsTheChange(refusal)) return toMenu({ ...state, busyCount: 0 }, [refusalPrompt(refusal)]);
+  return onRejectedEntry(state, kind, refusalPrompt(refusal));
 }
 
 // ---------------------------------------------------------------- the machine
@@ -348,9 +348,9 @@ function onSigninResult(
   }
 }
 
-function afterSignin(state: CallState, account: Account): Step {
-  if (account.enrollmentPending) return startNewPin(state, 'enrollment', [say('enroll.welcome')]);
-  if (account.mustChange) return startNewPin(state, 'forced', [say('pin.expired')]);
+function afterSignin(state: CallState, account: CallerSnapshot): Step {
+  if (account.requiredChange === 'enrollment') return startNewPin(state, 'enrollment', [say('enroll.welcome')]);
+  if (account.requiredChange === 'forced') return startNewPin(state, 'forced', [say('pin.expired')]);
   if (account.daysUntilExpiry !== null && account.daysUntilExpiry <= account.warningDays) {
     return toMenu(state, [say('pin.expiry_warning', { days: nonNegative(account.daysUntilExpiry) })]);
   }
@@ -372,7 +372,7 @@ function onRejectedEntry(state: CallState, kind: ChangeKind, reason: Say): Step 
 function onPinChecked(state: CallState, kind: ChangeKind, event: DialogEvent): Step {
   if (event.type === 'busy') return onBusy(state, { name: 'new_pin', kind });
   if (event.type !== 'pin_checked') return internalError(state);
-  if (event.outcome === 'rejected') return onRefusal(state, kind, event.rejection);
+  if (event.outcome === 'rejected') return onRefusal(state, kind, event.refusal);
   return enter(
     { ...state, busyCount: 0, pendingPinHash: event.pendingPinHash },
     { name: 'confirm_pin', kind },
@@ -386,14 +386,13 @@ function onPinSaved(state: CallState, kind: ChangeKind, event: DialogEvent): Ste
     case 'mismatch':
       return onRejectedEntry(state, kind, say('pin.mismatch'));
     case 'rejected':
-      return onRefusal(state, kind, event.rejection);
+      return onRefusal(state, kind, event.refusal);
     case 'saved': {
       const account = state.account;
       if (account === null) return internalError(state);
-      const updated: Account = {
+      const updated: CallerSnapshot = {
         ...account,
-        enrollmentPending: false,
-        mustChange: false,
+        requiredChange: null,
         tooSoonToChange: event.tooSoonToChange ?? true,
         daysUntilExpiry: event.daysUntilExpiry,
       };

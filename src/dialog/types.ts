@@ -1,4 +1,8 @@
+import type { CallAuditEvent } from '../audit/events.js';
+import type { OwnChangeKind, PinRefusal } from '../pin/change.js';
 import type { PromptKey } from './prompt-keys.js';
+
+// Only types come from the domain: the dialog stays pure and runs nothing outside itself.
 
 export type Locale = string; // e.g. 'en-US'
 
@@ -11,15 +15,16 @@ export type Gather =
   | { kind: 'digits' } // ID or PIN entry: adapter renders finishOnKey '#'
   | { kind: 'menu' }; // one key: adapter renders numDigits=1 and no finish key, so '#' and '*' arrive as keys
 
-export type ChangeKind = 'enrollment' | 'forced' | 'voluntary';
+/** The new-PIN dialogs a caller goes through: their own changes. */
+export type ChangeKind = OwnChangeKind;
 
-/** What a successful sign-in tells the dialog (snapshot, sealed into the call state). */
-export interface Account {
+/** What a successful sign-in tells the dialog (a snapshot, sealed into the call state). */
+export interface CallerSnapshot {
   userId: number;
   extension: string;
   locale: Locale;
-  enrollmentPending: boolean;
-  mustChange: boolean; // "must change at next sign-in" OR PIN expired by time (adapter computes)
+  /** The change due before the menu (the domain decides: enrollment first, then expiry or "must change"). */
+  requiredChange: 'enrollment' | 'forced' | null;
   daysUntilExpiry: number | null; // null = never expires
   warningDays: number;
   cannotChange: boolean;
@@ -50,40 +55,27 @@ export interface CallState {
   consecutiveNoInputs: number; // reset by any key press
   rejectedEntries: number; // in the current new-PIN dialog (policy rejections and confirmation mismatches)
   busyCount: number; // consecutive [system.busy] answers
-  account: Account | null; // set after sign-in
+  account: CallerSnapshot | null; // set after sign-in
   pendingPinHash: string | null; // new PIN waiting for confirmation, as a hash (never the PIN)
 }
-
-export type Rejection =
-  | { rule: 'too_short'; min: number }
-  | { rule: 'too_long'; max: number }
-  | { rule: 'trivial' }
-  | { rule: 'reused' }
-  // A voluntary change refused by a flag or timing that changed after the menu checked them.
-  | { rule: 'cannot_change' }
-  | { rule: 'too_soon' }
-  // The account was locked or deleted after sign-in: flags take effect at once.
-  | { rule: 'locked' };
 
 export type DialogEvent =
   | { type: 'call_started'; defaultLocale: Locale }
   | { type: 'caller_identified'; match: { extension: string; locale: Locale } | null } // From matched exactly one user, or not
   | { type: 'digits'; digits: string } // what Twilio sent as Digits (without the finish key)
   | { type: 'no_input' }
-  | { type: 'signin_result'; outcome: 'ok'; account: Account }
+  | { type: 'signin_result'; outcome: 'ok'; account: CallerSnapshot }
   | { type: 'signin_result'; outcome: 'invalid'; maxFailedPerCall: number }
   | { type: 'signin_result'; outcome: 'locked' }
   | { type: 'pin_checked'; outcome: 'accepted'; pendingPinHash: string }
-  | { type: 'pin_checked'; outcome: 'rejected'; rejection: Rejection }
+  | { type: 'pin_checked'; outcome: 'rejected'; refusal: PinRefusal }
   // The adapter reports the new expiry (it knows the rule); tooSoonToChange defaults to true when omitted.
   | { type: 'pin_saved'; outcome: 'saved'; daysUntilExpiry: number | null; tooSoonToChange?: boolean }
   | { type: 'pin_saved'; outcome: 'mismatch' }
-  | { type: 'pin_saved'; outcome: 'rejected'; rejection: Rejection }
+  | { type: 'pin_saved'; outcome: 'rejected'; refusal: PinRefusal }
   | { type: 'busy' } // an effect could not get a hashing slot in time
   | { type: 'failed' } // an effect failed (database down, internal error)
   | { type: 'hangup' };
-
-export type AuditEvent = 'call.signin_limit' | 'call.no_input_limit' | 'call.pin_entry_limit';
 
 /** Effects are data; the adapter runs them and feeds the result back as an event in the same HTTP turn. */
 export type Effect =
@@ -91,7 +83,7 @@ export type Effect =
   | { type: 'verify_signin'; extension: string; pin: string } // → signin_result | busy | failed
   | { type: 'check_new_pin'; userId: number; pin: string; kind: ChangeKind } // → pin_checked | busy | failed
   | { type: 'save_pin'; userId: number; confirmation: string; pendingPinHash: string; kind: ChangeKind } // → pin_saved | busy | failed
-  | { type: 'audit'; event: AuditEvent }; // fire-and-forget, no result event
+  | { type: 'audit'; event: CallAuditEvent }; // fire-and-forget, no result event
 
 export interface Step {
   state: CallState;

@@ -1,10 +1,4 @@
-/** Thrown when no hashing slot frees up in time: the caller hears [system.busy]. */
-export class HashingBusyError extends Error {
-  override readonly name = 'HashingBusyError';
-  constructor() {
-    super('PIN hashing is saturated');
-  }
-}
+import { HashingBusyError } from '../errors.js';
 
 interface Waiter {
   grant: () => void;

@@ -1,8 +1,7 @@
 // PIN policy (DESIGN §2): pure functions shared by every channel (phone, web, admin, CLI).
 // No I/O here: the common-PIN lists and the random source are passed in.
+import type { PolicyRefusal, TrivialReason } from './change.js';
 import type { CommonPinList } from './common-pins.js';
-
-export type { CommonPinList } from './common-pins.js';
 
 export interface PinLengthRule {
   minLength: number;
@@ -16,22 +15,6 @@ export interface PinOwner {
   lastName: string;
 }
 
-export type TrivialReason =
-  | 'repeats'
-  | 'run'
-  | 'repeated_group'
-  | 'keypad_line'
-  | 'extension'
-  | 'name'
-  | 'common';
-
-export type PinRejection =
-  | { rule: 'too_short'; min: number } // empty, not all digits 0-9, or shorter than min
-  | { rule: 'too_long'; max: number }
-  | { rule: 'trivial'; reason: TrivialReason }
-  // Produced by the change service (it needs the stored hashes); declared here so every channel names rules the same way.
-  | { rule: 'reused'; history: number };
-
 const DIGITS_ONLY = /^[0-9]+$/;
 
 /** Checks a proposed PIN against a rule. Returns the first rule it breaks, or null if it is acceptable. */
@@ -40,7 +23,7 @@ export function checkPinPolicy(
   rule: PinLengthRule,
   owner: PinOwner,
   commonPins: CommonPinList,
-): PinRejection | null {
+): PolicyRefusal | null {
   if (!DIGITS_ONLY.test(pin) || pin.length < rule.minLength) {
     return { rule: 'too_short', min: rule.minLength };
   }
@@ -173,38 +156,6 @@ export function keypadDigits(name: string): string {
   return digits;
 }
 
-const TRIVIAL_LABELS: Readonly<Record<TrivialReason, readonly [label: string, detail: string]>> = {
-  repeats: ['repeated digits', 'it uses only one or two different digits, or a digit more than twice in a row'],
-  run: ['run', 'it is an ascending or descending run of digits'],
-  repeated_group: ['repeated group', 'it is one group of digits repeated'],
-  keypad_line: ['keypad line', 'it contains three or more keys in a straight line on the keypad'],
-  extension: ['extension', "it contains the user's extension or the extension reversed"],
-  name: ['name', "it contains the user's first or last name typed on the keypad"],
-  common: ['common PIN', 'it is on the list of commonly chosen PINs'],
-};
-
-function digitsWord(n: number): string {
-  return n === 1 ? '1 digit' : `${n} digits`;
-}
-
-/** One English line naming the broken rule. Never includes the PIN, so it is safe to log and show. */
-export function describeRejection(r: PinRejection): string {
-  switch (r.rule) {
-    case 'too_short':
-      return `PIN rejected by rule 'minimum length': it must be at least ${digitsWord(r.min)}, using only the keys 0 to 9`;
-    case 'too_long':
-      return `PIN rejected by rule 'maximum length': it must be at most ${digitsWord(r.max)}`;
-    case 'trivial': {
-      const [label, detail] = TRIVIAL_LABELS[r.reason];
-      return `PIN rejected by rule 'trivial PIN' (${label}): ${detail}`;
-    }
-    case 'reused':
-      return r.history > 0
-        ? `PIN rejected by rule 'PIN history': it matches the current PIN or one of the last ${r.history}`
-        : `PIN rejected by rule 'PIN history': it matches the current PIN`;
-  }
-}
-
 // Bounded so a rule no PIN can satisfy fails loudly instead of hanging the request.
 const MAX_GENERATE_ATTEMPTS = 100_000;
 
@@ -233,5 +184,5 @@ export function generatePin(
     }
     if (checkPinPolicy(pin, rule, owner, commonPins) === null) return pin;
   }
-  throw new Error(`cannot generate a PIN of ${digitsWord(length)} that passes the trivial-PIN check`);
+  throw new Error(`cannot generate a PIN of ${length} digits that passes the trivial-PIN check`);
 }

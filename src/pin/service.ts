@@ -1,42 +1,29 @@
 import { randomInt } from 'node:crypto';
-import { lockRequest, recordAudit, type Actor, type CallTurn } from '../db/audit.js';
-import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
-import { DEFAULT_RULE_NAME, findRuleByName, type AuthRule } from '../db/rules.js';
+import { EXTENSION_PATTERN, type Account, type AccountWithHash, type PinFlags, type User } from '../accounts/model.js';
+import type { Actor } from '../audit/actor.js';
+import type { AuditEventName } from '../audit/events.js';
+import { lockRequest, recordAudit, type CallTurn } from '../db/audit.js';
 import {
-  EXTENSION_PATTERN,
-  findAccount,
-  findAccountWithHash,
-  lockAccount,
+  clearLocks,
+  insertPinCredential,
   pinHistory,
+  recordSigninFailure,
+  recordSigninSuccess,
   replacePinHash,
   updatePinFlags,
-  type Account,
-  type AccountWithHash,
-  type PinFlags,
-} from '../db/users.js';
+} from '../db/pin-credentials.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
+import { findRuleByName } from '../db/rules.js';
+import { findAccount, findAccountWithHash, lockAccount } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { NotFoundError } from '../errors.js';
+import { refusalError, type ChangeKind, type OwnChangeKind, type PinRefusal } from './change.js';
 import type { CommonPinList } from './common-pins.js';
 import type { HashGate } from './hash-gate.js';
 import type { SecretHasher } from './hasher.js';
-import { checkPinPolicy, describeRejection, generatePin, type PinOwner, type PinRejection } from './policy.js';
+import { checkPinPolicy, generatePin, type PinOwner } from './policy.js';
+import { DEFAULT_RULE_NAME, type AuthRule } from './rules.js';
 import { pinStatus } from './status.js';
-
-/**
- * Why a PIN change was refused: a policy rule; (voluntary changes only) a user flag or timing
- * rule; or (the user's own changes) an account that is locked or no longer exists.
- */
-export type ChangeRefusal =
-  | PinRejection
-  | { rule: 'cannot_change' }
-  | { rule: 'too_soon'; minutes: number }
-  | { rule: 'locked' };
-
-/**
- * enrollment, forced and voluntary are the caller's (or the user's own web) changes;
- * administrative is an administrator's, API's or CLI's, which skips the user's own limits.
- */
-export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative';
 
 export type SigninResult =
   | { outcome: 'ok'; account: Account }
@@ -44,7 +31,7 @@ export type SigninResult =
   | { outcome: 'locked' };
 
 /** A saved change comes back with the account as it is now (new expiry, flags). */
-export type ChangeResult = { ok: true; account: Account } | { ok: false; refusal: ChangeRefusal };
+export type ChangeResult = { ok: true; account: Account } | { ok: false; refusal: PinRefusal };
 
 export interface PinServiceDeps {
   pool: Pool;
@@ -54,18 +41,29 @@ export interface PinServiceDeps {
   clock?: () => Date;
 }
 
+/** What an administrator may set besides a PIN: flags, and an unlock. */
+export interface PinSettings {
+  flags?: Partial<PinFlags>;
+  unlock?: boolean;
+}
 
-export function describeRefusal(refusal: ChangeRefusal): string {
-  switch (refusal.rule) {
-    case 'cannot_change':
-      return "PIN change refused by flag 'user cannot change'";
-    case 'locked':
-      return 'PIN change refused: the account is locked';
-    case 'too_soon':
-      return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
-    default:
-      return describeRejection(refusal);
-  }
+export interface ChangePinRequest {
+  userId: number;
+  newPin: string;
+  kind: ChangeKind;
+  actor: Actor;
+  /** Administrative changes only: set "must change at next sign-in". */
+  mustChange?: boolean;
+  /** Administrative changes only: other settings, applied in the same transaction. */
+  settings?: PinSettings;
+  call?: CallTurn;
+}
+
+/** A new user's first PIN, checked and hashed before the user's transaction begins. */
+export interface InitialPin {
+  pinHash: string;
+  /** The PIN when it was generated, to hand over once; null when the administrator chose it. */
+  generatedPin: string | null;
 }
 
 function ownerOf(account: Account): PinOwner {
@@ -87,81 +85,76 @@ export class PinService {
    * Checks a sign-in. The credential row is locked for the whole check, so parallel guesses on
    * one account are counted one after another and cannot get past the lockout threshold.
    * Unknown extensions are verified against a dummy hash so they cost the same time.
-   * With `call`, a retried turn replays its first outcome instead of counting again.
+   * With `call`, a retried request replays its first outcome instead of counting again.
    */
   verifySignin(request: { extension: string; pin: string; actor: Actor; call?: CallTurn }): Promise<SigninResult> {
     const { hasher, gate } = this.deps;
     return gate.run(() =>
-      this.idempotent<SigninResult>(request.call, async (client) => {
-        const now = this.clock();
-        const account = EXTENSION_PATTERN.test(request.extension)
-          ? await lockAccount(client, { extension: request.extension })
-          : null;
-        const audit = (event: string, target: Account | null, details: Record<string, unknown> = {}) =>
-          recordAudit(client, {
-            event,
-            actor: request.actor,
-            userId: target?.user.id ?? null,
-            extension: target?.user.extension ?? null,
-            details,
-            call: request.call ?? null,
-          });
+      this.idempotent<SigninResult>(
+        request.call,
+        async (client) => {
+          const now = this.clock();
+          const account = EXTENSION_PATTERN.test(request.extension)
+            ? await lockAccount(client, { extension: request.extension })
+            : null;
+          const audit = (event: AuditEventName, target: Account | null, details: Record<string, unknown> = {}) =>
+            recordAudit(client, {
+              event,
+              actor: request.actor,
+              userId: target?.user.id ?? null,
+              extension: target?.user.extension ?? null,
+              details,
+              call: request.call ?? null,
+            });
 
-        if (!account) {
-          await hasher.verifyDummy(request.pin);
-          // The typed ID is not recorded: callers sometimes key their PIN at the ID prompt.
-          await audit('signin.failed', null, { reason: 'unknown_id' });
-          return { outcome: 'invalid', maxFailedPerCall: await this.defaultMaxFailedPerCall(client) };
-        }
-
-        const status = pinStatus(account.pin, account.rule, now);
-        if (status.lockout) {
-          // Not checked, not counted, not extended.
-          await audit('signin.refused_locked', account, { lockout: status.lockout });
-          return { outcome: 'locked' };
-        }
-
-        if (await hasher.verify(account.pinHash, request.pin)) {
-          const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
-          // Usually there is nothing to reset: skip the write (one round-trip and a WAL record
-          // less on the common sign-in; the row is locked either way).
-          if (upgraded !== null || account.pin.failedCount !== 0 || account.pin.lockedAt !== null) {
-            await client.query(
-              `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
-                WHERE user_id = $1::bigint`,
-              [account.user.id, upgraded],
-            );
+          if (!account) {
+            await hasher.verifyDummy(request.pin);
+            // The typed ID is not recorded: callers sometimes key their PIN at the ID prompt.
+            await audit('signin.failed', null, { reason: 'unknown_id' });
+            return { outcome: 'invalid', maxFailedPerCall: await this.defaultMaxFailedPerCall(client) };
           }
-          await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
-          return { outcome: 'ok', account: { ...account, pin: { ...account.pin, failedCount: 0, lockedAt: null } } };
-        }
 
-        const failedCount = status.effectiveFailedCount + 1;
-        const lockNow = account.rule.maxFailedSignins > 0 && failedCount >= account.rule.maxFailedSignins;
-        await client.query(
-          `UPDATE pin_credentials SET failed_count = $2::int, last_failed_at = $3::timestamptz,
-                  locked_at = CASE WHEN $4::boolean THEN $3::timestamptz ELSE NULL END
-            WHERE user_id = $1::bigint`,
-          [account.user.id, failedCount, now, lockNow],
-        );
-        await audit('signin.failed', account, { reason: 'wrong_pin', failedCount });
-        if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
-        return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
-      }, async (events, client) => {
-        // A retry of a request already applied: answer as the first delivery did, unless the
-        // account has been locked or deleted since (flags take effect at once).
-        if (events.includes('signin.succeeded')) {
+          const status = pinStatus(account.pin, account.rule, now);
+          if (status.lockout) {
+            // Not checked, not counted, not extended.
+            await audit('signin.refused_locked', account, { lockout: status.lockout });
+            return { outcome: 'locked' };
+          }
+
+          if (await hasher.verify(account.pinHash, request.pin)) {
+            const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
+            // Usually there is nothing to reset: skip the write (one round-trip and a WAL record
+            // less on the common sign-in; the row is locked either way).
+            if (upgraded !== null || account.pin.failedCount !== 0 || account.pin.lockedAt !== null) {
+              await recordSigninSuccess(client, account.user.id, upgraded);
+            }
+            await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
+            return { outcome: 'ok', account: { ...account, pin: { ...account.pin, failedCount: 0, lockedAt: null } } };
+          }
+
+          const failedCount = status.effectiveFailedCount + 1;
+          const lockNow = account.rule.maxFailedSignins > 0 && failedCount >= account.rule.maxFailedSignins;
+          await recordSigninFailure(client, account.user.id, failedCount, now, lockNow);
+          await audit('signin.failed', account, { reason: 'wrong_pin', failedCount });
+          if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
+          return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
+        },
+        async (events, client) => {
+          // A retry of a request already applied: answer as the first delivery did, unless the
+          // account has been locked or deleted since (flags take effect at once).
+          if (events.includes('signin.succeeded')) {
+            const account = await findAccount(client, { extension: request.extension });
+            if (!account || pinStatus(account.pin, account.rule, this.clock()).lockout) return { outcome: 'locked' };
+            return { outcome: 'ok', account };
+          }
+          if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
           const account = await findAccount(client, { extension: request.extension });
-          if (!account || pinStatus(account.pin, account.rule, this.clock()).lockout) return { outcome: 'locked' };
-          return { outcome: 'ok', account };
-        }
-        if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
-        const account = await findAccount(client, { extension: request.extension });
-        return {
-          outcome: 'invalid',
-          maxFailedPerCall: account?.rule.maxFailedPerCall ?? (await this.defaultMaxFailedPerCall(client)),
-        };
-      }),
+          return {
+            outcome: 'invalid',
+            maxFailedPerCall: account?.rule.maxFailedPerCall ?? (await this.defaultMaxFailedPerCall(client)),
+          };
+        },
+      ),
     );
   }
 
@@ -169,8 +162,8 @@ export class PinService {
    * Checks a proposed new PIN without saving it: the first half of the phone's new-PIN dialog.
    * Accepted, it comes back as a hash to hold until the caller confirms it.
    */
-  preparePin(request: { userId: number; newPin: string; kind: ChangeKind }): Promise<
-    { ok: true; pendingPinHash: string } | { ok: false; refusal: ChangeRefusal }
+  preparePin(request: { userId: number; newPin: string; kind: OwnChangeKind }): Promise<
+    { ok: true; pendingPinHash: string } | { ok: false; refusal: PinRefusal }
   > {
     return this.deps.gate.run(async () => {
       // A plain read: the save checks everything again under the row lock.
@@ -190,7 +183,7 @@ export class PinService {
     userId: number;
     confirmation: string;
     pendingPinHash: string;
-    kind: ChangeKind;
+    kind: OwnChangeKind;
     actor: Actor;
     call?: CallTurn;
   }): Promise<ChangeResult | { ok: false; mismatch: true }> {
@@ -211,60 +204,76 @@ export class PinService {
     return this.deps.gate.run(() => this.changeInSlot(request));
   }
 
-  /** A random PIN that the user's rule accepts (for new users without a chosen PIN). */
+  /** changePin for callers that answer a refusal with an error (the API, the CLI). */
+  async changePinOrThrow(request: ChangePinRequest): Promise<Account> {
+    const result = await this.changePin(request);
+    if (!result.ok) throw refusalError(result.refusal);
+    return result.account;
+  }
+
+  /** A random PIN that the user's rule accepts. */
   generatePinFor(rule: AuthRule, owner: PinOwner): string {
     return generatePin(rule, owner, this.deps.commonPins, () => randomInt(10));
   }
 
-  /** The policy check alone (no history), for a brand-new user's initial PIN. */
-  policyRefusal(pin: string, rule: AuthRule, owner: PinOwner): PinRejection | null {
-    return checkPinPolicy(pin, rule, owner, this.deps.commonPins);
+  /**
+   * A new user's first PIN: the one chosen (checked against the rule; there is no history yet) or
+   * a random one, hashed. Done before the user's transaction, so no connection waits on hashing.
+   */
+  prepareInitialPin(rule: AuthRule, owner: PinOwner, chosen: string | undefined): Promise<InitialPin> {
+    const generatedPin = chosen === undefined ? this.generatePinFor(rule, owner) : null;
+    const pin = chosen ?? (generatedPin as string);
+    const refusal = checkPinPolicy(pin, rule, owner, this.deps.commonPins);
+    if (refusal) return Promise.reject(refusalError(refusal));
+    return this.deps.gate.run(async () => ({ pinHash: await this.deps.hasher.hash(pin), generatedPin }));
   }
 
-  hashPin(pin: string): Promise<string> {
-    return this.deps.gate.run(() => this.deps.hasher.hash(pin));
-  }
-
-  /** Sets PIN flags (and unlocks), in one audited transaction; an administrator's, API's or CLI's change. */
-  async setFlags(userId: number, flags: Partial<PinFlags>, actor: Actor, options: { unlock?: boolean } = {}): Promise<void> {
-    await withTransaction(this.deps.pool, async (client) => {
-      const account = await this.mustLock(client, userId);
-      if (options.unlock) await this.applyUnlock(client, account, actor);
-      await this.applyFlags(client, account, flags, actor);
-    });
-  }
-
-  /** Clears both an administrator's lock and an intruder lockout, and the failed count. */
-  async unlock(userId: number, actor: Actor): Promise<void> {
-    await this.setFlags(userId, {}, actor, { unlock: true });
-  }
-
-  private async applyUnlock(client: PoolClient, account: AccountWithHash, actor: Actor): Promise<void> {
-    await client.query(
-      `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
-      [account.user.id],
-    );
+  /** Stores a new user's first PIN in the user's own transaction, audited as the PIN set. */
+  async insertInitialPin(client: PoolClient, user: User, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
+    await insertPinCredential(client, user.id, initial.pinHash, flags);
     await recordAudit(client, {
-      event: 'pin.unlocked',
+      event: 'pin.set',
       actor,
-      userId: account.user.id,
-      extension: account.user.extension,
-      details: { wasLockedByAdmin: account.pin.lockedByAdmin, wasLockedOut: account.pin.lockedAt !== null },
+      userId: user.id,
+      extension: user.extension,
+      details: { generated: initial.generatedPin !== null, ...flags },
     });
-    account.pin = { ...account.pin, lockedByAdmin: false, lockedAt: null, failedCount: 0 };
   }
 
-  private async applyFlags(client: PoolClient, account: AccountWithHash, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
+  /** Sets flags and unlocks, in one audited transaction: an administrator's, the API's or the CLI's change. */
+  async updateSettings(userId: number, settings: PinSettings, actor: Actor): Promise<void> {
+    await withTransaction(this.deps.pool, (client) => this.updateSettingsIn(client, userId, settings, actor));
+  }
+
+  /** The same inside a caller's transaction (with other changes that must land together). */
+  async updateSettingsIn(client: PoolClient, userId: number, settings: PinSettings, actor: Actor): Promise<void> {
+    const account = await lockAccount(client, { userId });
+    if (!account) throw new NotFoundError(`user ${userId}`);
+    await this.applySettings(client, account, settings, actor);
+  }
+
+  private async applySettings(client: PoolClient, account: Account, settings: PinSettings, actor: Actor): Promise<void> {
+    let pin = account.pin;
+    if (settings.unlock) {
+      await clearLocks(client, account.user.id);
+      await recordAudit(client, {
+        event: 'pin.unlocked',
+        actor,
+        userId: account.user.id,
+        extension: account.user.extension,
+        details: { wasLockedByAdmin: pin.lockedByAdmin, wasLockedOut: pin.lockedAt !== null },
+      });
+      pin = { ...pin, lockedByAdmin: false, lockedAt: null, failedCount: 0 };
+    }
+    const flags = settings.flags ?? {};
     const changed = Object.fromEntries(
-      (Object.keys(flags) as Array<keyof PinFlags>)
-        .filter((k) => flags[k] !== undefined && flags[k] !== account.pin[k])
-        .map((k) => [k, flags[k]]),
-    );
+      (Object.keys(flags) as Array<keyof PinFlags>).filter((k) => flags[k] !== undefined && flags[k] !== pin[k]).map((k) => [k, flags[k]]),
+    ) as Partial<PinFlags>;
     if (Object.keys(changed).length === 0) return;
     await updatePinFlags(client, account.user.id, changed);
     // An administrator's lock also ends the user's self-service sessions (DESIGN §7).
     if (changed.lockedByAdmin === true) await endUserSessions(client, account.user.id);
-    const event =
+    const event: AuditEventName =
       changed.lockedByAdmin === true ? 'pin.locked' : changed.lockedByAdmin === false ? 'pin.unlocked' : 'pin.flags_changed';
     await recordAudit(client, { event, actor, userId: account.user.id, extension: account.user.extension, details: { flags: changed } });
   }
@@ -287,11 +296,9 @@ export class PinService {
             ? { mustChange: request.mustChange ?? false }
             : { mustChange: false, enrollmentPending: false };
         await replacePinHash(client, account.user.id, account.pinHash, newHash, account.rule.historyCount, flags);
-        if (request.kind === 'administrative') {
+        if (request.kind === 'administrative' && request.settings) {
           // Whatever else the same request asked for lands in the same transaction.
-          const changedAccount = { ...account, pin: { ...account.pin, ...flags } };
-          if (request.unlock) await this.applyUnlock(client, changedAccount, request.actor);
-          if (request.flags) await this.applyFlags(client, changedAccount, request.flags, request.actor);
+          await this.applySettings(client, { ...account, pin: { ...account.pin, ...flags } }, request.settings, request.actor);
         }
         await recordAudit(client, {
           event: 'pin.changed',
@@ -301,7 +308,9 @@ export class PinService {
           details: { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
           call: request.call ?? null,
         });
-        return { ok: true, account: await this.mustFind(client, account.user.id) };
+        const changed = await findAccount(client, { userId: account.user.id });
+        if (!changed) throw new NotFoundError(`user ${account.user.id}`);
+        return { ok: true, account: changed };
       },
       // A retried save request: the PIN was saved by the first delivery.
       async (_events, client) => {
@@ -311,20 +320,13 @@ export class PinService {
     );
   }
 
-  private async refusalFor(
-    client: Queryable,
-    account: AccountWithHash,
-    newPin: string,
-    kind: ChangeKind,
-  ): Promise<ChangeRefusal | null> {
+  private async refusalFor(client: Queryable, account: AccountWithHash, newPin: string, kind: ChangeKind): Promise<PinRefusal | null> {
     const status = pinStatus(account.pin, account.rule, this.clock());
     // The user's own changes stop at a lock at once, even mid-call; an administrator's do not.
     if (kind !== 'administrative' && status.lockout) return { rule: 'locked' };
     if (kind === 'voluntary') {
       if (account.pin.cannotChange) return { rule: 'cannot_change' };
-      if (status.tooSoonToChange) {
-        return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };
-      }
+      if (status.tooSoonToChange) return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };
     }
     const policy = checkPinPolicy(newPin, account.rule, ownerOf(account), this.deps.commonPins);
     if (policy) return policy;
@@ -333,18 +335,6 @@ export class PinService {
       if (await this.deps.hasher.verify(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
     }
     return null;
-  }
-
-  private async mustLock(client: PoolClient, userId: number): Promise<AccountWithHash> {
-    const account = await lockAccount(client, { userId });
-    if (!account) throw new NotFoundError(`user ${userId}`);
-    return account;
-  }
-
-  private async mustFind(client: PoolClient, userId: number): Promise<Account> {
-    const account = await findAccount(client, { userId });
-    if (!account) throw new NotFoundError(`user ${userId}`);
-    return account;
   }
 
   private async defaultMaxFailedPerCall(client: PoolClient): Promise<number> {
@@ -372,17 +362,4 @@ export class PinService {
       return apply(client);
     });
   }
-}
-
-export interface ChangePinRequest {
-  userId: number;
-  newPin: string;
-  kind: ChangeKind;
-  actor: Actor;
-  /** Administrative changes only: set "must change at next sign-in". */
-  mustChange?: boolean;
-  /** Administrative changes only: other flags to set, and whether to unlock, in the same transaction. */
-  flags?: Partial<Omit<PinFlags, 'mustChange'>>;
-  unlock?: boolean;
-  call?: CallTurn;
 }

@@ -1,5 +1,5 @@
-import type { AuthRule } from '../db/rules.js';
-import type { PinCredentialStatus } from '../db/users.js';
+import type { PinCredentialStatus } from '../accounts/model.js';
+import type { AuthRule } from './rules.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
@@ -18,6 +18,11 @@ export interface PinStatus {
   /** Failures that still count: older ones fall out after the rule's reset time. */
   effectiveFailedCount: number;
   tooSoonToChange: boolean;
+  /**
+   * The change the user must make before anything else, the first that applies (DESIGN §1):
+   * enrollment pending, else expired or "must change"; null when none is due.
+   */
+  requiredChange: 'enrollment' | 'forced' | null;
 }
 
 /** Derives what a PIN's stored flags mean right now, always under the user's current rule. */
@@ -51,5 +56,6 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
     lockedUntil: lockout === 'intruder' ? lockedUntil : null,
     effectiveFailedCount,
     tooSoonToChange: rule.minChangeMinutes > 0 && now.getTime() - pin.changedAt.getTime() < rule.minChangeMinutes * MINUTE_MS,
+    requiredChange: pin.enrollmentPending ? 'enrollment' : pin.mustChange || expired ? 'forced' : null,
   };
 }

@@ -1,9 +1,8 @@
-import { recordAudit, type Actor, type CallTurn } from '../db/audit.js';
-import { isUniqueViolation } from '../db/pool.js';
-import { E164_PATTERN, findUserByPhone, type Account as StoredAccount } from '../db/users.js';
-import type { Account, DialogEvent, Effect } from '../dialog/index.js';
-import { HashingBusyError } from '../pin/hash-gate.js';
-import type { ChangeRefusal } from '../pin/service.js';
+import { E164_PATTERN, type Account } from '../accounts/model.js';
+import type { Actor } from '../audit/actor.js';
+import type { CallTurn } from '../db/audit.js';
+import type { CallerSnapshot, DialogEvent, Effect } from '../dialog/index.js';
+import { HashingBusyError } from '../errors.js';
 import { pinStatus } from '../pin/status.js';
 import type { Services } from '../runtime.js';
 
@@ -14,14 +13,13 @@ export interface CallContext {
 }
 
 /** The dialog's snapshot of an account: what its menu turns need without a database round-trip. */
-export function dialogAccount(account: StoredAccount, now: Date): Account {
+export function callerSnapshot(account: Account, now: Date): CallerSnapshot {
   const status = pinStatus(account.pin, account.rule, now);
   return {
     userId: account.user.id,
     extension: account.user.extension,
     locale: account.user.locale,
-    enrollmentPending: account.pin.enrollmentPending,
-    mustChange: status.mustChangeNow,
+    requiredChange: status.requiredChange,
     daysUntilExpiry: status.daysUntilExpiry,
     warningDays: account.rule.warningDays,
     cannotChange: account.pin.cannotChange,
@@ -29,32 +27,21 @@ export function dialogAccount(account: StoredAccount, now: Date): Account {
   };
 }
 
-function rejectionOf(refusal: ChangeRefusal) {
-  switch (refusal.rule) {
-    case 'trivial':
-      return { rule: 'trivial' as const };
-    case 'reused':
-      return { rule: 'reused' as const };
-    default:
-      return refusal;
-  }
-}
-
 /**
  * Runs one dialog effect and returns the event that carries its result back into the dialog.
  * Hashing overload becomes `busy`; any other failure becomes `failed` ([error.unavailable]).
  */
 export async function runEffect(services: Services, context: CallContext, effect: Effect): Promise<DialogEvent | null> {
-  const { pins } = services;
+  const { pins, accounts } = services;
   try {
     switch (effect.type) {
       case 'lookup_caller': {
-        const user = E164_PATTERN.test(context.from) ? await findUserByPhone(services.pool, context.from) : null;
+        const user = E164_PATTERN.test(context.from) ? await accounts.findCaller(context.from) : null;
         return { type: 'caller_identified', match: user ? { extension: user.extension, locale: user.locale } : null };
       }
       case 'verify_signin': {
         const result = await pins.verifySignin({ extension: effect.extension, pin: effect.pin, actor: context.actor, call: context.call });
-        if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: dialogAccount(result.account, new Date()) };
+        if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date()) };
         if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
         return { type: 'signin_result', outcome: 'locked' };
       }
@@ -62,7 +49,7 @@ export async function runEffect(services: Services, context: CallContext, effect
         const result = await pins.preparePin({ userId: effect.userId, newPin: effect.pin, kind: effect.kind });
         return result.ok
           ? { type: 'pin_checked', outcome: 'accepted', pendingPinHash: result.pendingPinHash }
-          : { type: 'pin_checked', outcome: 'rejected', rejection: rejectionOf(result.refusal) };
+          : { type: 'pin_checked', outcome: 'rejected', refusal: result.refusal };
       }
       case 'save_pin': {
         const result = await pins.confirmPin({
@@ -74,16 +61,14 @@ export async function runEffect(services: Services, context: CallContext, effect
           call: context.call,
         });
         if (result.ok) {
-          const account = dialogAccount(result.account, new Date());
-          return { type: 'pin_saved', outcome: 'saved', daysUntilExpiry: account.daysUntilExpiry, tooSoonToChange: account.tooSoonToChange };
+          const snapshot = callerSnapshot(result.account, new Date());
+          return { type: 'pin_saved', outcome: 'saved', daysUntilExpiry: snapshot.daysUntilExpiry, tooSoonToChange: snapshot.tooSoonToChange };
         }
         if ('mismatch' in result) return { type: 'pin_saved', outcome: 'mismatch' };
-        return { type: 'pin_saved', outcome: 'rejected', rejection: rejectionOf(result.refusal) };
+        return { type: 'pin_saved', outcome: 'rejected', refusal: result.refusal };
       }
       case 'audit': {
-        await recordAudit(services.pool, { event: effect.event, actor: context.actor, call: context.call }).catch((err) => {
-          if (!isUniqueViolation(err)) throw err;
-        });
+        await services.audit.recordCallEvent(effect.event, context.actor, context.call);
         return null;
       }
     }

@@ -1,19 +1,26 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
-import { InputError, NotFoundError } from '../errors.js';
-import { HashingBusyError } from '../pin/hash-gate.js';
+import { describeFailure } from '../errors.js';
 import type { Services } from '../runtime.js';
 import { adminRouter } from './admin/index.js';
 import { apiRouter } from './api/index.js';
-import { ApiTokenService } from './api/tokens.js';
 import { errorPage, STYLESHEET_PATH } from './layout.js';
-import { meRouter } from './me.js';
+import { meRouter } from './me/routes.js';
 import { DEFAULT_SIGNIN_LIMIT, type SigninLimit } from './rate-limit.js';
-import { browserSecurity, isCsrfError, pageHeaders, type BrowserSecurity } from './session.js';
+import { browserSecurity, pageHeaders, type BrowserSecurity } from './session.js';
 import { STYLESHEET } from './style.js';
 
 export interface WebOptions {
   /** Failed sign-ins per client address and window, for /admin and /me each. */
   signinLimit?: SigninLimit;
+}
+
+/** A page's heading for each kind of failure the pages can meet. */
+function failureTitle(code: string, status: number): string {
+  if (code === 'csrf') return 'Form Refused';
+  if (code === 'busy') return 'Busy';
+  if (status === 404) return 'Not Found';
+  if (code === 'bad_request' || code === 'invalid_json' || code === 'too_large') return 'Bad Request';
+  return 'Not Done';
 }
 
 /** The last handler of a browser area: plain HTML error pages, never a stack trace. */
@@ -26,29 +33,12 @@ function pageErrors(services: Services, security: BrowserSecurity, area: 'admin'
         return '';
       }
     };
-    if (isCsrfError(err)) {
-      res
-        .status(403)
-        .type('html')
-        .send(errorPage(area, 'Form Refused', 'The form was not sent from this site or has expired. Go back, reload the page and try again.'));
-      return;
-    }
-    if (err instanceof NotFoundError) {
-      res.status(404).type('html').send(errorPage(area, 'Not Found', err.message, csrf(req)));
-      return;
-    }
-    if (err instanceof InputError) {
-      res.status(err.status).type('html').send(errorPage(area, 'Not Done', err.message, csrf(req)));
-      return;
-    }
-    if (err instanceof HashingBusyError) {
-      // Overload is not a fault: say so, and nothing was changed.
-      res.status(503).set('Retry-After', '5').type('html').send(errorPage(area, 'Busy', 'The system is busy right now. Nothing was changed; try again in a few seconds.'));
-      return;
-    }
-    const status = (err as { status?: unknown } | null)?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).type('html').send(errorPage(area, 'Bad Request', 'The request could not be read.'));
+    const failure = describeFailure(err);
+    if (failure) {
+      if (failure.retryAfter) res.set('Retry-After', String(failure.retryAfter));
+      // A refused form gets no new token: the page that sent it must be reloaded.
+      const token = failure.code === 'csrf' ? '' : csrf(req);
+      res.status(failure.status).type('html').send(errorPage(area, failureTitle(failure.code, failure.status), failure.message, token));
       return;
     }
     services.logger.error({ err: { message: (err as Error)?.message, stack: (err as Error)?.stack }, path: req.path }, 'page failed');
@@ -69,18 +59,17 @@ const notFound =
 export function createWebRouter(services: Services, options: WebOptions = {}): Router {
   const router = Router();
   const security = browserSecurity(services);
-  const tokens = new ApiTokenService(services.pool);
   const signinLimit = options.signinLimit ?? DEFAULT_SIGNIN_LIMIT;
 
   router.get(STYLESHEET_PATH, (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLESHEET);
   });
 
-  router.use('/api', apiRouter(services, tokens));
+  router.use('/api', apiRouter(services));
 
   const admin = Router();
   admin.use(pageHeaders, ...security.middleware);
-  admin.use(adminRouter({ services, security }, tokens, signinLimit));
+  admin.use(adminRouter({ services, security }, signinLimit));
   admin.use(notFound('admin'));
   admin.use(pageErrors(services, security, 'admin'));
   router.use('/admin', admin);

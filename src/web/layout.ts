@@ -1,3 +1,4 @@
+import type { Phrase } from '../accounts/present.js';
 import type { SecretField } from '../secret-fields.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import type { Flash } from './session.js';
@@ -121,11 +122,17 @@ export function checkboxField(o: { id: string; name: string; label: string; chec
 </div>`;
 }
 
+/** One choice of a select field. */
+export interface Option {
+  value: string;
+  label: string;
+}
+
 export function selectField(o: {
   id: string;
   name: string;
   label: string;
-  options: ReadonlyArray<{ value: string; label: string }>;
+  options: readonly Option[];
   selected?: string | null;
   help?: string;
 }): SafeHtml {
@@ -151,6 +158,11 @@ export function formatTime(at: Date | null, empty = 'Never'): SafeHtml {
   if (!at) return html`${empty}`;
   const iso = at.toISOString();
   return html`<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
+}
+
+/** A presenter's phrase, its times as <time> elements. */
+export function phraseHtml(phrase: Phrase): SafeHtml {
+  return html`${phrase.map((part) => (part instanceof Date ? formatTime(part) : part))}`;
 }
 
 /** A one-button form that posts to `action` (Unlock, Revoke, Delete). */

@@ -1,10 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import { plausiblePassword } from '../accounts/web-credentials.js';
-import { recordAudit, type Actor } from '../db/audit.js';
+import type { Actor } from '../audit/actor.js';
 import type { Services } from '../runtime.js';
 import { formText } from './forms.js';
 import { countAsFailure, credentialLimiter, type SigninLimit } from './rate-limit.js';
 import { destroySession, regenerateSession, saveSession, SESSION_COOKIE } from './session.js';
+
+type SigninEvent = 'signin_failed' | 'signin_throttled' | 'signin_succeeded' | 'signin_refused' | 'signed_out';
 
 /** Who an audit row is about: the actor, and the user when the attempt names one. */
 export interface AuditSubject {
@@ -51,8 +53,8 @@ export interface SigninArea<Principal> {
  */
 export function signinRoutes<Principal>(services: Services, area: SigninArea<Principal>, limit: SigninLimit): Router {
   const router = Router();
-  const audit = (event: string, subject: AuditSubject, details: Record<string, unknown> = {}) =>
-    recordAudit(services.pool, {
+  const audit = (event: SigninEvent, subject: AuditSubject, details: Record<string, unknown> = {}) =>
+    services.audit.record({
       event: `${area.auditPrefix}.${event}`,
       actor: subject.actor,
       userId: subject.userId ?? null,

@@ -103,10 +103,11 @@ async function addUser(extra: string[] = [], ext = extension()): Promise<{ ext: 
   return { ext, result };
 }
 
-async function showJson(ext: string): Promise<Record<string, unknown> & { status: Record<string, unknown> }> {
+/** `user show --json`: the API's user resource, with the PIN's flags and status under `pin`. */
+async function showJson(ext: string): Promise<Record<string, unknown> & { pin: { flags: Record<string, unknown>; status: Record<string, unknown> } }> {
   const result = await run(['user', 'show', ext, '--json']);
   expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as Record<string, unknown> & { status: Record<string, unknown> };
+  return JSON.parse(result.stdout) as Record<string, unknown> & { pin: { flags: Record<string, unknown>; status: Record<string, unknown> } };
 }
 
 function printedPin(output: string, label: string): string {
@@ -134,17 +135,12 @@ describe('pinline user add and show', () => {
       phone: '+15551230001',
       locale: 'en-US',
       rule: 'default',
-      enrollmentPending: true,
-      mustChange: false,
-      doesNotExpire: false,
-      lockedByAdmin: false,
-      cannotChange: false,
-      failedCount: 0,
-      lastFailedAt: null,
-      lockedAt: null,
+      pin: {
+        flags: { enrollmentPending: true, mustChange: false, doesNotExpire: false, lockedByAdmin: false, cannotChange: false },
+        status: { failedCount: 0, lastFailedAt: null, lockedAt: null, lockout: null, daysUntilExpiry: 180, expired: false },
+      },
     });
-    expect(shown.status).toMatchObject({ lockout: null, daysUntilExpiry: 180, expired: false });
-    expect(typeof shown.status.expiresAt).toBe('string');
+    expect(typeof shown.pin.status.expiresAt).toBe('string');
 
     const signin = await services.pins.verifySignin({ extension: ext, pin, actor: caller });
     expect(signin.outcome).toBe('ok');
@@ -189,7 +185,7 @@ describe('pinline user add and show', () => {
     ]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toBe(`Created user ${ext} (Bob Jones), rule staff, no enrollment.\n`);
-    expect(await showJson(ext)).toMatchObject({ locale: 'es-US', rule: 'staff', enrollmentPending: false });
+    expect(await showJson(ext)).toMatchObject({ locale: 'es-US', rule: 'staff', pin: { flags: { enrollmentPending: false } } });
     expect((await services.pins.verifySignin({ extension: ext, pin: '86047291', actor: caller })).outcome).toBe('ok');
   });
 
@@ -238,7 +234,8 @@ describe('pinline user set-pin, lock and unlock', () => {
     const result = await run(['user', 'set-pin', ext, '--pin', '50794613', '--must-change']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toContain('50794613');
-    expect(await showJson(ext)).toMatchObject({ mustChange: true, status: { mustChangeNow: true } });
+    expect(await showJson(ext)).toMatchObject({ pin: { flags: { mustChange: true } } });
+    expect((await run(['user', 'show', ext])).stdout).toMatch(/PIN status:\s+Must change PIN/);
     expect((await services.pins.verifySignin({ extension: ext, pin: '50794613', actor: caller })).outcome).toBe('ok');
   });
 
@@ -248,20 +245,20 @@ describe('pinline user set-pin, lock and unlock', () => {
     expect(result.code, result.stderr).toBe(0);
     const pin = printedPin(result.stdout, 'New PIN');
     expect(pin).toMatch(/^[0-9]{6}$/);
-    expect(await showJson(ext)).toMatchObject({ mustChange: false });
+    expect(await showJson(ext)).toMatchObject({ pin: { flags: { mustChange: false } } });
     expect((await services.pins.verifySignin({ extension: ext, pin, actor: caller })).outcome).toBe('ok');
   });
 
   it('when a user is locked and unlocked, then show reflects it and sign-in is refused only while locked', async () => {
     const { ext } = await addUser(['--pin', '860472', '--no-enroll']);
     expect((await run(['user', 'lock', ext])).code).toBe(0);
-    expect(await showJson(ext)).toMatchObject({ lockedByAdmin: true, status: { lockout: 'admin' } });
+    expect(await showJson(ext)).toMatchObject({ pin: { flags: { lockedByAdmin: true }, status: { lockout: 'admin' } } });
     expect((await run(['user', 'show', ext])).stdout).toMatch(/Locked by administrator:\s+yes/);
     expect((await services.pins.verifySignin({ extension: ext, pin: '860472', actor: caller })).outcome).toBe('locked');
 
     const unlocked = await run(['user', 'unlock', ext]);
     expect(unlocked.code, unlocked.stderr).toBe(0);
-    expect(await showJson(ext)).toMatchObject({ lockedByAdmin: false, status: { lockout: null } });
+    expect(await showJson(ext)).toMatchObject({ pin: { flags: { lockedByAdmin: false }, status: { lockout: null } } });
     expect((await services.pins.verifySignin({ extension: ext, pin: '860472', actor: caller })).outcome).toBe('ok');
   });
 
@@ -271,7 +268,7 @@ describe('pinline user set-pin, lock and unlock', () => {
     await run(['user', 'lock', ext]);
     await run(['user', 'unlock', ext]);
     const { rows } = await pool.query('SELECT event, channel, actor FROM audit_events WHERE extension = $1 ORDER BY id', [ext]);
-    expect(rows.map((r) => r.event)).toEqual(['user.created', 'pin.changed', 'pin.locked', 'pin.unlocked']);
+    expect(rows.map((r) => r.event)).toEqual(['user.created', 'pin.set', 'pin.changed', 'pin.locked', 'pin.unlocked']);
     expect(new Set(rows.map((r) => `${r.channel}/${r.actor}`))).toEqual(new Set(['cli/cli']));
     const details = JSON.stringify(rows);
     expect(details).not.toContain('860472');
@@ -299,11 +296,13 @@ describe('pinline rule', () => {
       'pinline: --min-length must be a whole number from 1 to 64',
     );
     expect(failure(await run(['rule', 'set', 'bad', '--history', '2.5']))).toBe('pinline: --history must be a whole number from 0 to 50');
-    expect(failure(await run(['rule', 'set', 'bad', '--min-length', '9', '--max-length', '8']))).toMatch(
-      /^pinline: --min-length \(9\) must not be greater than --max-length \(8\)/,
+    expect(failure(await run(['rule', 'set', 'bad', '--min-length', '9', '--max-length', '8']))).toBe(
+      'pinline: rule "bad": the minimum PIN length (9) must not be greater than the maximum PIN length (8)',
     );
     // Against the stored (here: default) maximum of 20.
-    expect(failure(await run(['rule', 'set', 'bad', '--min-length', '30']))).toMatch(/^pinline: --min-length \(30\) .*maximum PIN length \(20\)/);
+    expect(failure(await run(['rule', 'set', 'bad', '--min-length', '30']))).toBe(
+      'pinline: rule "bad": the minimum PIN length (30) must not be greater than the maximum PIN length (20)',
+    );
     expect(failure(await run(['rule', 'show', 'bad']))).toBe('pinline: authentication rule "bad" not found');
   });
 

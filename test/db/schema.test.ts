@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.js';
-import { RULE_FIELDS, findRuleByName } from '../../src/db/rules.js';
+import { findRuleByName } from '../../src/db/rules.js';
+import { RULE_FIELDS } from '../../src/pin/rules.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let database: TestDatabase;

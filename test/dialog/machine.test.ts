@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PROMPT_KEYS, PROMPT_PLACEHOLDERS, awaitsEffect, initialState, transition } from '../../src/dialog/index.js';
+import type { PinRefusal } from '../../src/pin/change.js';
 import type {
-  Account,
+  CallerSnapshot,
   CallState,
   ChangeKind,
   DialogEvent,
@@ -9,7 +10,6 @@ import type {
   Gather,
   Phase,
   PromptKey,
-  Rejection,
   Say,
   Step,
 } from '../../src/dialog/index.js';
@@ -17,13 +17,12 @@ import { seededRandom as prng } from '../support/random.js';
 
 // ---------------------------------------------------------------- fixtures
 
-function acct(over: Partial<Account> = {}): Account {
+function acct(over: Partial<CallerSnapshot> = {}): CallerSnapshot {
   return {
     userId: 7,
     extension: '1001',
     locale: 'es-US',
-    enrollmentPending: false,
-    mustChange: false,
+    requiredChange: null,
     daysUntilExpiry: 100,
     warningDays: 15,
     cannotChange: false,
@@ -38,7 +37,7 @@ function at(phase: Phase, over: Partial<CallState> = {}): CallState {
 }
 
 /** A state after sign-in. */
-function signedIn(phase: Phase, over: Partial<CallState> = {}, account: Partial<Account> = {}): CallState {
+function signedIn(phase: Phase, over: Partial<CallState> = {}, account: Partial<CallerSnapshot> = {}): CallState {
   return { ...initialState('en-US'), locale: 'es-US', account: acct(account), phase, ...over };
 }
 
@@ -47,7 +46,7 @@ const NO_INPUT: DialogEvent = { type: 'no_input' };
 const BUSY: DialogEvent = { type: 'busy' };
 const FAILED: DialogEvent = { type: 'failed' };
 const HANGUP: DialogEvent = { type: 'hangup' };
-const ok = (account: Partial<Account> = {}): DialogEvent => ({
+const ok = (account: Partial<CallerSnapshot> = {}): DialogEvent => ({
   type: 'signin_result',
   outcome: 'ok',
   account: acct(account),
@@ -55,13 +54,13 @@ const ok = (account: Partial<Account> = {}): DialogEvent => ({
 const invalid = (maxFailedPerCall = 3): DialogEvent => ({ type: 'signin_result', outcome: 'invalid', maxFailedPerCall });
 const LOCKED: DialogEvent = { type: 'signin_result', outcome: 'locked' };
 const accepted = (hash = 'hash-A'): DialogEvent => ({ type: 'pin_checked', outcome: 'accepted', pendingPinHash: hash });
-const checkRejected = (rejection: Rejection): DialogEvent => ({ type: 'pin_checked', outcome: 'rejected', rejection });
+const checkRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_checked', outcome: 'rejected', refusal });
 const saved = (daysUntilExpiry: number | null = 180, tooSoonToChange?: boolean): DialogEvent =>
   tooSoonToChange === undefined
     ? { type: 'pin_saved', outcome: 'saved', daysUntilExpiry }
     : { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, tooSoonToChange };
 const MISMATCH: DialogEvent = { type: 'pin_saved', outcome: 'mismatch' };
-const saveRejected = (rejection: Rejection): DialogEvent => ({ type: 'pin_saved', outcome: 'rejected', rejection });
+const saveRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_saved', outcome: 'rejected', refusal });
 
 const ENDED: Phase = { name: 'ended' };
 const MENU: Phase = { name: 'menu' };
@@ -250,36 +249,29 @@ table('sign-in results', [
   {
     name: 'when signing_in gets ok with enrollment pending, then it welcomes and asks for a new PIN without a cancel hint',
     state: at(signingIn('1001', true)),
-    event: ok({ enrollmentPending: true }),
+    event: ok({ requiredChange: 'enrollment' }),
     say: ['enroll.welcome', 'pin.enter_new'],
     phase: newPin('enrollment'),
     expectState: { rejectedEntries: 0, pendingPinHash: null },
   },
   {
-    name: 'when signing_in gets ok with enrollment pending and must-change, then enrollment comes first',
-    state: at(signingIn('1001', false)),
-    event: ok({ enrollmentPending: true, mustChange: true, daysUntilExpiry: 1 }),
-    say: ['enroll.welcome', 'pin.enter_new'],
-    phase: newPin('enrollment'),
-  },
-  {
     name: 'when signing_in gets ok with enrollment pending and cannot-change, then enrollment still runs',
     state: at(signingIn('1001', false)),
-    event: ok({ enrollmentPending: true, cannotChange: true, tooSoonToChange: true }),
+    event: ok({ requiredChange: 'enrollment', cannotChange: true, tooSoonToChange: true }),
     say: ['enroll.welcome', 'pin.enter_new'],
     phase: newPin('enrollment'),
   },
   {
     name: 'when signing_in gets ok with must-change, then it says [pin.expired] and forces a new PIN',
     state: at(signingIn('1001', false)),
-    event: ok({ mustChange: true }),
+    event: ok({ requiredChange: 'forced' }),
     say: ['pin.expired', 'pin.enter_new'],
     phase: newPin('forced'),
   },
   {
     name: 'when signing_in gets ok with must-change and cannot-change, then the change is still forced',
     state: at(signingIn('1001', false)),
-    event: ok({ mustChange: true, cannotChange: true, tooSoonToChange: true }),
+    event: ok({ requiredChange: 'forced', cannotChange: true, tooSoonToChange: true }),
     say: ['pin.expired', 'pin.enter_new'],
     phase: newPin('forced'),
   },
@@ -568,11 +560,11 @@ table('new PIN entry', [
   },
 ]);
 
-const REJECTIONS: { rejection: Rejection; say: Say }[] = [
-  { rejection: { rule: 'too_short', min: 6 }, say: { key: 'pin.too_short', params: { min: 6 } } },
-  { rejection: { rule: 'too_long', max: 20 }, say: { key: 'pin.too_long', params: { max: 20 } } },
-  { rejection: { rule: 'trivial' }, say: { key: 'pin.trivial' } },
-  { rejection: { rule: 'reused' }, say: { key: 'pin.reused' } },
+const REFUSALS: { refusal: PinRefusal; say: Say }[] = [
+  { refusal: { rule: 'too_short', min: 6 }, say: { key: 'pin.too_short', params: { min: 6 } } },
+  { refusal: { rule: 'too_long', max: 20 }, say: { key: 'pin.too_long', params: { max: 20 } } },
+  { refusal: { rule: 'trivial', reason: 'keypad_line' }, say: { key: 'pin.trivial' } },
+  { refusal: { rule: 'reused', history: 5 }, say: { key: 'pin.reused' } },
 ];
 
 table('new PIN check', [
@@ -584,32 +576,32 @@ table('new PIN check', [
     phase: confirm('voluntary'),
     expectState: { pendingPinHash: 'hash-A', busyCount: 0 },
   },
-  ...REJECTIONS.map(
-    ({ rejection, say }): Case => ({
-      name: `when checking_pin (voluntary) gets rejected for ${rejection.rule}, then it says why and asks again with the hint`,
+  ...REFUSALS.map(
+    ({ refusal, say }): Case => ({
+      name: `when checking_pin (voluntary) gets rejected for ${refusal.rule}, then it says why and asks again with the hint`,
       state: signedIn(checking('voluntary')),
-      event: checkRejected(rejection),
+      event: checkRejected(refusal),
       say: [say, 'pin.enter_new', 'pin.cancel_hint'],
       phase: newPin('voluntary'),
       expectState: { rejectedEntries: 1 },
     }),
   ),
-  ...REJECTIONS.map(
-    ({ rejection, say }): Case => ({
-      name: `when checking_pin (forced) gets rejected for ${rejection.rule}, then it says why and asks again`,
+  ...REFUSALS.map(
+    ({ refusal, say }): Case => ({
+      name: `when checking_pin (forced) gets rejected for ${refusal.rule}, then it says why and asks again`,
       state: signedIn(checking('forced'), { rejectedEntries: 1 }),
-      event: checkRejected(rejection),
+      event: checkRejected(refusal),
       say: [say, 'pin.enter_new'],
       phase: newPin('forced'),
       expectState: { rejectedEntries: 2 },
     }),
   ),
-  ...(['cannot_change', 'too_soon'] as const).map(
-    (rule): Case => ({
-      name: `when checking_pin (voluntary) gets refused for ${rule}, then it says why and goes straight back to the menu`,
+  ...([{ rule: 'cannot_change' }, { rule: 'too_soon', minutes: 1440 }] as const).map(
+    (refusal): Case => ({
+      name: `when checking_pin (voluntary) gets refused for ${refusal.rule}, then it says why and goes straight back to the menu`,
       state: signedIn(checking('voluntary')),
-      event: checkRejected({ rule }),
-      say: [rule === 'cannot_change' ? 'pin.cant_change' : 'pin.too_soon', 'menu.main'],
+      event: checkRejected(refusal),
+      say: [refusal.rule === 'cannot_change' ? 'pin.cant_change' : 'pin.too_soon', 'menu.main'],
       phase: MENU,
       expectState: { rejectedEntries: 0, pendingPinHash: null },
     }),
@@ -634,7 +626,7 @@ table('new PIN check', [
   {
     name: 'when saving_pin (voluntary) gets refused as too soon, then it says why and goes back to the menu',
     state: signedIn(saving('voluntary'), { pendingPinHash: 'hash-A' }),
-    event: saveRejected({ rule: 'too_soon' }),
+    event: saveRejected({ rule: 'too_soon', minutes: 1440 }),
     say: ['pin.too_soon', 'menu.main'],
     phase: MENU,
     expectState: { pendingPinHash: null },
@@ -642,7 +634,7 @@ table('new PIN check', [
   {
     name: 'when checking_pin (voluntary) gets a third rejection, then it goes back to the menu',
     state: signedIn(checking('voluntary'), { rejectedEntries: 2 }),
-    event: checkRejected({ rule: 'trivial' }),
+    event: checkRejected({ rule: 'trivial', reason: 'run' }),
     say: ['pin.trivial', 'menu.main'],
     phase: MENU,
     expectState: { rejectedEntries: 0, pendingPinHash: null },
@@ -650,7 +642,7 @@ table('new PIN check', [
   {
     name: 'when checking_pin (enrollment) gets a third rejection, then it says goodbye, hangs up and audits',
     state: signedIn(checking('enrollment'), { rejectedEntries: 2 }),
-    event: checkRejected({ rule: 'reused' }),
+    event: checkRejected({ rule: 'reused', history: 5 }),
     say: ['pin.reused', 'goodbye'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
@@ -744,25 +736,25 @@ table('new PIN confirmation', [
 table('saving the new PIN', [
   {
     name: 'when saving_pin (enrollment) gets saved, then it says [enroll.done] and the menu',
-    state: signedIn(saving('enrollment'), { pendingPinHash: 'hash-A', rejectedEntries: 2 }, { enrollmentPending: true }),
+    state: signedIn(saving('enrollment'), { pendingPinHash: 'hash-A', rejectedEntries: 2 }, { requiredChange: 'enrollment' }),
     event: saved(180),
     say: ['enroll.done', 'menu.main'],
     phase: MENU,
     expectState: {
       pendingPinHash: null,
       rejectedEntries: 0,
-      account: acct({ enrollmentPending: false, mustChange: false, tooSoonToChange: true, daysUntilExpiry: 180 }),
+      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 180 }),
     },
   },
   {
     name: 'when saving_pin (forced) gets saved, then it says [pin.changed] and the menu',
-    state: signedIn(saving('forced'), { pendingPinHash: 'hash-A' }, { mustChange: true, daysUntilExpiry: 0 }),
+    state: signedIn(saving('forced'), { pendingPinHash: 'hash-A' }, { requiredChange: 'forced', daysUntilExpiry: 0 }),
     event: saved(90),
     say: ['pin.changed', 'menu.main'],
     phase: MENU,
     expectState: {
       pendingPinHash: null,
-      account: acct({ mustChange: false, tooSoonToChange: true, daysUntilExpiry: 90 }),
+      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 90 }),
     },
   },
   {
@@ -813,11 +805,11 @@ table('saving the new PIN', [
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
   },
-  ...REJECTIONS.map(
-    ({ rejection, say }): Case => ({
-      name: `when saving_pin (forced) gets rejected for ${rejection.rule}, then it says why and asks again`,
+  ...REFUSALS.map(
+    ({ refusal, say }): Case => ({
+      name: `when saving_pin (forced) gets rejected for ${refusal.rule}, then it says why and asks again`,
       state: signedIn(saving('forced'), { pendingPinHash: 'hash-A' }),
-      event: saveRejected(rejection),
+      event: saveRejected(refusal),
       say: [say, 'pin.enter_new'],
       phase: newPin('forced'),
       expectState: { pendingPinHash: null, rejectedEntries: 1 },
@@ -826,7 +818,7 @@ table('saving the new PIN', [
   {
     name: 'when saving_pin (forced) gets a third rejection, then it says goodbye, hangs up and audits',
     state: signedIn(saving('forced'), { pendingPinHash: 'hash-A', rejectedEntries: 2 }),
-    event: saveRejected({ rule: 'reused' }),
+    event: saveRejected({ rule: 'reused', history: 5 }),
     say: ['pin.reused', 'goodbye'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
@@ -1122,19 +1114,18 @@ function randomPin(rng: () => number): string {
   return pin;
 }
 
-function randomRejection(rng: () => number): Rejection {
-  return pick<Rejection>(rng, [
+function randomRefusal(rng: () => number): PinRefusal {
+  return pick<PinRefusal>(rng, [
     { rule: 'too_short', min: 4 + Math.floor(rng() * 5) },
     { rule: 'too_long', max: 12 + Math.floor(rng() * 9) },
-    { rule: 'trivial' },
-    { rule: 'reused' },
+    { rule: 'trivial', reason: 'repeats' },
+    { rule: 'reused', history: 5 },
   ]);
 }
 
-function randomAccount(rng: () => number): Account {
+function randomAccount(rng: () => number): CallerSnapshot {
   return acct({
-    enrollmentPending: rng() < 0.2,
-    mustChange: rng() < 0.2,
+    requiredChange: rng() < 0.2 ? 'enrollment' : rng() < 0.2 ? 'forced' : null,
     daysUntilExpiry: rng() < 0.2 ? null : Math.floor(rng() * 40),
     cannotChange: rng() < 0.15,
     tooSoonToChange: rng() < 0.15,
@@ -1156,10 +1147,10 @@ function nextEvent(rng: () => number, state: CallState, lastEffects: Effect[], h
       () => invalid(1 + Math.floor(rng() * 5)),
       () => LOCKED,
       () => accepted(`hash-${(hashes.n += 1)}`),
-      () => checkRejected(randomRejection(rng)),
+      () => checkRejected(randomRefusal(rng)),
       () => saved(rng() < 0.3 ? null : 180, rng() < 0.5),
       () => MISMATCH,
-      () => saveRejected(randomRejection(rng)),
+      () => saveRejected(randomRefusal(rng)),
       () => ({ type: 'caller_identified', match: null }),
       () => ({ type: 'call_started', defaultLocale: 'en-US' }),
     ])();
@@ -1183,12 +1174,12 @@ function nextEvent(rng: () => number, state: CallState, lastEffects: Effect[], h
           () => LOCKED,
         ])();
       case 'check_new_pin':
-        return rng() < 0.6 ? accepted(`hash-${(hashes.n += 1)}`) : checkRejected(randomRejection(rng));
+        return rng() < 0.6 ? accepted(`hash-${(hashes.n += 1)}`) : checkRejected(randomRefusal(rng));
       case 'save_pin':
         return pick<() => DialogEvent>(rng, [
           () => saved(rng() < 0.3 ? null : 180, rng() < 0.5),
           () => MISMATCH,
-          () => saveRejected(randomRejection(rng)),
+          () => saveRejected(randomRefusal(rng)),
         ])();
     }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HashGate, HashingBusyError } from '../../src/pin/hash-gate.js';
+import { HashingBusyError } from '../../src/errors.js';
+import { HashGate } from '../../src/pin/hash-gate.js';
 import { ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, ARGON2_TIME_COST, SecretHasher } from '../../src/pin/hasher.js';
 
 describe('PIN hasher', () => {

@@ -2,15 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { loadCommonPins } from '../../src/pin/common-pins.js';
 import type { CommonPinList } from '../../src/pin/common-pins.js';
-import {
-  KEYPAD_LINES,
-  checkPinPolicy,
-  describeRejection,
-  generatePin,
-  keypadDigits,
-  trivialReason,
-} from '../../src/pin/policy.js';
-import type { PinLengthRule, PinOwner, PinRejection, TrivialReason } from '../../src/pin/policy.js';
+import { describeRefusal, type PinRefusal, type TrivialReason } from '../../src/pin/change.js';
+import { KEYPAD_LINES, checkPinPolicy, generatePin, keypadDigits, trivialReason } from '../../src/pin/policy.js';
+import type { PinLengthRule, PinOwner } from '../../src/pin/policy.js';
 
 const commonPins = loadCommonPins();
 const noCommonPins: CommonPinList = new Map();
@@ -20,10 +14,10 @@ const SHORT_RULE: PinLengthRule = { minLength: 6, maxLength: 8, trivialCheck: tr
 const FOUR_DIGIT_RULE: PinLengthRule = { minLength: 4, maxLength: 20, trivialCheck: true };
 const OWNER: PinOwner = { extension: '2047', firstName: 'José', lastName: "O'Brien" };
 
-const trivial = (reason: TrivialReason): PinRejection => ({ rule: 'trivial', reason });
+const trivial = (reason: TrivialReason): PinRefusal => ({ rule: 'trivial', reason });
 
 describe('checkPinPolicy: length and characters', () => {
-  it.each<[string, string, PinRejection | null]>([
+  it.each<[string, string, PinRefusal | null]>([
     ['the PIN is empty', '', { rule: 'too_short', min: 6 }],
     ['the PIN contains a letter', '12a456', { rule: 'too_short', min: 6 }],
     ['the PIN is a star key', '*', { rule: 'too_short', min: 6 }],
@@ -42,7 +36,7 @@ describe('checkPinPolicy: length and characters', () => {
 });
 
 describe('checkPinPolicy: trivial PINs', () => {
-  it.each<[string, string, PinRejection]>([
+  it.each<[string, string, PinRefusal]>([
     // repeats
     ['one digit is used throughout', '111111', trivial('repeats')],
     ['only two distinct digits alternate', '121212', trivial('repeats')],
@@ -213,21 +207,21 @@ describe('keypadDigits', () => {
   });
 });
 
-describe('describeRejection', () => {
-  it.each<[PinRejection, string]>([
+describe('describeRefusal', () => {
+  it.each<[PinRefusal, string]>([
     [{ rule: 'too_short', min: 6 }, "PIN rejected by rule 'minimum length': it must be at least 6 digits, using only the keys 0 to 9"],
     [{ rule: 'too_long', max: 20 }, "PIN rejected by rule 'maximum length': it must be at most 20 digits"],
     [trivial('keypad_line'), "PIN rejected by rule 'trivial PIN' (keypad line): it contains three or more keys in a straight line on the keypad"],
     [{ rule: 'reused', history: 5 }, "PIN rejected by rule 'PIN history': it matches the current PIN or one of the last 5"],
     [{ rule: 'reused', history: 0 }, "PIN rejected by rule 'PIN history': it matches the current PIN"],
   ])('when the rejection is %j, then the line is %j', (rejection, line) => {
-    expect(describeRejection(rejection)).toBe(line);
+    expect(describeRefusal(rejection)).toBe(line);
   });
 
   it.each<[TrivialReason]>([
     ['repeats'], ['run'], ['repeated_group'], ['keypad_line'], ['extension'], ['name'], ['common'],
   ])('when the trivial reason is %s, then the line names the trivial-PIN rule on one line', (reason) => {
-    const line = describeRejection(trivial(reason));
+    const line = describeRefusal(trivial(reason));
     expect(line).toMatch(/^PIN rejected by rule 'trivial PIN' \([a-zA-Z ]+\): /);
     expect(line).not.toContain('\n');
   });
@@ -239,7 +233,7 @@ describe('describeRejection', () => {
   ])('when PIN %s is rejected, then the description does not contain it', (pin, rule) => {
     const rejection = checkPinPolicy(pin, rule, OWNER, commonPins);
     expect(rejection).not.toBeNull();
-    if (rejection !== null) expect(describeRejection(rejection)).not.toContain(pin);
+    if (rejection !== null) expect(describeRefusal(rejection)).not.toContain(pin);
   });
 });
 

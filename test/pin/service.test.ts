@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Actor, CallTurn } from '../../src/db/audit.js';
+import type { Actor } from '../../src/audit/actor.js';
+import type { CallTurn } from '../../src/db/audit.js';
 import { SecretHasher } from '../../src/pin/hasher.js';
 import { createUser, testActor } from '../support/factories.js';
 import { useServices } from '../support/services.js';
@@ -32,7 +33,7 @@ describe('sign-in', () => {
     const result = await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller });
     expect(result.outcome).toBe('ok');
     expect((await credential(user.userId)).failed_count).toBe(0);
-    expect(await events(user.userId)).toEqual(['user.created', 'signin.failed', 'signin.succeeded']);
+    expect(await events(user.userId)).toEqual(['user.created', 'pin.set', 'signin.failed', 'signin.succeeded']);
   });
 
   it('when the ID is unknown, then the answer is the same as a wrong PIN and the typed ID is not stored', async () => {
@@ -58,6 +59,7 @@ describe('sign-in', () => {
     expect(after.locked_at).toEqual(locked.locked_at);
     expect(await events(user.userId)).toEqual([
       'user.created',
+      'pin.set',
       'signin.failed',
       'signin.failed',
       'signin.failed',
@@ -87,7 +89,7 @@ describe('sign-in', () => {
     fixture.setNow(new Date(Date.now() + 365 * 24 * 60 * MINUTE));
     try {
       expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('locked');
-      await pins.unlock(user.userId, testActor);
+      await pins.updateSettings(user.userId, { unlock: true }, testActor);
       expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
     } finally {
       fixture.setNow(new Date());
@@ -97,7 +99,7 @@ describe('sign-in', () => {
   it('when an administrator locks the account, then the right PIN is refused without being checked', async () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
-    await pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
     expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('locked');
     expect((await credential(user.userId)).failed_count).toBe(0);
   });
@@ -185,6 +187,22 @@ describe('sign-in', () => {
     const upgraded = (await credential(user.userId)).pin_hash;
     expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     expect(hasher.needsRehash(upgraded)).toBe(false);
+  });
+});
+
+describe('a new user', () => {
+  it('when a user is created with a chosen PIN, then the user and the PIN set are audited in one transaction, the PIN never', async () => {
+    const user = await createUser(fixture.services, { enroll: true });
+    const { rows } = await fixture.pool.query('SELECT event, details FROM audit_events WHERE user_id = $1 ORDER BY id', [user.userId]);
+    expect(rows).toEqual([
+      { event: 'user.created', details: { rule: 'default', enrollmentPending: true } },
+      { event: 'pin.set', details: { generated: false, enrollmentPending: true } },
+    ]);
+  });
+
+  it('when the chosen initial PIN breaks the rule, then nothing is created and the refusal names the rule', async () => {
+    await expect(createUser(fixture.services, { extension: '66601', pin: '123456' })).rejects.toThrow(/PIN rejected by rule 'trivial PIN'/);
+    expect(await fixture.services.accounts.findAccount({ extension: '66601' })).toBeNull();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Actor } from '../../src/db/audit.js';
+import type { Actor } from '../../src/audit/actor.js';
 import type { NewUserInput } from '../../src/accounts/service.js';
 import type { Services } from '../../src/runtime.js';
 

@@ -61,7 +61,7 @@ describe('a forked sealed state', () => {
   it('when the forked branch names a user locked by an administrator, then it hears [signin.locked]', async () => {
     const attacker = await createUser(phone.services);
     const victim = await createUser(phone.services, { pin: '604817' });
-    await phone.services.pins.setFlags(victim.userId, { lockedByAdmin: true }, testActor);
+    await phone.services.pins.updateSettings(victim.userId, { flags: { lockedByAdmin: true } }, testActor);
     const call = newCall();
     const idPrompt = (await call.incoming()).action;
     const attackerPin = await call.press(idPrompt, attacker.extension);
@@ -114,7 +114,7 @@ describe('flags that take effect mid-call', () => {
     const before = await pinHash(user.userId);
     const { call, menu } = await atMenu(user);
     const newPin = await call.press(menu, '1');
-    await phone.services.pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await phone.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
     const refused = await call.press(newPin.action, '604817');
     expect(refused.said).toEqual(['signin.locked']);
     expect(refused.action).toBeNull();
@@ -127,7 +127,7 @@ describe('flags that take effect mid-call', () => {
     const { call, menu } = await atMenu(user);
     const confirm = await call.press((await call.press(menu, '1')).action, '604817');
     expect(confirm.said).toEqual(['pin.confirm']);
-    await phone.services.pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await phone.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
     const refused = await call.press(confirm.action, '604817');
     expect(refused.said).toEqual(['signin.locked']);
     expect(await pinHash(user.userId)).toBe(before);
@@ -138,7 +138,7 @@ describe('flags that take effect mid-call', () => {
     const before = await pinHash(user.userId);
     const { call, menu } = await atMenu(user);
     const confirm = await call.press((await call.press(menu, '1')).action, '604817');
-    await phone.services.pins.setFlags(user.userId, { cannotChange: true }, testActor);
+    await phone.services.pins.updateSettings(user.userId, { flags: { cannotChange: true } }, testActor);
     const refused = await call.press(confirm.action, '604817');
     expect(refused.said).toEqual(['pin.cant_change', 'menu.main']);
     expect(await pinHash(user.userId)).toBe(before);

@@ -262,7 +262,7 @@ describe('Password Settings', () => {
     expect(page.body).toContain('Saved Password Settings');
     expect(await credential(user.userId)).toMatchObject({ locked_by_admin: true, does_not_expire: true, cannot_change: false, must_change: false });
     expect((await web.services.accounts.getAccount({ userId: user.userId })).rule.name).toBe('strict');
-    const events = await auditRows(`user_id = $1 AND event <> 'user.created'`, [user.userId]);
+    const events = await auditRows(`user_id = $1 AND event NOT IN ('user.created', 'pin.set')`, [user.userId]);
     expect(events.map((e) => e.event).sort()).toEqual(['pin.locked', 'user.updated']);
     expect(events.every((e) => e.actor === `admin:${admin.username}` && e.channel === 'admin')).toBe(true);
   });
@@ -345,7 +345,7 @@ describe('users', () => {
     expect((await client.get(`/admin/users/${account.user.id}`)).status).toBe(404);
 
     const events = await auditRows(`extension IN ('7401', '7402')`);
-    expect(events.map((e) => e.event)).toEqual(['user.created', 'user.updated', 'user.deleted']);
+    expect(events.map((e) => e.event)).toEqual(['user.created', 'pin.set', 'user.updated', 'user.deleted']);
     expect(events.every((e) => e.actor === `admin:${admin.username}` && e.channel === 'admin')).toBe(true);
   });
 
@@ -467,7 +467,7 @@ describe('authentication rules', () => {
     expect(range.status).toBe(422);
     expect(textOf(range.body)).toContain('Previous PINs remembered must be a whole number from 0 to 50');
     const crossed = await client.post('/admin/rules', { ...base, minLength: '9', maxLength: '8' });
-    expect(textOf(crossed.body)).toContain('Minimum PIN length must not be more than Maximum PIN length');
+    expect(textOf(crossed.body)).toContain('rule "broken": the minimum PIN length (9) must not be greater than the maximum PIN length (8)');
     const exists = await client.post('/admin/rules', { ...base, name: 'default' });
     expect(exists.status).toBe(409);
     expect(await web.services.accounts.getRule('broken').catch(() => null)).toBeNull();
@@ -483,10 +483,10 @@ describe('audit log', () => {
   it('when filtered by extension and event type, then only those events show, newest first', async () => {
     const { client } = await signedInClient();
     const user = await createUser(web.services);
-    await web.services.pins.setFlags(user.userId, { doesNotExpire: true }, { channel: 'cli', name: 'test' });
-    await web.services.pins.setFlags(user.userId, { lockedByAdmin: true }, { channel: 'cli', name: 'test' });
+    await web.services.pins.updateSettings(user.userId, { flags: { doesNotExpire: true } }, { channel: 'cli', name: 'test' });
+    await web.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, { channel: 'cli', name: 'test' });
     const all = eventColumn((await client.load(`/admin/audit?extension=${user.extension}`)).body);
-    expect(all).toEqual(['pin.locked', 'pin.flags_changed', 'user.created']);
+    expect(all).toEqual(['pin.locked', 'pin.flags_changed', 'pin.set', 'user.created']);
     const filtered = eventColumn((await client.load(`/admin/audit?extension=${user.extension}&event=pin.locked`)).body);
     expect(filtered).toEqual(['pin.locked']);
   });

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiTokenService } from '../../src/web/api/tokens.js';
 import { createUser } from '../support/factories.js';
 import { useWebServer } from '../support/browser.js';
 
@@ -7,7 +6,7 @@ const web = useWebServer();
 let token = '';
 
 beforeAll(async () => {
-  ({ token } = await new ApiTokenService(web.services.pool).create('api tests', { channel: 'admin', name: 'admin:test' }));
+  ({ token } = await web.services.apiTokens.create('api tests', { channel: 'admin', name: 'admin:test' }));
 });
 
 interface ApiAnswer {
@@ -81,6 +80,7 @@ describe('users', () => {
     expect((await api('GET', `/users/${user.id}`)).status).toBe(404);
     expect((await auditRows(`extension = '5201'`)).map((r) => [r.event, r.channel, r.actor])).toEqual([
       ['user.created', 'api', 'api:api tests'],
+      ['pin.set', 'api', 'api:api tests'],
       ['user.updated', 'api', 'api:api tests'],
       ['user.deleted', 'api', 'api:api tests'],
     ]);
@@ -244,7 +244,7 @@ describe('authentication rules', () => {
     });
     expect(await api('POST', '/rules', { name: 'crossed', minLength: 10, maxLength: 8 })).toMatchObject({
       status: 422,
-      body: { error: { code: 'out_of_range' } },
+      body: { error: { code: 'invalid_rule', message: 'rule "crossed": the minimum PIN length (10) must not be greater than the maximum PIN length (8)' } },
     });
     expect(await api('POST', '/rules', { name: 'default' })).toMatchObject({ status: 409, body: { error: { code: 'rule_exists' } } });
     expect(await api('DELETE', '/rules/default')).toMatchObject({ status: 409, body: { error: { code: 'rule_protected' } } });

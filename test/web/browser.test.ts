@@ -130,7 +130,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     for (let i = 0; i < 3; i++) {
       await web.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: { channel: 'phone', name: 'caller:test' } });
     }
-    await web.services.pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await web.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
     await signInAsAdmin(page, web.baseUrl, admin);
     await page.goto(`${web.baseUrl}/admin/users/${user.userId}`);
     await page.getByRole('link', { name: 'Edit', exact: true }).click();

@@ -54,7 +54,7 @@ describe('self-service sign-in', () => {
 describe('self-service PIN change', () => {
   it('when a valid new PIN is confirmed, then it is saved as a voluntary change without the old PIN, and audited', async () => {
     const user = await userWithWebPassword();
-    await web.services.pins.setFlags(user.userId, { mustChange: true }, testActor);
+    await web.services.pins.updateSettings(user.userId, { flags: { mustChange: true } }, testActor);
     const client = new WebClient(web.baseUrl);
     await client.signInAsUser(user.extension, WEB_PASSWORD);
     const page = await client.submit('/me/pin', { newPin: '604817', confirmPin: '604817' });
@@ -134,7 +134,7 @@ describe('self-service PIN change', () => {
 
   it('when the user cannot change the PIN, then no change form is offered and a post is refused naming the flag', async () => {
     const user = await userWithWebPassword();
-    await web.services.pins.setFlags(user.userId, { cannotChange: true }, testActor);
+    await web.services.pins.updateSettings(user.userId, { flags: { cannotChange: true } }, testActor);
     const client = new WebClient(web.baseUrl);
     const page = await client.signInAsUser(user.extension, WEB_PASSWORD);
     expect(page.body).not.toContain('action="/me/pin"');

@@ -50,7 +50,7 @@ describe('self-service sessions', () => {
 
   it('when an administrator locks the user, then the sessions end and signing in again is refused', async () => {
     const { user, client } = await userSignedIn();
-    await web.services.pins.setFlags(user.userId, { lockedByAdmin: true }, testActor);
+    await web.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
     expect(await signedIn(client)).toBe(false);
     const again = new WebClient(web.baseUrl);
     await again.load('/me');

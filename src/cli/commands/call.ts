@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { E164_PATTERN } from '../../db/users.js';
+import { E164_PATTERN } from '../../accounts/model.js';
 import { InputError } from '../../errors.js';
 import { PromptCatalog } from '../../prompts.js';
 import { simulateCall, type KeySource, type TranscriptLine } from '../simulator.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.js';
-import type { Actor } from '../../db/audit.js';
+import type { Actor } from '../../audit/actor.js';
 import { loggerOptions, type Logger } from '../../logger.js';
 import { openRuntime, type Runtime } from '../../runtime.js';
 import { writeLines, type CliIo } from '../io.js';

@@ -1,10 +1,7 @@
-import { presentUser } from '../../accounts/present.js';
 import type { Command } from 'commander';
-import { DEFAULT_RULE_NAME } from '../../db/rules.js';
-import type { Account } from '../../db/users.js';
-import { InputError } from '../../errors.js';
-import { describeRefusal } from '../../pin/service.js';
-import { pinStatus, type PinStatus } from '../../pin/status.js';
+import type { Account } from '../../accounts/model.js';
+import { presentPinStatus, userJson, type Phrase } from '../../accounts/present.js';
+import { DEFAULT_RULE_NAME } from '../../pin/rules.js';
 import { formatPairs, formatTime, yesNo } from '../io.js';
 import type { CliContext } from './context.js';
 
@@ -80,14 +77,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
         const account = await accounts.getAccount({ extension });
         const newPin = opts.pin ?? pins.generatePinFor(account.rule, account.user);
         const mustChange = opts.mustChange === true;
-        const result = await pins.changePin({
-          userId: account.user.id,
-          newPin,
-          kind: 'administrative',
-          mustChange,
-          actor: ctx.actor,
-        });
-        if (!result.ok) throw new InputError(`pin_${result.refusal.rule}`, describeRefusal(result.refusal), 422);
+        await pins.changePinOrThrow({ userId: account.user.id, newPin, kind: 'administrative', mustChange, actor: ctx.actor });
         ctx.print(`Changed the PIN of ${who(account)}${mustChange ? '; the user must change it at the next sign-in' : ''}.`);
         if (opts.pin === undefined) ctx.print(`New PIN: ${newPin} (shown once)`);
       });
@@ -100,7 +90,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .action(async (extension: string) => {
       await ctx.withRuntime(async ({ accounts, pins }) => {
         const account = await accounts.getAccount({ extension });
-        await pins.setFlags(account.user.id, { lockedByAdmin: true }, ctx.actor);
+        await pins.updateSettings(account.user.id, { flags: { lockedByAdmin: true } }, ctx.actor);
         ctx.print(`Locked ${who(account)}: sign-in is refused until an administrator unlocks it.`);
       });
     });
@@ -112,7 +102,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .action(async (extension: string) => {
       await ctx.withRuntime(async ({ accounts, pins }) => {
         const account = await accounts.getAccount({ extension });
-        await pins.unlock(account.user.id, ctx.actor);
+        await pins.updateSettings(account.user.id, { unlock: true }, ctx.actor);
         ctx.print(`Unlocked ${who(account)}.`);
       });
     });
@@ -125,45 +115,21 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .action(async (extension: string, opts: { json?: boolean }) => {
       await ctx.withRuntime(async ({ accounts }) => {
         const account = await accounts.getAccount({ extension });
-        const status = pinStatus(account.pin, account.rule, new Date());
-        if (opts.json) ctx.print(JSON.stringify(userJson(account, status), null, 2));
-        else ctx.print(...formatPairs(userPairs(account, status)));
+        const now = new Date();
+        if (opts.json) ctx.print(JSON.stringify(userJson(account, now), null, 2));
+        else ctx.print(...formatPairs(userPairs(account, now)));
       });
     });
 }
 
-/**
- * Built field by field from an Account, which never carries the hash: nothing else can leak
- * into the output by accident.
- */
-function userJson(account: Account, status: PinStatus) {
-  const { user, pin, rule } = account;
-  return {
-    ...presentUser(user, rule.name),
-    mustChange: pin.mustChange,
-    enrollmentPending: pin.enrollmentPending,
-    doesNotExpire: pin.doesNotExpire,
-    lockedByAdmin: pin.lockedByAdmin,
-    cannotChange: pin.cannotChange,
-    changedAt: pin.changedAt.toISOString(),
-    failedCount: pin.failedCount,
-    lastFailedAt: pin.lastFailedAt?.toISOString() ?? null,
-    lockedAt: pin.lockedAt?.toISOString() ?? null,
-    status: {
-      expiresAt: status.expiresAt?.toISOString() ?? null,
-      expired: status.expired,
-      daysUntilExpiry: status.daysUntilExpiry,
-      mustChangeNow: status.mustChangeNow,
-      lockout: status.lockout,
-      lockedUntil: status.lockedUntil?.toISOString() ?? null,
-      effectiveFailedCount: status.effectiveFailedCount,
-      tooSoonToChange: status.tooSoonToChange,
-    },
-  };
+/** Times in a phrase as ISO text. */
+function phraseText(phrase: Phrase): string {
+  return phrase.map((part) => (part instanceof Date ? formatTime(part) : part)).join('');
 }
 
-function userPairs(account: Account, status: PinStatus): Array<[string, string]> {
+function userPairs(account: Account, now: Date): Array<[string, string]> {
   const { user, pin, rule } = account;
+  const view = presentPinStatus(account, now);
   return [
     ['Extension', user.extension],
     ['Name', `${user.firstName} ${user.lastName}`],
@@ -171,6 +137,7 @@ function userPairs(account: Account, status: PinStatus): Array<[string, string]>
     ['Locale', user.locale],
     ['Authentication rule', rule.name],
     ['Created', formatTime(user.createdAt)],
+    ['PIN status', view.summary],
     ['Must change at next sign-in', yesNo(pin.mustChange)],
     ['Enrollment pending', yesNo(pin.enrollmentPending)],
     ['Does not expire', yesNo(pin.doesNotExpire)],
@@ -180,28 +147,8 @@ function userPairs(account: Account, status: PinStatus): Array<[string, string]>
     ['Failed sign-in attempts', String(pin.failedCount)],
     ['Time of last failed sign-in', formatTime(pin.lastFailedAt)],
     ['Time locked by intruder detection', formatTime(pin.lockedAt)],
-    ['PIN expires', describeExpiry(status)],
-    ['Lockout', describeLockout(status)],
-    ['Failed sign-ins still counting', String(status.effectiveFailedCount)],
+    ['PIN expires', phraseText(view.expiry)],
+    ['Lockout', phraseText(view.lockout)],
+    ['Failed sign-ins still counting', String(view.status.effectiveFailedCount)],
   ];
-}
-
-function describeExpiry(status: PinStatus): string {
-  if (status.expiresAt === null) return 'never';
-  if (status.expired) return `${formatTime(status.expiresAt)} (expired)`;
-  const days = status.daysUntilExpiry ?? 0;
-  return `${formatTime(status.expiresAt)} (in ${days} ${days === 1 ? 'day' : 'days'})`;
-}
-
-function describeLockout(status: PinStatus): string {
-  switch (status.lockout) {
-    case null:
-      return 'not locked';
-    case 'admin':
-      return 'locked by an administrator';
-    case 'intruder':
-      return status.lockedUntil === null
-        ? 'locked by intruder detection, until an administrator unlocks'
-        : `locked by intruder detection, until ${formatTime(status.lockedUntil)}`;
-  }
 }

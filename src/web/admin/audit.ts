@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import { listAudit } from '../../db/audit.js';
-import type { Queryable } from '../../db/pool.js';
+import { AUDIT_EVENTS } from '../../audit/events.js';
 import { queryPage, queryText } from '../forms.js';
 import { html } from '../html.js';
 import { formatTime, selectField, textField } from '../layout.js';
@@ -8,11 +7,8 @@ import { renderAdmin, type AdminDeps } from './context.js';
 
 export const AUDIT_PAGE_SIZE = 50;
 
-/** The event types seen so far, for the filter's choices. */
-async function eventTypes(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query('SELECT DISTINCT event FROM audit_events ORDER BY event');
-  return rows.map((r) => r.event as string);
-}
+/** The filter's choices: every event pinline writes, and each family ('pin' for every 'pin.*'). */
+const EVENT_CHOICES = [...new Set(AUDIT_EVENTS.flatMap((event) => [event.split('.')[0] as string, event]))].sort();
 
 function detailsText(details: Record<string, unknown>): string {
   const text = JSON.stringify(details);
@@ -28,22 +24,19 @@ export function auditRoutes(deps: AdminDeps): Router {
     const extension = queryText(req, 'extension').slice(0, 15);
     const event = queryText(req, 'event').slice(0, 100);
     const page = queryPage(req);
-    const [events, types] = await Promise.all([
-      // One extra row tells whether there is a next page.
-      listAudit(services.pool, {
-        ...(extension ? { extension } : {}),
-        ...(event ? { event } : {}),
-        limit: AUDIT_PAGE_SIZE + 1,
-        offset: (page - 1) * AUDIT_PAGE_SIZE,
-      }),
-      eventTypes(services.pool),
-    ]);
+    // One extra row tells whether there is a next page.
+    const events = await services.audit.list({
+      ...(extension ? { extension } : {}),
+      ...(event ? { event } : {}),
+      limit: AUDIT_PAGE_SIZE + 1,
+      offset: (page - 1) * AUDIT_PAGE_SIZE,
+    });
     const more = events.length > AUDIT_PAGE_SIZE;
     const shown = events.slice(0, AUDIT_PAGE_SIZE);
     const pageLink = (n: number) =>
       `/admin/audit?${new URLSearchParams({ ...(extension ? { extension } : {}), ...(event ? { event } : {}), page: String(n) }).toString()}`;
-    const eventOptions = [{ value: '', label: 'All events' }, ...types.map((t) => ({ value: t, label: t }))];
-    if (event && !types.includes(event)) eventOptions.push({ value: event, label: event });
+    const eventOptions = [{ value: '', label: 'All events' }, ...EVENT_CHOICES.map((t) => ({ value: t, label: t }))];
+    if (event && !EVENT_CHOICES.includes(event)) eventOptions.push({ value: event, label: event });
 
     renderAdmin(deps, req, res, { title: 'Audit Log', section: 'audit' }, () => html`
 <h1>Audit Log</h1>

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Actor } from '../../db/audit.js';
+import type { Actor } from '../../audit/actor.js';
 import type { Services } from '../../runtime.js';
 import type { HtmlValue } from '../html.js';
 import { renderPage, type AdminSection } from '../layout.js';

@@ -1,15 +1,14 @@
 import { Router } from 'express';
-import type { ApiTokenService } from '../api/tokens.js';
 import type { SigninLimit } from '../rate-limit.js';
 import { auditRoutes } from './audit.js';
 import { requireAdmin, type AdminDeps } from './context.js';
 import { ruleRoutes } from './rules.js';
 import { adminSigninRoutes } from './signin.js';
 import { tokenRoutes } from './tokens.js';
-import { userRoutes } from './users.js';
+import { userRoutes } from './users/routes.js';
 
 /** /admin: the administrators' pages (DESIGN §7). Mounted behind the browser security middleware. */
-export function adminRouter(deps: AdminDeps, tokens: ApiTokenService, signinLimit: SigninLimit): Router {
+export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   const router = Router();
   router.use(adminSigninRoutes(deps, signinLimit));
   router.use(requireAdmin(deps.services));
@@ -17,6 +16,6 @@ export function adminRouter(deps: AdminDeps, tokens: ApiTokenService, signinLimi
   router.use(userRoutes(deps));
   router.use(ruleRoutes(deps));
   router.use(auditRoutes(deps));
-  router.use(tokenRoutes(deps, tokens));
+  router.use(tokenRoutes(deps));
   return router;
 }

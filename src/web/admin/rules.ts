@@ -1,41 +1,40 @@
 import { Router, type Request, type Response } from 'express';
-import { DEFAULT_RULE_NAME, RULE_FIELDS, listRules, type AuthRule } from '../../db/rules.js';
 import { InputError } from '../../errors.js';
+import {
+  DEFAULT_RULE_NAME,
+  RULE_FIELDS,
+  defaultRuleSettings,
+  formatRuleValue,
+  ruleSettingsOf,
+  ruleValueFromText,
+  type AuthRule,
+  type RuleField,
+  type RuleSettings,
+} from '../../pin/rules.js';
 import { formChecked, formText } from '../forms.js';
 import { html } from '../html.js';
 import { checkboxField, csrfField, formError, postButton, textField } from '../layout.js';
-import {
-  checkRuleConsistency,
-  defaultRuleValues,
-  describeDefault,
-  parseRuleInteger,
-  ruleValues,
-  webHelp,
-  type RuleValues,
-} from '../rule-form.js';
 import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
 
 function ruleHref(name: string, suffix = ''): string {
   return `/admin/rules/${encodeURIComponent(name)}${suffix}`;
 }
 
-function showValue(rule: AuthRule, key: keyof RuleValues): string {
-  const value = rule[key];
-  if (typeof value === 'boolean') return value ? 'On' : 'Off';
-  if (value === null) return 'Administrator unlocks';
-  return String(value);
+/** The help line of a field on the form: its meaning (an empty lockout is admin-only), range and default. */
+function fieldHelp(field: RuleField): string {
+  const meaning = field.kind === 'minutes-or-admin' ? 'leave empty: only an administrator unlocks' : field.meaning;
+  const range = field.kind === 'boolean' ? '' : `${field.min} to ${field.max}`;
+  return [meaning, range, `default ${formatRuleValue(field, field.default)}`].filter(Boolean).join('; ');
 }
 
 /** Reads every rule field from the posted form; throws an InputError naming the first bad field. */
-function postedRuleValues(req: Request): RuleValues {
-  const values = Object.fromEntries(
+function postedRuleSettings(req: Request): RuleSettings {
+  return Object.fromEntries(
     RULE_FIELDS.map((field) => [
       field.key,
-      field.kind === 'boolean' ? formChecked(req, field.key) : parseRuleInteger(field, formText(req, field.key)),
+      field.kind === 'boolean' ? formChecked(req, field.key) : ruleValueFromText(field, formText(req, field.key), field.label),
     ]),
-  ) as RuleValues;
-  checkRuleConsistency(values);
-  return values;
+  ) as unknown as RuleSettings;
 }
 
 /** Authentication rules: list, create, edit (every field of DESIGN §2, with its default), delete. */
@@ -44,7 +43,7 @@ export function ruleRoutes(deps: AdminDeps): Router {
   const router = Router();
 
   router.get('/rules', async (req, res) => {
-    const rules = await listRules(services.pool);
+    const rules = await services.accounts.listRules();
     renderAdmin(deps, req, res, { title: 'Authentication Rules', section: 'rules' }, () => html`
 <h1>Authentication Rules</h1>
 <p class="lead">Each user follows one rule. The defaults are Cisco’s Recommended Voice Mail Authentication Rule.</p>
@@ -56,7 +55,7 @@ export function ruleRoutes(deps: AdminDeps): Router {
   <tbody>
   ${rules.map(
     (rule) => html`<tr><th scope="row"><a href="${ruleHref(rule.name)}">${rule.name}</a></th><td class="num">${rule.userCount}</td>${RULE_FIELDS.map(
-      (f) => html`<td>${showValue(rule, f.key)}</td>`,
+      (f) => html`<td>${formatRuleValue(f, rule[f.key])}</td>`,
     )}</tr>`,
   )}
   </tbody>
@@ -70,7 +69,7 @@ export function ruleRoutes(deps: AdminDeps): Router {
   ) => {
     const { rule } = options;
     const posted = req.method === 'POST';
-    const current = rule ? ruleValues(rule) : defaultRuleValues();
+    const current = rule ? ruleSettingsOf(rule) : defaultRuleSettings();
     const title = rule ? `Authentication Rule: ${rule.name}` : 'New Authentication Rule';
     renderAdmin(deps, req, res, { title, section: 'rules', status: options.status ?? 200 }, (csrf) => html`
 <h1>${title}</h1>
@@ -85,7 +84,7 @@ ${formError(options.error)}
         name: field.key,
         label: field.label,
         checked: posted ? formChecked(req, field.key) : Boolean(current[field.key]),
-        help: `default ${describeDefault(field)}`,
+        help: `default ${formatRuleValue(field, field.default)}`,
       });
     }
     const value = posted ? formText(req, field.key) : current[field.key];
@@ -97,9 +96,9 @@ ${formError(options.error)}
       value: value === null ? '' : String(value),
       required: field.kind === 'integer',
       inputmode: 'numeric',
-      help: webHelp(field),
-      ...(field.min !== undefined ? { min: field.min } : {}),
-      ...(field.max !== undefined ? { max: field.max } : {}),
+      help: fieldHelp(field),
+      min: field.min,
+      max: field.max,
     });
   })}
   <button type="submit">Save</button>
@@ -118,7 +117,7 @@ ${
   router.post('/rules', async (req, res) => {
     const name = formText(req, 'name');
     try {
-      await services.accounts.createRule(name, postedRuleValues(req), adminActor(req));
+      await services.accounts.createRule(name, postedRuleSettings(req), adminActor(req));
       await redirectWith(req, res, ruleHref(name), `Created rule ${name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -131,7 +130,7 @@ ${
   router.post('/rules/:name', async (req, res) => {
     const rule = await loadRule(req);
     try {
-      await services.accounts.setRule(rule.name, postedRuleValues(req), adminActor(req));
+      await services.accounts.setRule(rule.name, postedRuleSettings(req), adminActor(req));
       await redirectWith(req, res, ruleHref(rule.name), `Saved rule ${rule.name}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;

@@ -1,13 +1,13 @@
 import { Router, type Request, type Response } from 'express';
 import { InputError, NotFoundError } from '../../errors.js';
-import type { ApiTokenService } from '../api/tokens.js';
 import { formText, routeId } from '../forms.js';
 import { html, type HtmlValue } from '../html.js';
 import { csrfField, formatTime, formError, postButton, textField } from '../layout.js';
 import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
 
 /** API tokens: create (the token is shown once, in that one response) and revoke. */
-export function tokenRoutes(deps: AdminDeps, tokens: ApiTokenService): Router {
+export function tokenRoutes(deps: AdminDeps): Router {
+  const tokens = deps.services.apiTokens;
   const router = Router();
 
   const tokensPage = async (

@@ -1,200 +1,198 @@
-import { z } from 'zod';
-import { NewRuleBody, NewUserBody, PinPutBody, RuleSettingsBody, UserChangesBody } from './schemas.js';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { z } from 'zod';
+import {
+  CreatedUserView,
+  ErrorView,
+  NewRuleBody,
+  NewUserBody,
+  PinCredentialView,
+  PinUpdateBody,
+  RuleChangesBody,
+  RuleListView,
+  RuleNameParams,
+  RuleView,
+  UserChangesBody,
+  UserIdParams,
+  UserListQuery,
+  UserListView,
+  UserView,
+} from './schemas.js';
 
-/** A request schema as OpenAPI 3.1 (JSON Schema 2020-12), straight from the zod schema that validates it. */
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest;
-}
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+const answer = (description: string, schema?: z.ZodType) => (schema ? { description, content: json(schema) } : { description });
+const failure = (description: string) => answer(description, ErrorView);
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ 'application/json': { schema } });
-const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
-
-const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
-const nameParameter = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
-
-const common = {
-  '400': errorResponse('invalid request body or query (`invalid_request`, `invalid_json`)'),
-  '401': errorResponse('missing or invalid bearer token (`unauthorized`)'),
+/** The answers any authenticated route can give. */
+const COMMON_FAILURES = {
+  400: failure('invalid request: the message names the field (`invalid_request`, `invalid_json`)'),
+  401: failure('missing or invalid bearer token (`unauthorized`)'),
+  429: failure('too many requests without a valid token (`too_many_requests`)'),
 };
+const WRITE_FAILURES = {
+  415: failure('the body is not application/json (`unsupported_media_type`)'),
+  503: failure('PIN hashing is saturated; nothing was changed (`busy`), see Retry-After'),
+};
+const NO_USER = { 404: failure('no such user (`not_found`)') };
+const NO_RULE = { 404: failure('no such rule (`not_found`)') };
 
-const nullableString = { type: ['string', 'null'] };
-const nullableDate = { type: ['string', 'null'], format: 'date-time' };
+const body = (schema: z.ZodType) => ({ body: { required: true, content: json(schema) } });
 
-/** The OpenAPI description of /api, served at /api/openapi.json. */
-export function openApiDocument(publicBaseUrl: string): Record<string, unknown> {
-  return {
+const ROUTES: RouteConfig[] = [
+  {
+    method: 'get',
+    path: '/users',
+    operationId: 'listUsers',
+    summary: 'List and search users',
+    request: { query: UserListQuery },
+    responses: { 200: answer('users, by extension', UserListView), ...COMMON_FAILURES },
+  },
+  {
+    method: 'post',
+    path: '/users',
+    operationId: 'createUser',
+    summary: 'Create a user and their first PIN',
+    request: body(NewUserBody),
+    responses: {
+      201: answer('created; `generatedPin` only when no `pin` was given (shown this once)', CreatedUserView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      409: failure('extension or phone already in use'),
+      422: failure('the initial PIN breaks the rule (`pin_*`), or an unknown rule or locale'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/users/{id}',
+    operationId: 'getUser',
+    summary: 'Read a user, with their PIN flags and status',
+    request: { params: UserIdParams },
+    responses: { 200: answer('the user', UserView), ...COMMON_FAILURES, ...NO_USER },
+  },
+  {
+    method: 'patch',
+    path: '/users/{id}',
+    operationId: 'updateUser',
+    summary: 'Change a user',
+    request: { params: UserIdParams, ...body(UserChangesBody) },
+    responses: {
+      200: answer('the changed user', UserView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      ...NO_USER,
+      409: failure('extension or phone already in use'),
+      422: failure('an unknown rule or locale'),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/users/{id}',
+    operationId: 'deleteUser',
+    summary: 'Delete a user',
+    request: { params: UserIdParams },
+    responses: { 204: answer('deleted'), ...COMMON_FAILURES, ...NO_USER },
+  },
+  {
+    method: 'get',
+    path: '/users/{id}/credential/pin',
+    operationId: 'getPinCredential',
+    summary: "The user's PIN flags and status (never a hash)",
+    request: { params: UserIdParams },
+    responses: { 200: answer('flags and status', PinCredentialView), ...COMMON_FAILURES, ...NO_USER },
+  },
+  {
+    method: 'put',
+    path: '/users/{id}/credential/pin',
+    operationId: 'updatePinCredential',
+    summary: 'Set a PIN and/or flags, or unlock',
+    description:
+      'A new PIN goes through the one PIN change path as an administrative change: the rule applies (length, trivial PINs, history) ' +
+      'except the minimum time between changes. Flags and unlock land in the same transaction.',
+    request: { params: UserIdParams, ...body(PinUpdateBody) },
+    responses: {
+      200: answer('the credential after the change', PinCredentialView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      ...NO_USER,
+      422: failure('the PIN breaks a rule: `pin_too_short`, `pin_too_long`, `pin_trivial` or `pin_reused`'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/rules',
+    operationId: 'listRules',
+    summary: 'List authentication rules',
+    responses: { 200: answer('rules, the default first', RuleListView), ...COMMON_FAILURES },
+  },
+  {
+    method: 'post',
+    path: '/rules',
+    operationId: 'createRule',
+    summary: 'Create a rule; fields left out take the defaults',
+    request: body(NewRuleBody),
+    responses: {
+      201: answer('created', RuleView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      409: failure('a rule with that name exists (`rule_exists`)'),
+      422: failure('the fields disagree, e.g. the minimum length above the maximum (`invalid_rule`)'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/rules/{name}',
+    operationId: 'getRule',
+    summary: 'Read a rule',
+    request: { params: RuleNameParams },
+    responses: { 200: answer('the rule', RuleView), ...COMMON_FAILURES, ...NO_RULE },
+  },
+  {
+    method: 'patch',
+    path: '/rules/{name}',
+    operationId: 'updateRule',
+    summary: 'Change some fields of a rule',
+    request: { params: RuleNameParams, ...body(RuleChangesBody) },
+    responses: {
+      200: answer('the changed rule', RuleView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      ...NO_RULE,
+      422: failure('the fields disagree, e.g. the minimum length above the maximum (`invalid_rule`)'),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/rules/{name}',
+    operationId: 'deleteRule',
+    summary: 'Delete a rule no user follows',
+    request: { params: RuleNameParams },
+    responses: {
+      204: answer('deleted'),
+      ...COMMON_FAILURES,
+      ...NO_RULE,
+      409: failure('the default rule (`rule_protected`), or a rule still in use (`rule_in_use`)'),
+    },
+  },
+];
+
+const BEARER = 'bearer';
+
+/** The OpenAPI 3.1 description of /api, generated from the schemas that validate it; served at /api/openapi.json. */
+export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', BEARER, { type: 'http', scheme: 'bearer' });
+  for (const route of ROUTES) registry.registerPath({ ...route, security: [{ [BEARER]: [] }] });
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'pinline REST API',
       version: '1.0.0',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Users, their phone PIN credential and authentication rules. Bearer tokens are created and revoked by ' +
         'administrators at /admin/tokens. Every change is audited on channel "api" as "api:<token name>". ' +
         'Errors are `{ "error": { "code", "message" } }` with a 4xx status.',
     },
-    servers: [{ url: `${publicBaseUrl}/api` }],
-    security: [{ bearer: [] }],
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: {
-                code: { type: 'string', examples: ['invalid_request', 'not_found', 'pin_trivial', 'extension_taken'] },
-                message: { type: 'string', description: 'one line naming the problem; never contains a PIN' },
-              },
-            },
-          },
-        },
-        User: {
-          type: 'object',
-          properties: {
-            id: { type: 'integer' },
-            extension: { type: 'string' },
-            firstName: { type: 'string' },
-            lastName: { type: 'string' },
-            phone: nullableString,
-            locale: { type: 'string' },
-            rule: { type: 'string' },
-            createdAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        UserList: {
-          type: 'object',
-          properties: {
-            total: { type: 'integer' },
-            limit: { type: 'integer' },
-            offset: { type: 'integer' },
-            users: { type: 'array', items: ref('User') },
-          },
-        },
-        PinCredential: {
-          type: 'object',
-          description: 'Flags and status of the phone PIN. Never contains the PIN or its hash.',
-          properties: {
-            userId: { type: 'integer' },
-            extension: { type: 'string' },
-            rule: { type: 'string' },
-            flags: {
-              type: 'object',
-              properties: {
-                mustChange: { type: 'boolean' },
-                enrollmentPending: { type: 'boolean' },
-                doesNotExpire: { type: 'boolean' },
-                lockedByAdmin: { type: 'boolean' },
-                cannotChange: { type: 'boolean' },
-              },
-            },
-            status: {
-              type: 'object',
-              properties: {
-                changedAt: { type: 'string', format: 'date-time' },
-                expiresAt: nullableDate,
-                expired: { type: 'boolean' },
-                daysUntilExpiry: { type: ['integer', 'null'] },
-                failedCount: { type: 'integer' },
-                lastFailedAt: nullableDate,
-                lockedAt: { ...nullableDate, description: 'time locked by intruder detection' },
-                lockout: { enum: ['admin', 'intruder', null] },
-                lockedUntil: nullableDate,
-              },
-            },
-          },
-        },
-        Rule: { ...jsonSchema(NewRuleBody), description: 'An authentication rule (every field of DESIGN §2).' },
-        NewUser: jsonSchema(NewUserBody),
-        UserChanges: jsonSchema(UserChangesBody),
-        PinUpdate: jsonSchema(PinPutBody),
-        NewRule: jsonSchema(NewRuleBody),
-        RuleChanges: jsonSchema(RuleSettingsBody),
-      },
-    },
-    paths: {
-      '/users': {
-        get: {
-          summary: 'List and search users',
-          parameters: [
-            { name: 'q', in: 'query', schema: { type: 'string' }, description: 'name or extension (prefix) to search for' },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
-            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-          ],
-          responses: { '200': { description: 'users, by extension', content: json(ref('UserList')) }, ...common },
-        },
-        post: {
-          summary: 'Create a user',
-          requestBody: { required: true, content: json(ref('NewUser')) },
-          responses: {
-            '201': {
-              description: 'created; `generatedPin` only when no `pin` was given (shown this once)',
-              content: json({ type: 'object', properties: { user: ref('User'), generatedPin: { type: 'string' } } }),
-            },
-            ...common,
-            '409': errorResponse('extension or phone already in use'),
-            '422': errorResponse('the initial PIN breaks the rule (`pin_*`), or unknown rule'),
-          },
-        },
-      },
-      '/users/{id}': {
-        parameters: [idParameter],
-        get: { summary: 'Read a user', responses: { '200': { description: 'the user', content: json(ref('User')) }, ...common, '404': errorResponse('no such user') } },
-        patch: {
-          summary: 'Change a user',
-          requestBody: { required: true, content: json(ref('UserChanges')) },
-          responses: { '200': { description: 'the changed user', content: json(ref('User')) }, ...common, '404': errorResponse('no such user'), '409': errorResponse('extension or phone already in use') },
-        },
-        delete: { summary: 'Delete a user', responses: { '204': { description: 'deleted' }, ...common, '404': errorResponse('no such user') } },
-      },
-      '/users/{id}/credential/pin': {
-        parameters: [idParameter],
-        get: {
-          summary: "The user's PIN flags and status (never a hash)",
-          responses: { '200': { description: 'flags and status', content: json(ref('PinCredential')) }, ...common, '404': errorResponse('no such user') },
-        },
-        put: {
-          summary: 'Set a PIN and/or flags, or unlock',
-          description:
-            'A new PIN goes through the one PIN change path as an administrative change: the rule applies (length, trivial PINs, history) ' +
-            'except the minimum time between changes. A refused PIN answers 422 with a message naming the rule.',
-          requestBody: { required: true, content: json(ref('PinUpdate')) },
-          responses: {
-            '200': { description: 'the credential after the change', content: json(ref('PinCredential')) },
-            ...common,
-            '404': errorResponse('no such user'),
-            '422': errorResponse('the PIN breaks a rule: code `pin_too_short`, `pin_too_long`, `pin_trivial` or `pin_reused`'),
-          },
-        },
-      },
-      '/rules': {
-        get: {
-          summary: 'List authentication rules',
-          responses: { '200': { description: 'rules', content: json({ type: 'object', properties: { rules: { type: 'array', items: ref('Rule') } } }) }, ...common },
-        },
-        post: {
-          summary: 'Create a rule; fields left out take the defaults',
-          requestBody: { required: true, content: json(ref('NewRule')) },
-          responses: { '201': { description: 'created', content: json(ref('Rule')) }, ...common, '409': errorResponse('a rule with that name exists'), '422': errorResponse('a value is out of range') },
-        },
-      },
-      '/rules/{name}': {
-        parameters: [nameParameter],
-        get: { summary: 'Read a rule', responses: { '200': { description: 'the rule', content: json(ref('Rule')) }, ...common, '404': errorResponse('no such rule') } },
-        patch: {
-          summary: 'Change some fields of a rule',
-          requestBody: { required: true, content: json(ref('RuleChanges')) },
-          responses: { '200': { description: 'the changed rule', content: json(ref('Rule')) }, ...common, '404': errorResponse('no such rule'), '422': errorResponse('a value is out of range') },
-        },
-        delete: {
-          summary: 'Delete a rule no user follows',
-          responses: { '204': { description: 'deleted' }, ...common, '404': errorResponse('no such rule'), '409': errorResponse('the default rule, or a rule still in use') },
-        },
-      },
-    },
-  };
+    // Relative to where the document is served, so it is right behind any host and proxy.
+    servers: [{ url: '/api' }],
+  });
 }

@@ -1,21 +1,28 @@
 import { z } from 'zod';
-import { RULE_FIELDS, type RuleField, type RuleSettings } from '../../db/rules.js';
+import { RuleSettingsSchema } from '../../pin/rules.js';
 
-// Request bodies of the REST API. They check shape and types at the boundary; the account and
-// PIN services then check meaning (extension format, the PIN rule) and answer with InputError.
+// Every request and response body of the REST API as zod schemas: they validate requests at the
+// boundary and generate the OpenAPI document (openapi.ts), whose response schemas the tests hold
+// real answers to. The services then check meaning (an extension's format, the PIN rule).
 
 const text = (max: number) => z.string().max(max);
+const timestamp = z.iso.datetime();
+const nullableTimestamp = timestamp.nullable();
 
-export const NewUserBody = z.strictObject({
-  extension: text(15).describe('2 to 15 digits; the ID callers key in'),
-  firstName: text(100),
-  lastName: text(100),
-  phone: text(32).nullable().optional().describe('E.164, like +15551230001; calls from it go straight to PIN entry'),
-  locale: text(16).optional().describe('defaults to the configured DEFAULT_LOCALE'),
-  rule: text(64).optional().describe('authentication rule name; defaults to "default"'),
-  pin: text(64).optional().describe('initial PIN; without it a random valid PIN is generated and returned once'),
-  enroll: z.boolean().optional().describe('false: the user skips first-time enrollment (default true)'),
-});
+// ---- requests
+
+export const NewUserBody = z
+  .strictObject({
+    extension: text(15).describe('2 to 15 digits; the ID callers key in'),
+    firstName: text(100),
+    lastName: text(100),
+    phone: text(32).nullable().optional().describe('E.164, like +15551230001; calls from it go straight to PIN entry'),
+    locale: text(16).optional().describe('defaults to the configured DEFAULT_LOCALE'),
+    rule: text(64).optional().describe('authentication rule name; defaults to "default"'),
+    pin: text(64).optional().describe('initial PIN; without it a random valid PIN is generated and returned once'),
+    enroll: z.boolean().optional().describe('false: the user skips first-time enrollment (default true)'),
+  })
+  .meta({ id: 'NewUser' });
 
 export const UserChangesBody = z
   .strictObject({
@@ -26,24 +33,23 @@ export const UserChangesBody = z
     locale: text(16),
     rule: text(64),
   })
-  .partial();
+  .partial()
+  .meta({ id: 'UserChanges' });
 
-export const PinFlagsSchema = z
-  .strictObject({
-    mustChange: z.boolean().describe('must change at next sign-in'),
-    enrollmentPending: z.boolean(),
-    doesNotExpire: z.boolean(),
-    lockedByAdmin: z.boolean(),
-    cannotChange: z.boolean().describe('user cannot change'),
-  })
-  .partial();
+const PinFlags = z.strictObject({
+  mustChange: z.boolean().describe('must change at next sign-in'),
+  enrollmentPending: z.boolean(),
+  doesNotExpire: z.boolean(),
+  lockedByAdmin: z.boolean(),
+  cannotChange: z.boolean().describe('user cannot change'),
+});
 
-export const PinPutBody = z
+export const PinUpdateBody = z
   .strictObject({
     pin: text(64)
       .optional()
       .describe("a new PIN: the user's rule applies (length, trivial, history), except the minimum time between changes"),
-    flags: PinFlagsSchema.optional().describe('with `pin`, `flags.mustChange` (default false) goes with the new PIN'),
+    flags: PinFlags.partial().optional().describe('with `pin`, `flags.mustChange` (default false) goes with the new PIN'),
     unlock: z.literal(true).optional().describe('clears a lock by an administrator or intruder detection, and the failed count'),
   })
   .refine((body) => body.pin !== undefined || body.flags !== undefined || body.unlock !== undefined, {
@@ -51,36 +57,79 @@ export const PinPutBody = z
   })
   .refine((body) => !(body.unlock && body.flags?.lockedByAdmin === true), {
     message: 'unlock and flags.lockedByAdmin=true contradict each other',
-  });
+  })
+  .meta({ id: 'PinUpdate' });
 
-function ruleFieldSchema(field: RuleField): z.ZodType {
-  if (field.kind === 'boolean') return z.boolean().describe(`${field.label}; default ${String(field.default)}`);
-  const integer = z
-    .int()
-    .min(field.min ?? 0)
-    .max(field.max ?? Number.MAX_SAFE_INTEGER);
-  if (field.kind === 'minutes-or-admin') {
-    return integer.nullable().describe(`${field.label}; null: only an administrator unlocks; default ${String(field.default)}`);
-  }
-  return integer.describe(`${field.label}${field.help ? ` (${field.help})` : ''}; default ${String(field.default)}`);
-}
+export const RuleChangesBody = RuleSettingsSchema.meta({ id: 'RuleChanges' });
 
-/** Every rule field of RULE_FIELDS, all optional: what is left out keeps its current value or default. */
-export const RuleSettingsBody = z
-  .strictObject(Object.fromEntries(RULE_FIELDS.map((f) => [f.key, ruleFieldSchema(f)])) as Record<string, z.ZodType>)
-  .partial();
-
-export const NewRuleBody = RuleSettingsBody.extend({ name: text(64) });
+export const NewRuleBody = RuleSettingsSchema.extend({ name: text(64) }).meta({ id: 'NewRule' });
 
 export const UserListQuery = z.object({
-  q: text(100).optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+  q: text(100).optional().describe('name or extension (prefix) to search for'),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('default 50'),
+  offset: z.coerce.number().int().min(0).max(10_000_000).optional().describe('default 0'),
 });
 
-/** The validated rule fields, typed (the schema is built from RULE_FIELDS, so this is exactly what it allows). */
-export function ruleSettingsOf(body: Record<string, unknown>): Partial<RuleSettings> {
-  const settings: Record<string, unknown> = {};
-  for (const field of RULE_FIELDS) if (body[field.key] !== undefined) settings[field.key] = body[field.key];
-  return settings as Partial<RuleSettings>;
-}
+export const UserIdParams = z.object({ id: z.coerce.number().int().min(1).describe("the user's id") });
+export const RuleNameParams = z.object({ name: text(64).describe('the rule name') });
+
+// ---- responses (the shapes of accounts/present.ts)
+
+export const PinView = z
+  .object({
+    flags: PinFlags,
+    status: z.object({
+      changedAt: timestamp,
+      expiresAt: nullableTimestamp,
+      expired: z.boolean(),
+      daysUntilExpiry: z.int().nullable(),
+      failedCount: z.int(),
+      lastFailedAt: nullableTimestamp,
+      lockedAt: nullableTimestamp.describe('time locked by intruder detection'),
+      lockout: z.enum(['admin', 'intruder']).nullable(),
+      lockedUntil: nullableTimestamp,
+    }),
+  })
+  .describe('Flags and status of the phone PIN. Never contains the PIN or its hash.');
+
+export const UserView = z
+  .object({
+    id: z.int(),
+    extension: z.string(),
+    firstName: z.string(),
+    lastName: z.string(),
+    phone: z.string().nullable(),
+    locale: z.string(),
+    rule: z.string(),
+    createdAt: timestamp,
+    pin: PinView,
+  })
+  .meta({ id: 'User' });
+
+export const UserListView = z
+  .object({ total: z.int(), limit: z.int(), offset: z.int(), users: z.array(UserView) })
+  .meta({ id: 'UserList' });
+
+export const CreatedUserView = z
+  .object({
+    user: UserView,
+    generatedPin: z.string().optional().describe('only when no `pin` was given: shown in this one answer, never stored'),
+  })
+  .meta({ id: 'CreatedUser' });
+
+export const PinCredentialView = PinView.extend({ userId: z.int(), extension: z.string(), rule: z.string() }).meta({ id: 'PinCredential' });
+
+export const RuleView = NewRuleBody.required()
+  .extend({ userCount: z.int().optional() })
+  .meta({ id: 'Rule', description: 'An authentication rule: every field, and how many users follow it.' });
+
+export const RuleListView = z.object({ rules: z.array(RuleView) }).meta({ id: 'RuleList' });
+
+export const ErrorView = z
+  .object({
+    error: z.object({
+      code: z.string().describe('stable, e.g. invalid_request, not_found, pin_trivial, extension_taken'),
+      message: z.string().describe('one line naming the problem; never contains a PIN'),
+    }),
+  })
+  .meta({ id: 'Error' });

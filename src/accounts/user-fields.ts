@@ -1,0 +1,32 @@
+import { InputError } from '../errors.js';
+import { E164_PATTERN, EXTENSION_PATTERN } from './model.js';
+
+// A user's fields as every channel types them (form, CLI flag, API body, CSV cell): each check
+// trims, validates and returns the stored value, or throws an InputError naming the field.
+
+export function checkExtension(extension: string): string {
+  const value = extension.trim();
+  if (!EXTENSION_PATTERN.test(value)) throw new InputError('invalid_extension', `extension "${value}" must be 2 to 15 digits`);
+  return value;
+}
+
+export function checkName(what: 'first name' | 'last name', name: string): string {
+  const value = name.trim();
+  if (value.length < 1 || value.length > 100) throw new InputError('invalid_name', `${what} must be 1 to 100 characters`);
+  return value;
+}
+
+/** An E.164 number, with the spaces, dots, dashes and brackets people type dropped; empty clears it. */
+export function checkPhone(phone: string | null): string | null {
+  if (phone === null || phone.trim() === '') return null;
+  const value = phone.replace(/[\s().-]/g, '');
+  if (!E164_PATTERN.test(value)) {
+    throw new InputError('invalid_phone', `phone number "${phone}" is not in E.164 form (like +15551230001)`);
+  }
+  return value;
+}
+
+export function checkLocale(locale: string, locales: readonly string[]): string {
+  if (!locales.includes(locale)) throw new InputError('invalid_locale', `locale "${locale}" is not one of ${locales.join(', ')}`);
+  return locale;
+}

@@ -1,0 +1,88 @@
+import { PIN_FLAGS, type PinFlags } from '../accounts/model.js';
+import type { Queryable } from './pool.js';
+
+// pin_credentials and pin_history: the PIN hash, its flags and status, and the hashes it replaced.
+
+function columnOf(flag: keyof PinFlags): string {
+  return flag.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+export async function insertPinCredential(db: Queryable, userId: number, pinHash: string, flags: Partial<PinFlags> = {}): Promise<void> {
+  await db.query(
+    `INSERT INTO pin_credentials (user_id, pin_hash, ${PIN_FLAGS.map(columnOf).join(', ')})
+     VALUES ($1::bigint, $2::text, ${PIN_FLAGS.map((_f, i) => `$${i + 3}::boolean`).join(', ')})`,
+    [userId, pinHash, ...PIN_FLAGS.map((f) => flags[f] ?? (f === 'enrollmentPending'))],
+  );
+}
+
+export async function updatePinFlags(db: Queryable, userId: number, flags: Partial<PinFlags>): Promise<void> {
+  const keys = PIN_FLAGS.filter((k) => flags[k] !== undefined);
+  if (keys.length === 0) return;
+  const assignments = keys.map((k, i) => `${columnOf(k)} = $${i + 2}::boolean`);
+  await db.query(`UPDATE pin_credentials SET ${assignments.join(', ')} WHERE user_id = $1::bigint`, [userId, ...keys.map((k) => flags[k])]);
+}
+
+/** Recent PIN hashes, newest first. */
+export async function pinHistory(db: Queryable, userId: number, limit: number): Promise<string[]> {
+  if (limit <= 0) return [];
+  const { rows } = await db.query(
+    'SELECT pin_hash FROM pin_history WHERE user_id = $1::bigint ORDER BY retired_at DESC, id DESC LIMIT $2::int',
+    [userId, limit],
+  );
+  return rows.map((r) => r.pin_hash as string);
+}
+
+/**
+ * Replaces the PIN hash, moving the old one into the history (trimmed to `keep` entries) and
+ * resetting the failed-sign-in count.
+ */
+export async function replacePinHash(
+  db: Queryable,
+  userId: number,
+  oldHash: string,
+  newHash: string,
+  keep: number,
+  flags: Partial<PinFlags>,
+): Promise<void> {
+  if (keep > 0) {
+    await db.query('INSERT INTO pin_history (user_id, pin_hash) VALUES ($1::bigint, $2::text)', [userId, oldHash]);
+  }
+  await db.query(
+    `DELETE FROM pin_history WHERE user_id = $1::bigint AND id NOT IN (
+       SELECT id FROM pin_history WHERE user_id = $1::bigint ORDER BY retired_at DESC, id DESC LIMIT $2::int)`,
+    [userId, keep],
+  );
+  await db.query(
+    `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL
+      WHERE user_id = $1::bigint`,
+    [userId, newHash],
+  );
+  await updatePinFlags(db, userId, flags);
+}
+
+/** After a right PIN: failures forgotten, an intruder lockout over, and an upgraded hash if one was made. */
+export async function recordSigninSuccess(db: Queryable, userId: number, upgradedHash: string | null): Promise<void> {
+  await db.query(
+    `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
+      WHERE user_id = $1::bigint`,
+    [userId, upgradedHash],
+  );
+}
+
+/** After a wrong PIN: the new failure count, and the lockout when it reached the threshold. */
+export async function recordSigninFailure(db: Queryable, userId: number, failedCount: number, at: Date, lockNow: boolean): Promise<void> {
+  await db.query(
+    `UPDATE pin_credentials SET failed_count = $2::int, last_failed_at = $3::timestamptz,
+            locked_at = CASE WHEN $4::boolean THEN $3::timestamptz ELSE NULL END
+      WHERE user_id = $1::bigint`,
+    [userId, failedCount, at, lockNow],
+  );
+}
+
+/** Clears an administrator's lock, an intruder lockout and the failed count. */
+export async function clearLocks(db: Queryable, userId: number): Promise<void> {
+  await db.query(
+    `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
+    [userId],
+  );
+}

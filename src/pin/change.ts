@@ -1,0 +1,71 @@
+import { InputError } from '../errors.js';
+
+/**
+ * Why a PIN is being changed. enrollment, forced and voluntary are the user's own changes (phone
+ * or self-service), decided by requiredChange; administrative is an administrator's, the API's or
+ * the CLI's, which skips the user's own limits.
+ */
+export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative';
+
+/** The changes a user makes themselves. */
+export type OwnChangeKind = Extract<ChangeKind, 'enrollment' | 'forced' | 'voluntary'>;
+
+export type TrivialReason = 'repeats' | 'run' | 'repeated_group' | 'keypad_line' | 'extension' | 'name' | 'common';
+
+/** Why a PIN was refused: the one name for it on every channel. */
+export type PinRefusal =
+  | { rule: 'too_short'; min: number } // empty, not all digits 0-9, or shorter than min
+  | { rule: 'too_long'; max: number }
+  | { rule: 'trivial'; reason: TrivialReason }
+  | { rule: 'reused'; history: number }
+  // Voluntary changes only: a flag, or the minimum time between changes.
+  | { rule: 'cannot_change' }
+  | { rule: 'too_soon'; minutes: number }
+  // The user's own changes: the account is locked or no longer exists (flags take effect at once).
+  | { rule: 'locked' };
+
+/** What the policy alone refuses, without the stored hashes or flags. */
+export type PolicyRefusal = Extract<PinRefusal, { rule: 'too_short' | 'too_long' | 'trivial' }>;
+
+const TRIVIAL_LABELS: Readonly<Record<TrivialReason, readonly [label: string, detail: string]>> = {
+  repeats: ['repeated digits', 'it uses only one or two different digits, or a digit more than twice in a row'],
+  run: ['run', 'it is an ascending or descending run of digits'],
+  repeated_group: ['repeated group', 'it is one group of digits repeated'],
+  keypad_line: ['keypad line', 'it contains three or more keys in a straight line on the keypad'],
+  extension: ['extension', "it contains the user's extension or the extension reversed"],
+  name: ['name', "it contains the user's first or last name typed on the keypad"],
+  common: ['common PIN', 'it is on the list of commonly chosen PINs'],
+};
+
+function digitsWord(n: number): string {
+  return n === 1 ? '1 digit' : `${n} digits`;
+}
+
+/** One English line naming the broken rule. Never includes the PIN, so it is safe to log and show. */
+export function describeRefusal(refusal: PinRefusal): string {
+  switch (refusal.rule) {
+    case 'too_short':
+      return `PIN rejected by rule 'minimum length': it must be at least ${digitsWord(refusal.min)}, using only the keys 0 to 9`;
+    case 'too_long':
+      return `PIN rejected by rule 'maximum length': it must be at most ${digitsWord(refusal.max)}`;
+    case 'trivial': {
+      const [label, detail] = TRIVIAL_LABELS[refusal.reason];
+      return `PIN rejected by rule 'trivial PIN' (${label}): ${detail}`;
+    }
+    case 'reused':
+      return refusal.history > 0
+        ? `PIN rejected by rule 'PIN history': it matches the current PIN or one of the last ${refusal.history}`
+        : `PIN rejected by rule 'PIN history': it matches the current PIN`;
+    case 'cannot_change':
+      return "PIN change refused by flag 'user cannot change'";
+    case 'too_soon':
+      return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
+    case 'locked':
+      return 'PIN change refused: the account is locked';
+  }
+}
+
+/** A refusal as the error every channel answers with: code `pin_<rule>`, status 422. */
+export function refusalError(refusal: PinRefusal): InputError {
+  return new InputError(`pin_${refusal.rule}`, describeRefusal(refusal), 422);
+}
