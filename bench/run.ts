@@ -16,7 +16,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SecretHasher, DEFAULT_HASH_PARAMETERS } from '../src/pin/hasher.js';
-import { PromptCatalog } from '../src/prompts.js';
+import type { PromptKey } from '../src/dialog/index.js';
+import { loadPromptCatalog } from '../src/prompts.js';
 import { actionOf, callAtPinPrompt, eachLimited, menuTurn, prepare, send, type CallAtPin, type Target } from './lib/calls.js';
 import { Child } from './lib/child.js';
 import { BENCH_PIN, countEvents, openBenchDatabase, seedUsers } from './lib/database.js';
@@ -37,8 +38,8 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
 
-const texts = PromptCatalog.load().textsOf('en-US');
-const heard = (body: string, key: string) => body.includes(texts[key] as string);
+const prompts = loadPromptCatalog();
+const heard = (body: string, key: PromptKey) => body.includes(prompts.render('en-US', key));
 
 /** What a caller heard in one answer, coarsely. */
 function classOf(status: number, body: string): string {

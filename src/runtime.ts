@@ -13,7 +13,7 @@ import { loadCommonPins } from './pin/common-pins.js';
 import { HashGate } from './pin/hash-gate.js';
 import { SecretHasher, type HashParameters, DEFAULT_HASH_PARAMETERS } from './pin/hasher.js';
 import { PinService } from './pin/service.js';
-import { PromptCatalog } from './prompts.js';
+import { loadPromptCatalog, type PromptCatalog } from './prompts.js';
 
 /** Everything the HTTP app and the CLI work with, wired once. */
 export interface Services {
@@ -43,7 +43,7 @@ export function createServices(
   pool: Pool,
   options: { hashParameters?: HashParameters; clock?: () => Date } = {},
 ): Services {
-  const catalog = PromptCatalog.load();
+  const catalog = loadPromptCatalog();
   if (!catalog.has(config.defaultLocale)) {
     throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no prompts/${config.defaultLocale}.json`);
   }

@@ -40,9 +40,3 @@ export const PROMPT_PLACEHOLDERS: Readonly<Partial<Record<PromptKey, readonly st
   'pin.too_short': ['min'],
   'pin.too_long': ['max'],
 };
-
-const KEY_SET: ReadonlySet<string> = new Set(PROMPT_KEYS);
-
-export function isPromptKey(value: string): value is PromptKey {
-  return KEY_SET.has(value);
-}

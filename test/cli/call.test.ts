@@ -37,7 +37,7 @@ describe('pinline call', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`caller:  ${user.extension}#`);
-    expect(result.stdout).toContain('pinline: Days until your PIN expires: 180.');
+    expect(result.stdout).toContain('pinline: Your PIN expires in 180 days.');
     expect(result.stdout).toContain('pinline: Goodbye.');
     expect(result.stdout).toContain('[the service hung up: Hangup]');
   });

@@ -1,61 +1,87 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROMPT_KEYS, PROMPT_PLACEHOLDERS } from '../../src/dialog/index.js';
+import { CatalogError, MessageCatalog } from '../../src/catalog.js';
+import { PROMPT_KEYS } from '../../src/dialog/index.js';
+import { loadPromptCatalog } from '../../src/prompts.js';
 
-const PROMPTS_DIR = new URL('../../prompts/', import.meta.url);
+const catalog = loadPromptCatalog();
 
-const files = readdirSync(PROMPTS_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
-
-function load(file: string): Record<string, unknown> {
-  const parsed: unknown = JSON.parse(readFileSync(new URL(file, PROMPTS_DIR), 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`${file} is not a flat JSON object`);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-function placeholders(text: string): string[] {
-  return [...text.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] ?? '').sort();
-}
-
-describe('prompt catalogs', () => {
-  it('ships en-US and es-US', () => {
-    expect(files).toEqual(expect.arrayContaining(['en-US.json', 'es-US.json']));
+describe('the shipped prompt catalogs', () => {
+  it('when they load at start, then en-US and es-US are there and pass every check', () => {
+    expect(catalog.localeNames).toEqual(expect.arrayContaining(['en-US', 'es-US']));
   });
 
-  describe.each(files)('%s', (file) => {
-    const catalog = load(file);
+  it.each(catalog.localeNames.flatMap((locale) => PROMPT_KEYS.map((key) => [locale, key] as const)))(
+    'when %s renders %s, then it says a non-empty sentence with no ICU syntax left',
+    (locale, key) => {
+      const text = catalog.render(locale, key, { days: 2, min: 6, max: 20 });
+      expect(text.trim()).not.toBe('');
+      expect(text).not.toMatch(/[{}#]/);
+    },
+  );
 
-    it('has every prompt key and no other', () => {
-      const keys = Object.keys(catalog).sort();
-      expect(keys.filter((k) => !(PROMPT_KEYS as readonly string[]).includes(k))).toEqual([]);
-      expect(PROMPT_KEYS.filter((k) => !(k in catalog))).toEqual([]);
-    });
+  it.each([
+    ['en-US', 'pin.status', 1, 'Your PIN expires in 1 day.'],
+    ['en-US', 'pin.status', 180, 'Your PIN expires in 180 days.'],
+    ['en-US', 'pin.status', 0, 'Your PIN expires today.'],
+    ['en-US', 'pin.expiry_warning', 1, 'Your PIN will expire in 1 day. To change it now, press 1 at the main menu.'],
+    ['en-US', 'pin.expiry_warning', 15, 'Your PIN will expire in 15 days. To change it now, press 1 at the main menu.'],
+    ['es-US', 'pin.status', 1, 'Su PIN vence en 1 día.'],
+    ['es-US', 'pin.status', 180, 'Su PIN vence en 180 días.'],
+    ['es-US', 'pin.expiry_warning', 1, 'Su PIN vencerá en 1 día. Para cambiarlo ahora, oprima 1 en el menú principal.'],
+    ['es-US', 'pin.expiry_warning', 2, 'Su PIN vencerá en 2 días. Para cambiarlo ahora, oprima 1 en el menú principal.'],
+  ] as const)('when %s says %s with %i days, then it reads "%s"', (locale, key, days, said) => {
+    expect(catalog.render(locale, key, { days })).toBe(said);
+  });
 
-    it.each(PROMPT_KEYS)('has a non-empty text for %s', (key) => {
-      const text = catalog[key];
-      expect(typeof text).toBe('string');
-      expect(String(text).trim()).not.toBe('');
-    });
-
-    it.each(PROMPT_KEYS)('uses exactly the placeholders the dialog fills in for %s', (key) => {
-      const text = String(catalog[key] ?? '');
-      const wanted = [...(PROMPT_PLACEHOLDERS[key] ?? [])].sort();
-      expect(placeholders(text)).toEqual(wanted);
-    });
+  it.each([
+    ['en-US', 1, 'at least 1 digit long'],
+    ['en-US', 6, 'at least 6 digits long'],
+    ['es-US', 1, 'al menos 1 dígito'],
+    ['es-US', 6, 'al menos 6 dígitos'],
+  ] as const)('when %s says the minimum length %i, then the count agrees with its noun', (locale, min, part) => {
+    expect(catalog.render(locale, 'pin.too_short', { min })).toContain(part);
   });
 
   it('tells callers how to use the keypad in en-US', () => {
-    const en = load('en-US.json');
-    expect(en['menu.main']).toBe(
-      'To change your PIN, press 1. To hear your PIN status, press 2. To end the call, press star.',
-    );
-    expect(en['pin.cancel_hint']).toBe('To cancel, press star.');
-    expect(String(en['signin.enter_id'])).toMatch(/pound key/);
-    expect(String(en['signin.enter_pin'])).toMatch(/pound key/);
-    expect(String(en['pin.enter_new'])).toMatch(/pound key/);
-    expect(String(en['system.busy'])).toMatch(/busy.*try again/i);
+    expect(catalog.render('en-US', 'menu.main')).toBe('To change your PIN, press 1. To hear your PIN status, press 2. To end the call, press star.');
+    expect(catalog.render('en-US', 'pin.cancel_hint')).toBe('To cancel, press star.');
+    for (const key of ['signin.enter_id', 'signin.enter_pin', 'pin.enter_new'] as const) expect(catalog.render('en-US', key)).toMatch(/pound key/);
+    expect(catalog.render('en-US', 'system.busy')).toMatch(/busy.*try again/i);
+  });
+
+  it('when a locale has no catalog, then the en-US text is said', () => {
+    expect(catalog.render('fr-FR', 'goodbye')).toBe(catalog.render('en-US', 'goodbye'));
+  });
+});
+
+describe('the check at start', () => {
+  const keys = ['hello', 'status'] as const;
+  const load = (files: Record<string, unknown>) => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'pinline-catalog-'));
+    for (const [name, texts] of Object.entries(files)) writeFileSync(path.join(directory, name), JSON.stringify(texts));
+    return () => MessageCatalog.load({ name: 'prompts', directory, keys, arguments: { status: ['days'] } });
+  };
+  const good = { hello: 'Hello.', status: '{days, plural, one {# day} other {# days}} left.' };
+
+  it('when every locale is complete and well formed, then it loads', () => {
+    expect(load({ 'en-US.json': good, 'es-US.json': { hello: 'Hola.', status: 'Quedan {days, plural, one {# día} other {# días}}.' } })().localeNames).toEqual(['en-US', 'es-US']);
+  });
+
+  it.each([
+    ['a key is missing', { 'en-US.json': { hello: 'Hello.' } }, /en-US.json has no text for "status"/],
+    ['a key is unknown', { 'en-US.json': { ...good, extra: 'x' } }, /en-US.json has an unknown key "extra"/],
+    ['a message does not parse', { 'en-US.json': { ...good, status: '{days, plural, one {# day}' } }, /"status" is not valid ICU MessageFormat/],
+    ['a plural has no other form', { 'en-US.json': { ...good, status: '{days, plural, one {# day}}' } }, /"status" is not valid ICU MessageFormat/],
+    ['an argument is misnamed', { 'en-US.json': { ...good, status: '{day} days left.' } }, /"status" must use the arguments \{days\}/],
+    ['a text uses an argument it is not given', { 'en-US.json': { ...good, hello: 'Hello {name}.' } }, /"hello" must use the arguments \{\} and no other/],
+    ['a plural form is not in the language', { 'en-US.json': { ...good, status: '{days, plural, on {# day} other {# days}} left.' } }, /plural form "on", which en-US does not have/],
+    ['a file is not JSON', { 'en-US.json': good, 'es-US.json': '{' }, /es-US.json is not a JSON object|es-US.json is not valid JSON/],
+  ])('when %s, then loading fails naming the file and key', (_what, files, message) => {
+    const attempt = load(files);
+    expect(attempt).toThrow(CatalogError);
+    expect(attempt).toThrow(message);
   });
 });

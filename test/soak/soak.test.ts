@@ -8,6 +8,7 @@ import { simulateCall, type TranscriptLine } from '../../src/cli/simulator.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { ensureRule, updateRule } from '../../src/db/rules.js';
 import { DEFAULT_HASH_PARAMETERS, type HashParameters } from '../../src/pin/hasher.js';
+import { promptMatcher } from '../support/prompt-matcher.js';
 import { createServices, type Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testActor } from '../support/factories.js';
@@ -71,21 +72,8 @@ beforeAll(async () => {
   services = createServices(testConfig({ publicBaseUrl: baseUrl, hashQueueLimit: 1000, hashQueueTimeoutMs: 10_000 }), silentLogger, pool, { hashParameters: HASH });
   server.on('request', createApp(services));
 
-  const exact = new Map<string, string>();
-  const patterns: Array<[RegExp, string]> = [];
-  for (const locale of services.catalog.localeNames) {
-    for (const [key, text] of Object.entries(services.catalog.textsOf(locale))) {
-      if (!text.includes('{')) exact.set(text, key);
-      else {
-        const source = text
-          .split(/\{\w+\}/)
-          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-          .join('.+?');
-        patterns.push([new RegExp(`^${source}$`), key]);
-      }
-    }
-  }
-  promptOf = (text) => exact.get(text) ?? patterns.find(([pattern]) => pattern.test(text))?.[1] ?? `?${text}`;
+  const keyOf = promptMatcher(services.catalog);
+  promptOf = (text) => keyOf(text).replace(/\{.*\}$/, '');
 
   // Most users never lock (so wrong PINs can't lock a user out of the rest of the soak); a
   // minimum time between changes of 0 lets voluntary changes happen again and again.

@@ -7,6 +7,7 @@ import type { Config } from '../../src/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { Logger } from '../../src/logger.js';
 import type { PromptCatalog } from '../../src/prompts.js';
+import { promptMatcher } from './prompt-matcher.js';
 import { createServices, type Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { silentLogger, testConfig } from './services.js';
@@ -69,36 +70,10 @@ export function usePhoneServer(overrides: Partial<Config> = {}): PhoneFixture {
   return fixture;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** Turns what the caller heard back into prompt keys, with {params} where a prompt has them. */
 export function heardKeys(transcript: CallTranscript, catalog: PromptCatalog): string[] {
-  const patterns: Array<{ key: string; pattern: RegExp; names: string[] }> = [];
-  for (const locale of catalog.localeNames) {
-    for (const key of Object.keys(catalog.textsOf(locale))) {
-      const template = catalog.textsOf(locale)[key] as string;
-      const names: string[] = [];
-      const source = template
-        .split(/(\{\w+\})/)
-        .map((part) => {
-          const placeholder = /^\{(\w+)\}$/.exec(part);
-          if (!placeholder) return escapeRegExp(part);
-          names.push(placeholder[1] as string);
-          return '(.+?)';
-        })
-        .join('');
-      patterns.push({ key, pattern: new RegExp(`^${source}$`), names });
-    }
-  }
-  return transcript.said.map((text) => {
-    for (const { key, pattern, names } of patterns) {
-      const match = pattern.exec(text);
-      if (match) return names.length ? `${key}{${names.map((n, i) => `${n}=${match[i + 1]}`).join(',')}}` : key;
-    }
-    return `?${text}`;
-  });
+  const keyOf = promptMatcher(catalog);
+  return transcript.said.map(keyOf);
 }
 
 /** Posts one webhook as Twilio would (signed), or with the given signature; returns status and body. */

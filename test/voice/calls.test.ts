@@ -189,8 +189,8 @@ describe('sign-in', () => {
   it('when a Spanish-speaking user signs in, then the prompts after sign-in are in Spanish', async () => {
     const user = await createUser(phone.services, { locale: 'es-US' });
     const call = await phone.call([...signIn(user), '*']);
-    const spanish = phone.services.catalog.textsOf('es-US');
-    expect(call.said.slice(-2)).toEqual([spanish['menu.main'], spanish.goodbye]);
+    const spanish = (key: 'menu.main' | 'goodbye') => phone.services.catalog.render('es-US', key);
+    expect(call.said.slice(-2)).toEqual([spanish('menu.main'), spanish('goodbye')]);
     expect(call.lines.filter((l) => l.kind === 'say').at(-1)).toMatchObject({ language: 'es-US', voice: 'Polly.Lupe' });
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gatherDigits } from '../../src/cli/simulator.js';
-import { PromptCatalog } from '../../src/prompts.js';
+import { loadPromptCatalog } from '../../src/prompts.js';
 import { TwimlRenderer } from '../../src/voice/twiml.js';
 
-const speech = { catalog: PromptCatalog.load(), voices: { 'en-US': 'Polly.Joanna' } };
+const speech = { catalog: loadPromptCatalog(), voices: { 'en-US': 'Polly.Joanna' } };
 const renderer = new TwimlRenderer(speech, 'https://pinline.example');
 
 describe('TwiML rendering', () => {

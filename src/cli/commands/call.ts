@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { E164_PATTERN } from '../../accounts/model.js';
 import { InputError } from '../../errors.js';
-import { PromptCatalog } from '../../prompts.js';
+import { loadPromptCatalog } from '../../prompts.js';
 import { simulateCall, type KeySource, type TranscriptLine } from '../simulator.js';
 import type { CliContext } from './context.js';
 
@@ -83,7 +83,7 @@ export function registerCallCommand(program: Command, ctx: CliContext): void {
         },
       }).finally(() => terminal?.close());
       if (transcript.error) throw new InputError('service_misbehaved', `the service misbehaved: ${transcript.error}`);
-      const catalog = PromptCatalog.load();
+      const catalog = loadPromptCatalog();
       const unavailable = new Set(catalog.localeNames.map((locale) => catalog.render(locale, 'error.unavailable')));
       if (transcript.said.some((text) => unavailable.has(text))) {
         throw new InputError('service_unavailable', 'the service answered that it is unavailable (see its log)');
