@@ -72,7 +72,7 @@ export function secretsFile(dataDir: string): string {
  * Reads development secrets from DATA_DIR, generating and saving the missing ones once,
  * so that a restart keeps existing PIN hashes, sessions and Twilio signatures valid.
  */
-export function loadOrCreateDevSecrets(dataDir: string): Record<GeneratedSecret, string> {
+function loadOrCreateDevSecrets(dataDir: string): Record<GeneratedSecret, string> {
   const file = secretsFile(dataDir);
   const stored: Partial<Record<GeneratedSecret, string>> = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<GeneratedSecret, string>>)

@@ -3,7 +3,7 @@ import { MessageCatalog } from './catalog.js';
 import { PROMPT_KEYS, PROMPT_PLACEHOLDERS, type PromptKey } from './dialog/prompt-keys.js';
 
 /** prompts/ at the package root; the same relative path from src/ and dist/. */
-export const PROMPTS_DIR = fileURLToPath(new URL('../prompts/', import.meta.url));
+const PROMPTS_DIR = fileURLToPath(new URL('../prompts/', import.meta.url));
 
 /** The one prompt catalog: what the dialog's prompt keys say in each locale. */
 export type PromptCatalog = MessageCatalog<PromptKey>;

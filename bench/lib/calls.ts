@@ -12,7 +12,7 @@ const ACCOUNT_SID = 'AC' + '0'.repeat(32);
 const FROM = '+15550000100';
 const TO = '+15550000199';
 
-export function newCallSid(): string {
+function newCallSid(): string {
   return `CA${randomBytes(16).toString('hex')}`;
 }
 

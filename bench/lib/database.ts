@@ -58,7 +58,7 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
 }
 
 export const BENCH_PIN = '860472';
-export const FIRST_EXTENSION = 200001;
+const FIRST_EXTENSION = 200001;
 
 /**
  * Seeds `count` signed-up users sharing one PIN hash (the verify cost is the same as with one

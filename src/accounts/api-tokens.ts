@@ -6,9 +6,9 @@ import { isUniqueViolation } from '../db/constraints.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { InputError, NotFoundError } from '../errors.js';
 
-export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
+const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
 /** Recognisable in logs and secret scanners; the rest is 256 random bits. */
-export const TOKEN_PREFIX = 'pinline_';
+const TOKEN_PREFIX = 'pinline_';
 
 function sha256(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();

@@ -9,7 +9,7 @@ import type { Account } from './model.js';
 const iso = (at: Date | null) => (at ? at.toISOString() : null);
 
 /** The PIN's flags and status as JSON: the same under the API's user and credential, and `user show --json`. */
-export function pinJson(account: Account, now: Date) {
+function pinJson(account: Account, now: Date) {
   const { pin, rule } = account;
   const status = pinStatus(pin, rule, now);
   return {

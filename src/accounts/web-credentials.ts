@@ -13,8 +13,8 @@ import type { SecretHasher } from '../pin/hasher.js';
 export type { Admin } from '../db/admins.js';
 export type { WebPasswordState } from '../db/web-passwords.js';
 
-export const MIN_PASSWORD_LENGTH = 10;
-export const MAX_PASSWORD_LENGTH = 256;
+const MIN_PASSWORD_LENGTH = 10;
+const MAX_PASSWORD_LENGTH = 256;
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 /** Refuses a password outside the length limits before any hashing is spent on it. */

@@ -3,7 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { signTwilioRequest } from '../voice/signature.js';
 
 /** Twilio gives up on a webhook after 15 s and plays "an application error has occurred". */
-export const TWILIO_WEBHOOK_TIMEOUT_MS = 15_000;
+const TWILIO_WEBHOOK_TIMEOUT_MS = 15_000;
 
 export type TranscriptLine =
   | { kind: 'say'; text: string; voice?: string; language?: string }

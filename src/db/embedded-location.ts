@@ -65,7 +65,7 @@ export async function ensurePostgresUser(): Promise<UserIds> {
 }
 
 /** `p` with symlinks resolved as far as it exists, so that one directory always has one name. */
-export function canonicalPath(p: string): string {
+function canonicalPath(p: string): string {
   const absolute = path.resolve(p);
   let existing = absolute;
   while (!existsSync(existing)) {

@@ -58,7 +58,7 @@ export const RULE_FIELDS: readonly RuleField[] = [
 ];
 
 export const DEFAULT_RULE_NAME = 'default';
-export const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
 export function checkRuleName(name: string): string {
   if (!RULE_NAME_PATTERN.test(name)) {
@@ -82,7 +82,7 @@ function describeField(field: RuleField): string {
 }
 
 /** The values a field accepts, with its range. */
-export function ruleValueSchema(field: RuleField): z.ZodType<number | boolean | null> {
+function ruleValueSchema(field: RuleField): z.ZodType<number | boolean | null> {
   if (field.kind === 'boolean') return z.boolean().describe(describeField(field));
   const range = z.int().min(field.min).max(field.max);
   return field.kind === 'minutes-or-admin' ? range.nullable().describe(describeField(field)) : range.describe(describeField(field));

@@ -5,7 +5,7 @@ import type { PromptCatalog } from '../prompts.js';
 const { VoiceResponse } = twilio.twiml;
 
 /** Seconds Twilio waits for the next key before submitting what it has (or falling through). */
-export const GATHER_TIMEOUT_SECONDS = 5;
+const GATHER_TIMEOUT_SECONDS = 5;
 
 /** Turns a template may hold before the cache starts over; prompts and their values are few. */
 const MAX_TEMPLATES = 4096;

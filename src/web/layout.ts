@@ -28,7 +28,7 @@ export function csrfField(token: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
-export function flashMessage(flash: Flash | null | undefined): SafeHtml {
+function flashMessage(flash: Flash | null | undefined): SafeHtml {
   if (!flash) return html``;
   return flash.kind === 'status'
     ? html`<p class="message status" role="status">${flash.text}</p>`

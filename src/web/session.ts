@@ -24,11 +24,11 @@ export interface Flash {
 }
 
 export const SESSION_COOKIE = 'pinline.sid';
-export const CSRF_COOKIE = 'pinline.csrf';
+const CSRF_COOKIE = 'pinline.csrf';
 /** Identifies a browser before it signs in, so the sign-in form's CSRF token has something to bind to. */
 const PRE_AUTH_COOKIE = 'pinline.pre';
 /** Signed-in pages time out after this long without a request. */
-export const SESSION_IDLE_MS = 30 * 60_000;
+const SESSION_IDLE_MS = 30 * 60_000;
 
 export interface BrowserSecurity {
   /** Cookies, form bodies, the Postgres session and CSRF checking, in that order. */
@@ -130,10 +130,6 @@ export function takeFlash(req: Request): Flash | null {
   return flash;
 }
 
-/** True for the error csrf-csrf raises on a form post without a valid token. */
-export function isCsrfError(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'EBADCSRFTOKEN';
-}
 
 /** Headers for every HTML page: no framing, no inline script, no caching of personal data. */
 export const pageHeaders: RequestHandler = (_req, res, next) => {

@@ -8,14 +8,14 @@ import { startPhoneServer, type PhoneServer } from './phone.js';
 
 import { CHROMIUM_PATH, CHROMIUM_SKIP_REASON, hasChromium } from './chromium.js';
 
-export { CHROMIUM_PATH, CHROMIUM_SKIP_REASON, hasChromium };
+export { hasChromium };
 
 /** Says once, in the test output, why a browser suite is reported as skipped. */
 export function announceBrowserSkip(): void {
   if (!hasChromium) console.warn(CHROMIUM_SKIP_REASON);
 }
 
-export function launchChromium(): Promise<Browser> {
+function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

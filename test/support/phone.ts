@@ -107,7 +107,7 @@ export function actionOf(twiml: string): string {
 }
 
 /** What one TwiML answer says, as prompt keys (see heardKeys). */
-export function keysOf(twiml: string, catalog: PromptCatalog): string[] {
+function keysOf(twiml: string, catalog: PromptCatalog): string[] {
   const said = [...twiml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((m) =>
     (m[1] as string).replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'),
   );

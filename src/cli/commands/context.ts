@@ -23,7 +23,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 const MIGRATE_CONNECT_FAILURE = 'could not connect to postgres:';
 
-export const CLI_ACTOR: Actor = { channel: 'cli', name: 'cli' };
+const CLI_ACTOR: Actor = { channel: 'cli', name: 'cli' };
 
 export function createContext(io: CliIo): CliContext {
   let config: Config | null = null;

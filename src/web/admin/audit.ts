@@ -5,7 +5,7 @@ import { html } from '../html.js';
 import { formatTime, selectField, textField } from '../layout.js';
 import { renderAdmin, type AdminDeps } from './context.js';
 
-export const AUDIT_PAGE_SIZE = 50;
+const AUDIT_PAGE_SIZE = 50;
 
 /** The filter's choices: every event pinline writes, and each family ('pin' for every 'pin.*'). */
 const EVENT_CHOICES = [...new Set(AUDIT_EVENTS.flatMap((event) => [event.split('.')[0] as string, event]))].sort();

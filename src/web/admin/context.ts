@@ -27,7 +27,7 @@ export function requireAdmin(services: Services): RequestHandler {
   };
 }
 
-export function signedInAdmin(req: Request): { id: number; username: string } {
+function signedInAdmin(req: Request): { id: number; username: string } {
   const admin = req.session.admin;
   if (!admin) throw new Error('admin page reached without a signed-in administrator');
   return admin;

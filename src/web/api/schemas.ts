@@ -75,7 +75,7 @@ export const RuleNameParams = z.object({ name: text(64).describe('the rule name'
 
 // ---- responses (the shapes of accounts/present.ts)
 
-export const PinView = z
+const PinView = z
   .object({
     flags: PinFlags,
     status: z.object({

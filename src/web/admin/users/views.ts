@@ -23,7 +23,7 @@ export const USERS_PAGE_SIZE = 25;
 /** The three pages of a user's Edit menu, as in Cisco Unity Connection. */
 type EditPage = 'basics' | 'password-settings' | 'change-password';
 
-export const CHOOSE_PASSWORD = [
+const CHOOSE_PASSWORD = [
   { value: 'voicemail', label: 'Voice Mail' },
   { value: 'web', label: 'Web Application' },
 ] as const;
