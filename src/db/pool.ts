@@ -9,6 +9,39 @@ export type Queryable = pg.Pool | pg.ClientBase;
 // timestamptz/int8 as JS values the app expects: bigint ids fit in a JS number here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** How long one statement may run on the server: well inside Twilio's 15 s for a whole turn. */
+export const STATEMENT_TIMEOUT_MS = 5000;
+/**
+ * The client gives up a little later, for what the server cannot time out itself (a connection
+ * that hangs). Client-side, so nothing is sent at connection start: PgBouncer in transaction mode
+ * refuses startup parameters such as statement_timeout.
+ */
+const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
+/** Every transaction opens with its settings, in the same round-trip as BEGIN: SET LOCAL lasts exactly as long. */
+const BEGIN = `BEGIN; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
+
+const CONNECTION_ERROR_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+const CONNECTION_ERROR_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|server conn crashed|server closed the connection/i;
+/** The client's own timeout: the connection is no use afterwards, but waiting twice would outlast the caller. */
+const CLIENT_TIMEOUT = /Query read timeout/;
+
+/**
+ * True for failures of the connection rather than of the statement: SQLSTATE class 08, the
+ * server shutting down or starting (57P01-57P03), or a connection ended under it. The same
+ * statement may work on a fresh connection.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const fields = (err ?? {}) as { code?: unknown; message?: unknown };
+  const code = typeof fields.code === 'string' ? fields.code : '';
+  return code.startsWith('08') || CONNECTION_ERROR_CODES.has(code) || CONNECTION_ERROR_MESSAGES.test(String(fields.message ?? ''));
+}
+
+/** A statement that changes nothing, so running it twice is the same as once. */
+function safeToRepeat(statement: unknown): boolean {
+  const text = typeof statement === 'string' ? statement : (statement as { text?: unknown } | null)?.text;
+  return typeof text === 'string' && /^\s*SELECT\b/i.test(text);
+}
+
 export function createPool(databaseUrl: string, logger: Logger, max = 20): Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -16,16 +49,48 @@ export function createPool(databaseUrl: string, logger: Logger, max = 20): Pool 
     // Fail fast when the database is down, so a caller hears [error.unavailable] well inside Twilio's 15 s.
     connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: 5000,
+    query_timeout: QUERY_TIMEOUT_MS,
     application_name: 'pinline',
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
+
+  // After a failover the first statements can meet connections that died under them (directly,
+  // or behind PgBouncer): a read is tried once more, on a fresh connection.
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const retryingQuery = async (...args: unknown[]): Promise<unknown> => {
+    if (typeof args.at(-1) === 'function') return query(...args);
+    try {
+      return await query(...args);
+    } catch (err) {
+      if (!isConnectionError(err) || !safeToRepeat(args[0])) throw err;
+      logger.warn({ err: { message: (err as Error).message } }, 'database connection lost; reading again on a fresh connection');
+      return query(...args);
+    }
+  };
+  Object.assign(pool, { query: retryingQuery });
   return pool;
 }
 
-/** Runs fn in one transaction on one connection; always releases it. */
+/**
+ * Runs fn in one transaction on one connection, and always releases it. A transaction whose
+ * connection failed before COMMIT was sent changed nothing, so it runs once more on a fresh
+ * connection; one that failed during COMMIT is not repeated (it may have been applied).
+ */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let committing = false;
+    try {
+      return await transactionOnce(pool, fn, () => {
+        committing = true;
+      });
+    } catch (err) {
+      if (attempt > 1 || committing || !isConnectionError(err)) throw err;
+    }
+  }
+}
+
+async function transactionOnce<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, onCommit: () => void): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // A connection lost while checked out (e.g. during a PIN hash) is reported as an 'error'
@@ -35,19 +100,24 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query(BEGIN);
     const result = await fn(client);
+    onCommit();
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      broken = true;
+    if (isConnectionError(err) || CLIENT_TIMEOUT.test(String((err as Error | null)?.message))) broken = true;
+    if (!broken) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
     }
     throw err;
   } finally {
     client.off('error', onError);
+    // A broken connection is closed, not handed to the next caller.
     client.release(broken);
   }
 }

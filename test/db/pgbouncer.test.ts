@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulateCall } from '../../src/cli/simulator.js';
+import { createAdmin } from '../support/browser.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createUser } from '../support/factories.js';
+import { hasPgBouncer, PGBOUNCER_SKIP_REASON, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
+import { heardKeys, startPhoneServer, WebhookCaller, type PhoneServer } from '../support/phone.js';
+import { textOf, WebClient } from '../support/web-client.js';
+
+// DESIGN §10: pinline works behind PgBouncer in transaction mode with PgBouncer's default
+// settings: no startup parameters, no session state between transactions, transaction-scoped
+// locks only. The end-to-end calls run here with every statement going through PgBouncer.
+
+if (!hasPgBouncer) console.warn(PGBOUNCER_SKIP_REASON);
+const suite = hasPgBouncer ? describe : describe.skip;
+
+let database: TestDatabase;
+let bouncer: PgBouncer;
+let phone: PhoneServer;
+const publicBaseUrl = 'http://pinline.example';
+
+beforeAll(async () => {
+  if (!hasPgBouncer) return;
+  database = await createTestDatabase();
+  bouncer = await startPgBouncer(database.url);
+  phone = await startPhoneServer(bouncer.url(database.url));
+});
+
+afterAll(async () => {
+  await phone?.close();
+  await bouncer?.stop();
+  await database?.drop();
+});
+
+/** A call on this file's instance, or with its turns on `servers` in turn, as Twilio would place it. */
+function call(keys: string[], servers?: PhoneServer[]) {
+  if (!servers) return simulateCall({ baseUrl: phone.baseUrl, authToken: phone.services.config.twilioAuthToken, keys });
+  let turn = 0;
+  const ports = servers.map((s) => (s.server.address() as { port: number }).port);
+  return simulateCall({
+    baseUrl: publicBaseUrl,
+    authToken: phone.services.config.twilioAuthToken,
+    keys,
+    transport: (url) => url.replace(publicBaseUrl, `http://127.0.0.1:${ports[turn++ % ports.length] as number}`),
+  });
+}
+
+const heard = async (keys: string[], servers?: PhoneServer[]) => {
+  const transcript = await call(keys, servers);
+  expect(transcript.error).toBeNull();
+  return heardKeys(transcript, phone.services.catalog);
+};
+
+async function credential(userId: number) {
+  const { rows } = await phone.services.pool.query('SELECT failed_count, locked_at, enrollment_pending FROM pin_credentials WHERE user_id = $1', [userId]);
+  return rows[0] as { failed_count: number; locked_at: Date | null; enrollment_pending: boolean };
+}
+
+suite('behind PgBouncer in transaction mode (default settings)', () => {
+  it('when a new user enrolls and signs in again, then both calls go through as they do directly', async () => {
+    const user = await createUser(phone.services, { enroll: true });
+    expect((await heard([`${user.extension}#`, `${user.pin}#`, '604817#', '604817#', '2', '*'])).slice(-6)).toEqual([
+      'pin.confirm',
+      'enroll.done',
+      'menu.main',
+      'pin.status{days=180}',
+      'menu.main',
+      'goodbye',
+    ]);
+    expect(await credential(user.userId)).toMatchObject({ enrollment_pending: false });
+    expect((await heard([`${user.extension}#`, '604817#', '*'])).slice(-2)).toEqual(['menu.main', 'goodbye']);
+  });
+
+  it('when many calls guess one PIN at once, then the row lock still lets no more through than the threshold', async () => {
+    const user = await createUser(phone.services);
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => (await heard([`${user.extension}#`, `${700100 + i}#`])).find((k) => k === 'signin.invalid' || k === 'signin.locked')),
+    );
+    expect(outcomes.filter((o) => o === 'signin.invalid')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'signin.locked')).toHaveLength(5);
+    expect((await credential(user.userId)).failed_count).toBe(3);
+  });
+
+  it('when a turn is delivered twice, at once and again, then the failure is counted once (transaction-scoped advisory lock)', async () => {
+    const user = await createUser(phone.services);
+    const caller = new WebhookCaller(phone, 'CApgbouncer0001');
+    const pinPrompt = (await caller.press((await caller.incoming()).action, user.extension)).action;
+    const [first, second] = await Promise.all([caller.press(pinPrompt, '000000'), caller.press(pinPrompt, '000000')]);
+    const third = await caller.press(pinPrompt, '000000');
+    expect(first.said).toEqual(['signin.invalid', 'signin.enter_id']);
+    expect(second.said).toEqual(first.said);
+    expect(third.said).toEqual(first.said);
+    expect((await credential(user.userId)).failed_count).toBe(1);
+  });
+
+  it('when the turns of one call alternate between two instances, then the call goes on as if on one', async () => {
+    const instances = [
+      await startPhoneServer(bouncer.url(database.url), { publicBaseUrl }),
+      await startPhoneServer(bouncer.url(database.url), { publicBaseUrl }),
+    ];
+    try {
+      const user = await createUser(phone.services, { enroll: true });
+      expect((await heard([`${user.extension}#`, `${user.pin}#`, '730496#', '730496#', '*'], instances)).slice(-3)).toEqual([
+        'enroll.done',
+        'menu.main',
+        'goodbye',
+      ]);
+    } finally {
+      for (const instance of instances) await instance.close();
+    }
+  });
+
+  it('when an administrator signs in and changes a PIN on the web, then sessions and the change work through PgBouncer', async () => {
+    const admin = await createAdmin(phone.services);
+    const user = await createUser(phone.services);
+    const client = new WebClient(phone.baseUrl);
+    await client.signInAsAdmin(admin);
+    await client.load(`/admin/users/${user.userId}/change-password`);
+    const saved = await client.submit(`/admin/users/${user.userId}/change-password`, {
+      target: 'voicemail',
+      password: '604817',
+      confirm: '604817',
+      mustChange: 'on',
+    });
+    expect(textOf(saved.body)).toContain('Updated Password');
+    expect((await heard([`${user.extension}#`, '604817#'])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
+  });
+});
