@@ -67,7 +67,7 @@ export function signinRoutes<Principal>(services: Services, area: SigninArea<Pri
     await area.renderForm(req, res, {});
   });
 
-  const limiter = credentialLimiter(limit, async (req, res, refusal) => {
+  const limiter = credentialLimiter(services.pool, `${area.auditPrefix}-signin`, limit, async (req, res, refusal) => {
     if (refusal.firstInWindow) {
       await audit('signin_throttled', await area.attemptSubject(formText(req, area.identifierField)), { ip: req.ip ?? null });
     }

@@ -5,27 +5,42 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebRouter } from '../../src/web/index.js';
 import { createAdmin } from '../support/browser.js';
 import { createUser, testActor } from '../support/factories.js';
-import { useServices } from '../support/services.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { createServices, type Services } from '../../src/runtime.js';
+import { silentLogger, testConfig, useServices } from '../support/services.js';
 import { WebClient } from '../support/web-client.js';
 
 // The web router alone with a small sign-in limit, so the limit is reached in a few requests.
+// Two instances on the one database, as behind a load balancer: the counters are in Postgres.
 
 const fixture = useServices();
 let server: Server;
 let baseUrl = '';
+let otherServer: Server;
+let otherBaseUrl = '';
+let otherPool: Pool;
 
-beforeAll(async () => {
+async function listen(services: Services): Promise<[Server, string]> {
   const app = express();
   app.set('trust proxy', 'loopback');
-  app.use(createWebRouter(fixture.services, { signinLimit: { limit: 3, windowMs: 60_000 } }));
-  server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app.use(createWebRouter(services, { signinLimit: { limit: 3, windowMs: 60_000 } }));
+  const listening = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => listening.once('listening', () => resolve()));
+  return [listening, `http://127.0.0.1:${(listening.address() as AddressInfo).port}`];
+}
+
+beforeAll(async () => {
+  [server, baseUrl] = await listen(fixture.services);
+  otherPool = createPool(fixture.database.url, silentLogger, 4);
+  [otherServer, otherBaseUrl] = await listen(createServices(testConfig(), silentLogger, otherPool));
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const s of [server, otherServer]) {
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+  await otherPool.end();
 });
 
 async function events(name: string): Promise<number> {
@@ -90,6 +105,24 @@ describe('sign-in rate limit', () => {
     const client = at(5);
     await client.load('/admin/signin');
     expect((await client.post('/admin/signin', { username: 'nobody', password: 'guess' })).status).toBe(429);
+  });
+});
+
+describe('limits shared by every instance', () => {
+  it('when one address spreads its failures over two instances, then the limit holds for the total, and the refusal is audited once', async () => {
+    const admin = await createAdmin(fixture.services);
+    const onA = new WebClient(baseUrl, { 'x-forwarded-for': '198.51.100.40' });
+    const onB = new WebClient(otherBaseUrl, { 'x-forwarded-for': '198.51.100.40' });
+    await onA.load('/admin/signin');
+    await onB.load('/admin/signin');
+    expect((await onA.post('/admin/signin', { username: admin.username, password: 'wrong 1' })).status).toBe(401);
+    expect((await onB.post('/admin/signin', { username: admin.username, password: 'wrong 2' })).status).toBe(401);
+    expect((await onA.post('/admin/signin', { username: admin.username, password: 'wrong 3' })).status).toBe(401);
+    // The fourth failure in all: refused on either instance, even with the right password.
+    expect((await onB.post('/admin/signin', admin)).status).toBe(429);
+    expect((await onA.post('/admin/signin', admin)).status).toBe(429);
+    const { rows } = await fixture.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'admin.signin_throttled' AND details->>'ip' = '198.51.100.40'`);
+    expect(rows[0].n).toBe(1);
   });
 });
 

@@ -156,6 +156,8 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
   // Guesses of the current password are throttled per user, like sign-ins per address: the
   // session may be someone else's left open, and each guess costs a hash.
   const passwordGuesses = credentialLimiter(
+    services.pool,
+    'web-password',
     signinLimit,
     async (req, res, refusal) => {
       const user = req.session.user;
@@ -171,7 +173,7 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
         error: `Too many wrong current passwords. Try again in ${refusal.retryAfterMinutes} minutes.`,
       });
     },
-    { key: (req) => `me-password:${req.session.user?.id ?? 0}` },
+    { key: (req) => `user:${req.session.user?.id ?? 0}` },
   );
 
   router.post('/password', requireUser, passwordGuesses, async (req, res) => {
