@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { ping } from './db/pool.js';
 import { describeFailure } from './errors.js';
+import { isMetricsBearer } from './metrics.js';
 import type { Services } from './runtime.js';
 import { createWebRouter } from './web/index.js';
 import { createVoiceRouter } from './voice/router.js';
@@ -25,6 +26,16 @@ export function createApp(services: Services): Express {
       res.status(503).json({ status: 'database unreachable' });
     }
   });
+
+  const { metricsToken } = services.config;
+  if (metricsToken !== null) {
+    app.get('/metrics', async (req, res, next) => {
+      // Without the token the route is not there: the same 404 as any unknown path.
+      if (!isMetricsBearer(req.get('authorization'), metricsToken)) return next();
+      const text = await services.metrics.exposition();
+      res.status(200).set('Cache-Control', 'no-store').type(services.metrics.contentType).send(text);
+    });
+  }
 
   app.use(createVoiceRouter(services));
 

@@ -37,6 +37,8 @@ export interface Config {
    * address feeds the sign-in rate limits and the audit log, so only trust your own proxies.
    */
   readonly trustProxy: string | number | boolean;
+  /** The bearer token that /metrics asks for; null: there is no /metrics. */
+  readonly metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +62,8 @@ const DEFAULT_VOICES = 'en-US=Polly.Joanna,es-US=Polly.Lupe';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Secrets of our own choosing: long enough that guessing them is hopeless. */
 const MIN_SECRET_LENGTH = { production: 32, development: 16 } as const;
+/** The metrics token only guards counters, but is still a bearer secret. */
+const MIN_METRICS_TOKEN_LENGTH = 16;
 /** What Twilio issues as an auth token. */
 const TWILIO_AUTH_TOKEN_PATTERN = /^[0-9a-f]{32}$/i;
 
@@ -160,6 +164,8 @@ const EnvSchema = z.object({
   HASH_QUEUE_LIMIT: z.preprocess(unset, wholeNumber(1, 100000).default(cores * 64)),
   DB_POOL_SIZE: z.preprocess(unset, wholeNumber(2, 1000).optional()),
   TRUST_PROXY: z.preprocess(unset, trustProxy.default('loopback')),
+  // A bearer token is one word: a space could never match an Authorization header.
+  METRICS_TOKEN: z.preprocess(unset, z.string().regex(/^\S+$/, { error: 'must not contain spaces' }).optional()),
 });
 
 function describeIssues(error: z.ZodError): string {
@@ -200,6 +206,10 @@ export function loadConfig(env: Env = process.env): Config {
       `DB_POOL_SIZE (${dbPoolSize}) must be at least HASH_CONCURRENCY + 2 (${hashConcurrency + 2}): each hashing turn holds a connection`,
     );
   }
+  const metricsToken = vars.METRICS_TOKEN ?? null;
+  if (nodeEnv === 'production' && metricsToken !== null && metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
+    problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 
   return Object.freeze({
@@ -219,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     hashQueueLimit: vars.HASH_QUEUE_LIMIT,
     dbPoolSize,
     trustProxy: vars.TRUST_PROXY,
+    metricsToken,
   });
 }
 

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { loadCommonPins } from './pin/common-pins.js';
 import { HashGate } from './pin/hash-gate.js';
 import { SecretHasher, type HashParameters, DEFAULT_HASH_PARAMETERS } from './pin/hasher.js';
@@ -28,6 +29,8 @@ export interface Services {
   apiTokens: ApiTokenService;
   audit: AuditService;
   catalog: PromptCatalog;
+  /** This instance's counts, served at /metrics when METRICS_TOKEN is set. */
+  metrics: Metrics;
 }
 
 export interface Runtime extends Services {
@@ -55,7 +58,15 @@ export function createServices(
     Math.min(config.hashConcurrency, Math.max(1, availableParallelism())),
   );
   const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
-  const pins = new PinService({ pool, hasher, gate, commonPins: loadCommonPins(), ...(options.clock ? { clock: options.clock } : {}) });
+  const metrics = new Metrics({ gate, pool });
+  const pins = new PinService({
+    pool,
+    hasher,
+    gate,
+    commonPins: loadCommonPins(),
+    observer: metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);
   const webCredentials = new WebCredentialService(pool, hasher, gate);
   return {
@@ -70,6 +81,7 @@ export function createServices(
     apiTokens: new ApiTokenService(pool),
     audit: new AuditService(pool),
     catalog,
+    metrics,
   };
 }
 

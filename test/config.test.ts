@@ -83,6 +83,24 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), HASH_CONCURRENCY: '2' }).dbPoolSize).toBe(20);
   });
 
+  it('when METRICS_TOKEN is unset, then there is no metrics token; when set, it is used as given', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).metricsToken).toBeNull();
+    expect(loadConfig({ DATA_DIR: dataDir(), METRICS_TOKEN: '' }).metricsToken).toBeNull();
+    expect(loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), METRICS_TOKEN: 'scrape-0123456789' }).metricsToken).toBe('scrape-0123456789');
+  });
+
+  it('when production is given a METRICS_TOKEN under 16 characters, then the start is refused without echoing it', () => {
+    const refuse = () => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), METRICS_TOKEN: 'scrape-token' });
+    expect(refuse).toThrow(/METRICS_TOKEN must be at least 16 characters/);
+    expect(refuse).toThrow(expect.objectContaining({ message: expect.not.stringContaining('scrape-token') }));
+    // Development takes a short one, as it takes short secrets.
+    expect(loadConfig({ DATA_DIR: dataDir(), METRICS_TOKEN: 'dev' }).metricsToken).toBe('dev');
+  });
+
+  it('when METRICS_TOKEN contains a space, then the start is refused: no Authorization header could carry it', () => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), METRICS_TOKEN: 'two words-0123456789' })).toThrow(/METRICS_TOKEN must not contain spaces/);
+  });
+
   it.each([
     [undefined, 'loopback'],
     ['1', 1],

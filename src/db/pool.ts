@@ -10,7 +10,7 @@ export type Queryable = pg.Pool | pg.ClientBase;
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** How long one statement may run on the server: well inside Twilio's 15 s for a whole turn. */
-export const STATEMENT_TIMEOUT_MS = 5000;
+const STATEMENT_TIMEOUT_MS = 5000;
 /**
  * The client gives up a little later, for what the server cannot time out itself (a connection
  * that hangs). Client-side, so nothing is sent at connection start: PgBouncer in transaction mode
@@ -30,7 +30,7 @@ const CLIENT_TIMEOUT = /Query read timeout/;
  * server shutting down or starting (57P01-57P03), or a connection ended under it. The same
  * statement may work on a fresh connection.
  */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   const fields = (err ?? {}) as { code?: unknown; message?: unknown };
   const code = typeof fields.code === 'string' ? fields.code : '';
   return code.startsWith('08') || CONNECTION_ERROR_CODES.has(code) || CONNECTION_ERROR_MESSAGES.test(String(fields.message ?? ''));

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { EXTENSION_PATTERN, type Account, type AccountWithHash, type PinFlags, type User } from '../accounts/model.js';
-import type { Actor } from '../audit/actor.js';
+import type { Actor, Channel } from '../audit/actor.js';
 import type { AuditEventName } from '../audit/events.js';
 import { lockRequest, recordAudit, type CallTurn } from '../db/audit.js';
 import {
@@ -16,7 +16,7 @@ import { withTransaction, type Pool, type PoolClient, type Queryable } from '../
 import { findRuleByName } from '../db/rules.js';
 import { findAccount, findAccountWithHash, lockAccount } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
-import { NotFoundError } from '../errors.js';
+import { HashingBusyError, NotFoundError } from '../errors.js';
 import { refusalError, type ChangeKind, type OwnChangeKind, type PinRefusal } from './change.js';
 import type { CommonPinList } from './common-pins.js';
 import type { HashGate } from './hash-gate.js';
@@ -30,6 +30,22 @@ export type SigninResult =
   | { outcome: 'invalid'; maxFailedPerCall: number }
   | { outcome: 'locked' };
 
+/** What a sign-in came to, as counted: the result's outcome, or busy when no hashing slot freed up in time. */
+export type SigninOutcome = SigninResult['outcome'] | 'busy';
+
+/**
+ * Told what this service did, after the transaction committed and once per request (a replayed
+ * Twilio retry is not told again). The metrics module implements it, so the domain stays free of it.
+ */
+export interface PinObserver {
+  signin(outcome: SigninOutcome): void;
+  /** Intruder detection locked an account. */
+  lockout(): void;
+  pinChanged(channel: Channel): void;
+}
+
+const UNOBSERVED: PinObserver = { signin() {}, lockout() {}, pinChanged() {} };
+
 /** A saved change comes back with the account as it is now (new expiry, flags). */
 export type ChangeResult = { ok: true; account: Account } | { ok: false; refusal: PinRefusal };
 
@@ -39,6 +55,7 @@ export interface PinServiceDeps {
   gate: HashGate;
   commonPins: CommonPinList;
   clock?: () => Date;
+  observer?: PinObserver;
 }
 
 /** What an administrator may set besides a PIN: flags, and an unlock. */
@@ -76,9 +93,11 @@ function ownerOf(account: Account): PinOwner {
  */
 export class PinService {
   private readonly clock: () => Date;
+  private readonly observer: PinObserver;
 
   constructor(private readonly deps: PinServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.observer = deps.observer ?? UNOBSERVED;
   }
 
   /**
@@ -89,10 +108,14 @@ export class PinService {
    */
   verifySignin(request: { extension: string; pin: string; actor: Actor; call?: CallTurn }): Promise<SigninResult> {
     const { hasher, gate } = this.deps;
-    return gate.run(() =>
+    // Set by a first delivery only, and reported once its transaction has committed.
+    let applied = false;
+    let lockedOut = false;
+    const checked = gate.run(() =>
       this.idempotent<SigninResult>(
         request.call,
         async (client) => {
+          applied = true;
           const now = this.clock();
           const account = EXTENSION_PATTERN.test(request.extension)
             ? await lockAccount(client, { extension: request.extension })
@@ -137,6 +160,7 @@ export class PinService {
           await recordSigninFailure(client, account.user.id, failedCount, now, lockNow);
           await audit('signin.failed', account, { reason: 'wrong_pin', failedCount });
           if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
+          lockedOut = lockNow;
           return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
         },
         async (events, client) => {
@@ -155,6 +179,19 @@ export class PinService {
           };
         },
       ),
+    );
+    return checked.then(
+      (result) => {
+        if (applied) {
+          this.observer.signin(result.outcome);
+          if (lockedOut) this.observer.lockout();
+        }
+        return result;
+      },
+      (err: unknown) => {
+        if (err instanceof HashingBusyError) this.observer.signin('busy');
+        throw err;
+      },
     );
   }
 
@@ -279,7 +316,9 @@ export class PinService {
   }
 
   private async changeInSlot(request: ChangePinRequest): Promise<ChangeResult> {
-    return this.idempotent<ChangeResult>(
+    // Set by a first delivery that saved, and reported once its transaction has committed.
+    let saved = false;
+    const result = await this.idempotent<ChangeResult>(
       request.call,
       async (client) => {
         const account = await lockAccount(client, { userId: request.userId });
@@ -310,6 +349,7 @@ export class PinService {
         });
         const changed = await findAccount(client, { userId: account.user.id });
         if (!changed) throw new NotFoundError(`user ${account.user.id}`);
+        saved = true;
         return { ok: true, account: changed };
       },
       // A retried save request: the PIN was saved by the first delivery.
@@ -318,6 +358,8 @@ export class PinService {
         return account ? { ok: true, account } : { ok: false, refusal: { rule: 'locked' } };
       },
     );
+    if (saved) this.observer.pinChanged(request.actor.channel);
+    return result;
   }
 
   private async refusalFor(client: Queryable, account: AccountWithHash, newPin: string, kind: ChangeKind): Promise<PinRefusal | null> {

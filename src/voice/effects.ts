@@ -73,7 +73,11 @@ export async function runEffect(services: Services, context: CallContext, effect
       }
     }
   } catch (err) {
-    if (err instanceof HashingBusyError) return { type: 'busy' };
+    if (err instanceof HashingBusyError) {
+      // The dialog answers every busy event with [system.busy].
+      services.metrics.busyAnswer('phone');
+      return { type: 'busy' };
+    }
     if (effect.type === 'audit') {
       // Losing a per-call audit note must not cut the caller off.
       services.logger.warn({ callSid: context.call.callSid, err: { message: (err as Error).message } }, 'call audit failed');

@@ -19,7 +19,7 @@ type Body = Record<string, string | undefined>;
  * travels sealed in those URLs, so any instance can serve any turn.
  */
 export function createVoiceRouter(services: Services): Router {
-  const { config, logger } = services;
+  const { config, logger, metrics } = services;
   const sealer = new CallStateSealer(config.sessionSecret);
   const fingerprintKey = deriveKey(config.sessionSecret, 'pinline request fingerprint');
   /**
@@ -58,7 +58,7 @@ export function createVoiceRouter(services: Services): Router {
     return { step, say };
   }
 
-  async function answer(req: Request, res: Response, sealed: string, turn: number, state: CallState, event: DialogEvent) {
+  async function answer(req: Request, res: Response, started: number, sealed: string, turn: number, state: CallState, event: DialogEvent) {
     const body = req.body as Body;
     const callSid = body.CallSid as string;
     const digits = event.type === 'digits' ? event.digits : '';
@@ -75,17 +75,20 @@ export function createVoiceRouter(services: Services): Router {
       logger.child({ callSid, turn }).debug({ phase: step.state.phase.name, prompts: say.map((s) => s.key), hangup: !step.gather }, 'turn');
     }
     sendTwiml(res, twiml.render(locale, { say, gather: step.gather, hangup: step.hangup }, next));
+    // Counted under the phase the caller answered; the call's start has none yet ("incoming").
+    metrics.turn(state.phase.name === 'start' ? 'incoming' : state.phase.name, started);
   }
 
   /** Any failure inside a call is spoken, never a 5xx that Twilio reads as "an application error". */
-  const guarded = (handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+  const guarded = (handler: (req: Request, res: Response, started: number) => Promise<void>) => async (req: Request, res: Response) => {
+    const started = performance.now();
     try {
       const callSid = (req.body as Body).CallSid;
       if (!callSid || !CALL_SID_PATTERN.test(callSid)) {
         sendTwiml(res, twiml.unavailable(config.defaultLocale));
         return;
       }
-      await handler(req, res);
+      await handler(req, res, started);
     } catch (err) {
       const callSid = (req.body as Body | undefined)?.CallSid;
       if (err instanceof SealError) logger.warn({ callSid, reason: err.message }, 'call state refused');
@@ -96,21 +99,22 @@ export function createVoiceRouter(services: Services): Router {
 
   router.post(
     '/voice/incoming',
-    guarded(async (req, res) => {
+    guarded(async (req, res, started) => {
       logger.info({ callSid: (req.body as Body).CallSid }, 'call started');
+      metrics.callStarted();
       // The first turn only reads (caller ID), so a CallSid used again gains nothing from it.
-      await answer(req, res, '', 0, initialState(config.defaultLocale), { type: 'call_started', defaultLocale: config.defaultLocale });
+      await answer(req, res, started, '', 0, initialState(config.defaultLocale), { type: 'call_started', defaultLocale: config.defaultLocale });
     }),
   );
 
   const continueCall = (eventOf: (body: Body) => DialogEvent) =>
-    guarded(async (req, res) => {
+    guarded(async (req, res, started) => {
       const body = req.body as Body;
       // Read once: express 5 parses the query string again on every access to req.query.
       const { s: sealed } = req.query;
       const token = typeof sealed === 'string' ? sealed : '';
       const { turn, state } = sealer.open(body.CallSid as string, token);
-      await answer(req, res, token, turn, state, eventOf(body));
+      await answer(req, res, started, token, turn, state, eventOf(body));
     });
 
   router.post(

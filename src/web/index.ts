@@ -35,6 +35,7 @@ function pageErrors(services: Services, security: BrowserSecurity, area: 'admin'
     };
     const failure = describeFailure(err);
     if (failure) {
+      if (failure.code === 'busy') services.metrics.busyAnswer('web');
       if (failure.retryAfter) res.set('Retry-After', String(failure.retryAfter));
       // A refused form gets no new token: the page that sent it must be reloaded.
       const token = failure.code === 'csrf' ? '' : csrf(req);

@@ -25,6 +25,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     hashQueueLimit: 128,
     dbPoolSize: 10,
     trustProxy: 'loopback',
+    metricsToken: null,
     ...overrides,
   });
 }

@@ -199,6 +199,7 @@ export function apiRouter(services: Services): Router {
   const errors: ErrorRequestHandler = (err, req, res, _next) => {
     const failure = describeFailure(err);
     if (failure) {
+      if (failure.code === 'busy') services.metrics.busyAnswer('api');
       if (failure.retryAfter) res.set('Retry-After', String(failure.retryAfter));
       return sendError(res, failure.status, failure.code, failure.message);
     }
