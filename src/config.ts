@@ -10,6 +10,11 @@ export interface Config {
   readonly port: number;
   /** null: an embedded Postgres under `dataDir`. */
   readonly databaseUrl: string | null;
+  /**
+   * Where migrations run, when not DATABASE_URL: node-pg-migrate holds a session-level advisory
+   * lock, so behind PgBouncer in transaction mode they need a direct connection to Postgres.
+   */
+  readonly migrationsDatabaseUrl: string | null;
   readonly dataDir: string;
   readonly publicBaseUrl: string;
   readonly twilioAuthToken: string;
@@ -145,6 +150,7 @@ const cores = Math.max(1, availableParallelism());
 const EnvSchema = z.object({
   PORT: z.preprocess(unset, wholeNumber(1, 65535).optional()),
   DATABASE_URL: z.preprocess(unset, z.string().optional()),
+  MIGRATIONS_DATABASE_URL: z.preprocess(unset, z.string().optional()),
   DATA_DIR: z.preprocess(unset, z.string().optional()),
   PUBLIC_BASE_URL: z.preprocess(unset, httpUrl.optional()),
   DEFAULT_LOCALE: z.preprocess(
@@ -216,6 +222,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     port,
     databaseUrl: vars.DATABASE_URL ?? null,
+    migrationsDatabaseUrl: vars.MIGRATIONS_DATABASE_URL ?? null,
     dataDir,
     publicBaseUrl: (vars.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     twilioAuthToken: secret('TWILIO_AUTH_TOKEN'),

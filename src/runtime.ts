@@ -97,7 +97,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     databaseUrl = embedded.databaseUrl;
   }
   try {
-    const applied = await migrate(databaseUrl, logger);
+    const applied = await migrate(config.migrationsDatabaseUrl ?? databaseUrl, logger);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   } catch (err) {
     await embedded?.stop();

@@ -20,7 +20,7 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  * from a package: the maintained Postgres stores create their tables at run time and take
  * session-level locks, which PgBouncer in transaction mode cannot carry.
  */
-class PostgresRateLimitStore implements Store {
+export class PostgresRateLimitStore implements Store {
   readonly localKeys = false;
   private windowMs = DEFAULT_SIGNIN_LIMIT.windowMs;
   private nextPruneAt = 0;

@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/net.js';
 import { simulateCall } from '../../src/cli/simulator.js';
 import { createAdmin } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -18,6 +22,7 @@ let database: TestDatabase;
 let bouncer: PgBouncer;
 let phone: PhoneServer;
 const publicBaseUrl = 'http://pinline.example';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 beforeAll(async () => {
   if (!hasPgBouncer) return;
@@ -57,6 +62,69 @@ async function credential(userId: number) {
 }
 
 suite('behind PgBouncer in transaction mode (default settings)', () => {
+  it('when the server starts with DATABASE_URL through PgBouncer and MIGRATIONS_DATABASE_URL direct, then it migrates an empty database and serves', async () => {
+    const empty = await createTestDatabase();
+    const direct = new pg.Client({ connectionString: empty.url });
+    await direct.connect();
+    await direct.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    await direct.end();
+    const port = await freePort();
+    const server = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        DATABASE_URL: bouncer.url(empty.url),
+        MIGRATIONS_DATABASE_URL: empty.url,
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        PORT: String(port),
+        TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef',
+        PIN_PEPPER: 'pgbouncer-test-pepper-0123456789abcdef',
+        SESSION_SECRET: 'pgbouncer-test-session-0123456789abcdef',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    server.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      let ready = false;
+      for (let i = 0; i < 100 && !ready && server.exitCode === null; i++) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(ready, stderr).toBe(true);
+      const migrated = new pg.Client({ connectionString: empty.url });
+      await migrated.connect();
+      const { rows } = await migrated.query(`SELECT count(*)::int AS n FROM auth_rules WHERE name = 'default'`);
+      await migrated.end();
+      expect(rows[0].n).toBe(1);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+      await empty.drop();
+    }
+  });
+
+  it('when an address fails sign-ins on two instances through PgBouncer, then the shared limit holds', async () => {
+    const admin = await createAdmin(phone.services);
+    const other = await startPhoneServer(bouncer.url(database.url));
+    try {
+      const address = { 'x-forwarded-for': '198.51.100.60' };
+      const clients = [new WebClient(phone.baseUrl, address), new WebClient(other.baseUrl, address)];
+      for (const client of clients) await client.load('/admin/signin');
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const client = clients[i % 2] as WebClient;
+        statuses.push((await client.post('/admin/signin', { username: admin.username, password: `wrong ${i}` })).status);
+      }
+      expect(statuses.slice(0, 10)).toEqual(Array<number>(10).fill(401));
+      expect(statuses.slice(10)).toEqual([429, 429]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('when a new user enrolls and signs in again, then both calls go through as they do directly', async () => {
     const user = await createUser(phone.services, { enroll: true });
     expect((await heard([`${user.extension}#`, `${user.pin}#`, '604817#', '604817#', '2', '*'])).slice(-6)).toEqual([

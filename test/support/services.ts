@@ -12,6 +12,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     nodeEnv: 'test',
     port: 0,
     databaseUrl: null,
+    migrationsDatabaseUrl: null,
     dataDir: '/nonexistent',
     publicBaseUrl: 'http://pinline.test',
     twilioAuthToken: 'test-twilio-auth-token',

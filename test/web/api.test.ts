@@ -57,6 +57,19 @@ describe('authentication', () => {
   });
 });
 
+describe('guessing tokens', () => {
+  it('when one address keeps sending bad tokens, then after 30 it gets 429 with the error shape, and no more are audited', async () => {
+    const send = () =>
+      fetch(`${web.baseUrl}/api/users`, { headers: { authorization: 'Bearer pinline_guess', 'x-forwarded-for': '203.0.113.77' } });
+    const before = (await auditRows(`event = 'api.auth_failed' AND details->>'ip' = '203.0.113.77'`)).length;
+    for (let i = 0; i < 30; i++) expect((await send()).status).toBe(401);
+    const limited = await send();
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ error: { code: 'too_many_requests', message: expect.any(String) } });
+    expect((await auditRows(`event = 'api.auth_failed' AND details->>'ip' = '203.0.113.77'`)).length - before).toBe(30);
+  });
+});
+
 describe('users', () => {
   it('when a user is created, read, changed, listed and deleted, then each answer is right and each change is audited as the token', async () => {
     const created = await api('POST', '/users', { extension: '5201', firstName: 'Grace', lastName: 'Hopper', pin: '604817', enroll: false });

@@ -14,7 +14,7 @@ export function registerMigrateCommand(program: Command, ctx: CliContext): void 
       // Not openRuntime: it migrates too, but does not say which migrations it applied.
       const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger);
       try {
-        const applied = await migrate(config.databaseUrl ?? embedded!.databaseUrl, logger);
+        const applied = await migrate(config.migrationsDatabaseUrl ?? config.databaseUrl ?? embedded!.databaseUrl, logger);
         if (applied.length === 0) ctx.print('database is up to date');
         else ctx.print(...applied.map((name) => `applied ${name}`));
       } finally {

@@ -6,6 +6,7 @@ import type { Actor } from '../../audit/actor.js';
 import { credentialJson, ruleJson, userJson } from '../../accounts/present.js';
 import { describeFailure, InputError } from '../../errors.js';
 import type { Services } from '../../runtime.js';
+import { PostgresRateLimitStore } from '../rate-limit.js';
 import { openApiDocument } from './openapi.js';
 import { NewRuleBody, NewUserBody, PinUpdateBody, RuleChangesBody, RuleNameParams, UserChangesBody, UserIdParams, UserListQuery } from './schemas.js';
 
@@ -36,6 +37,7 @@ export function apiRouter(services: Services): Router {
   const authFailures = rateLimit({
     windowMs: 15 * 60_000,
     limit: 30,
+    store: new PostgresRateLimitStore(services.pool, 'api-auth:'),
     skipSuccessfulRequests: true,
     // Only refused credentials count, not an authenticated client's 4xx answers.
     requestWasSuccessful: (_req, res) => res.statusCode !== 401,
