@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { EMAIL_ADDRESS } from './accounts/model.js';
 
 /** The validated environment of DESIGN §5, plus a few operational knobs with safe defaults. */
 export interface Config {
@@ -44,6 +45,12 @@ export interface Config {
   readonly trustProxy: string | number | boolean;
   /** The bearer token that /metrics asks for; null: there is no /metrics. */
   readonly metricsToken: string | null;
+  /** Text messages through Twilio's Messages API (DESIGN §8); null: not configured. */
+  readonly sms: { readonly accountSid: string; readonly from: string; readonly apiUrl: string } | null;
+  /** E-mail through SMTP; null: not configured. */
+  readonly email: { readonly smtpUrl: string; readonly from: string } | null;
+  /** Every audit event POSTed to this URL, signed the Standard Webhooks way; null: off. */
+  readonly events: { readonly url: string; readonly secret: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +179,38 @@ const EnvSchema = z.object({
   TRUST_PROXY: z.preprocess(unset, trustProxy.default('loopback')),
   // A bearer token is one word: a space could never match an Authorization header.
   METRICS_TOKEN: z.preprocess(unset, z.string().regex(/^\S+$/, { error: 'must not contain spaces' }).optional()),
+  TWILIO_ACCOUNT_SID: z.preprocess(
+    unset,
+    z.string().regex(/^AC[0-9a-fA-F]{32}$/, { error: 'must be a Twilio account SID (AC and 32 hexadecimal characters)' }).optional(),
+  ),
+  TWILIO_SMS_FROM: z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^(\+[1-9][0-9]{1,14}|MG[0-9a-fA-F]{32})$/, { error: 'must be an E.164 number (like +15551230001) or a messaging service SID (MG…)' })
+      .optional(),
+  ),
+  TWILIO_API_URL: z.preprocess(unset, httpUrl.default('https://api.twilio.com')),
+  SMTP_URL: z.preprocess(
+    unset,
+    z
+      .string()
+      .refine((raw) => {
+        try {
+          return ['smtp:', 'smtps:'].includes(new URL(raw).protocol);
+        } catch {
+          return false;
+        }
+      }, { error: 'must be an smtp:// or smtps:// URL' })
+      .optional(),
+  ),
+  MAIL_FROM: z.preprocess(unset, z.string().regex(EMAIL_ADDRESS, { error: 'must be an e-mail address, like pinline@example.com' }).optional()),
+  EVENTS_WEBHOOK_URL: z.preprocess(unset, httpUrl.optional()),
+  // Standard Webhooks secrets are base64, usually written with a whsec_ prefix.
+  EVENTS_WEBHOOK_SECRET: z.preprocess(
+    unset,
+    z.string().regex(/^(whsec_)?[A-Za-z0-9+/]{24,}={0,2}$/, { error: 'must be a Standard Webhooks secret (whsec_ and base64 of at least 18 bytes)' }).optional(),
+  ),
 });
 
 function describeIssues(error: z.ZodError): string {
@@ -216,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && metricsToken !== null && metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
   }
+  problems.push(...pairProblems(vars));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 
   return Object.freeze({
@@ -237,7 +277,28 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize,
     trustProxy: vars.TRUST_PROXY,
     metricsToken,
+    sms:
+      vars.TWILIO_ACCOUNT_SID && vars.TWILIO_SMS_FROM
+        ? Object.freeze({ accountSid: vars.TWILIO_ACCOUNT_SID, from: vars.TWILIO_SMS_FROM, apiUrl: vars.TWILIO_API_URL.replace(/\/+$/, '') })
+        : null,
+    email: vars.SMTP_URL && vars.MAIL_FROM ? Object.freeze({ smtpUrl: vars.SMTP_URL, from: vars.MAIL_FROM }) : null,
+    events:
+      vars.EVENTS_WEBHOOK_URL && vars.EVENTS_WEBHOOK_SECRET
+        ? Object.freeze({ url: vars.EVENTS_WEBHOOK_URL, secret: vars.EVENTS_WEBHOOK_SECRET })
+        : null,
   });
+}
+
+/** Settings that only work together: half of a pair is a mistake, not a wish to leave it off. */
+function pairProblems(vars: z.output<typeof EnvSchema>): string[] {
+  const pairs: ReadonlyArray<[string, unknown, string, unknown]> = [
+    ['TWILIO_ACCOUNT_SID', vars.TWILIO_ACCOUNT_SID, 'TWILIO_SMS_FROM', vars.TWILIO_SMS_FROM],
+    ['SMTP_URL', vars.SMTP_URL, 'MAIL_FROM', vars.MAIL_FROM],
+    ['EVENTS_WEBHOOK_URL', vars.EVENTS_WEBHOOK_URL, 'EVENTS_WEBHOOK_SECRET', vars.EVENTS_WEBHOOK_SECRET],
+  ];
+  return pairs
+    .filter(([, a, , b]) => (a === undefined) !== (b === undefined))
+    .map(([nameA, a, nameB]) => (a === undefined ? `${nameA} is needed with ${nameB}` : `${nameB} is needed with ${nameA}`));
 }
 
 /** DESIGN §7: in production the pepper and session secret are long and distinct, and the auth token is Twilio's. */

@@ -50,6 +50,35 @@ describe('configuration', () => {
     );
   });
 
+  it('when text messages, e-mail and events are configured, then each is on; when none is, then all are off', () => {
+    const on = loadConfig({
+      DATA_DIR: dataDir(),
+      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+      TWILIO_SMS_FROM: '+15550001000',
+      TWILIO_API_URL: 'http://127.0.0.1:9/',
+      SMTP_URL: 'smtp://mail.internal:25',
+      MAIL_FROM: 'pinline@example.com',
+      EVENTS_WEBHOOK_URL: 'https://hooks.example.com/pinline',
+      EVENTS_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    });
+    expect(on).toMatchObject({
+      sms: { accountSid: `AC${'0'.repeat(32)}`, from: '+15550001000', apiUrl: 'http://127.0.0.1:9' },
+      email: { smtpUrl: 'smtp://mail.internal:25', from: 'pinline@example.com' },
+      events: { url: 'https://hooks.example.com/pinline' },
+    });
+    expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ sms: null, email: null, events: null });
+  });
+
+  it.each([
+    [{ TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` }, /TWILIO_SMS_FROM is needed with TWILIO_ACCOUNT_SID/],
+    [{ MAIL_FROM: 'pinline@example.com' }, /SMTP_URL is needed with MAIL_FROM/],
+    [{ EVENTS_WEBHOOK_URL: 'https://hooks.example.com' }, /EVENTS_WEBHOOK_SECRET is needed with EVENTS_WEBHOOK_URL/],
+    [{ SMTP_URL: 'http://mail', MAIL_FROM: 'a@b.c' }, /SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/],
+    [{ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_SMS_FROM: '+1555' }, /TWILIO_ACCOUNT_SID must be a Twilio account SID/],
+  ])('when a delivery setting is half there or malformed (%j), then the start is refused naming it', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
+  });
+
   it('when development has no secrets, then they are generated once, kept in DATA_DIR, and reused on restart', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

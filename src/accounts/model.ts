@@ -3,6 +3,8 @@ import type { AuthRule } from '../pin/rules.js';
 /** The same shapes as the users table's CHECK constraints. */
 export const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
 export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
+/** Loose on purpose: the mail server has the last word on an address. */
+export const EMAIL_ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 
 export interface User {
   id: number;

@@ -27,6 +27,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     dbPoolSize: 10,
     trustProxy: 'loopback',
     metricsToken: null,
+    sms: null,
+    email: null,
+    events: null,
     ...overrides,
   });
 }
