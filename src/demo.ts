@@ -10,7 +10,8 @@ export const DEMO_EXTENSION = '1001';
 export async function ensureDemoUser(services: Services, out: { write(text: string): unknown }): Promise<void> {
   if (!(await services.accounts.isPristine())) return;
   const { user, generatedPin } = await services.accounts.createUser(
-    { extension: DEMO_EXTENSION, firstName: 'Demo', lastName: 'Caller' },
+    // An address, so that a helpdesk reset can be tried at once: in development it lands in DATA_DIR/outbox.
+    { extension: DEMO_EXTENSION, firstName: 'Demo', lastName: 'Caller', email: 'demo@example.com' },
     { channel: 'system', name: 'system:demo' },
   );
   const base = services.config.publicBaseUrl;

@@ -20,6 +20,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.nodeEnv);
   const runtime = await openRuntime(config, logger);
+  // Said once: where each channel's messages go, or that they go nowhere.
+  for (const note of runtime.notifications.notes) logger.info({ notifications: note }, note);
+  await runtime.notifications.startWorker();
   if (config.nodeEnv !== 'production') await ensureDemoUser(runtime, process.stdout);
 
   const app = createApp(runtime);

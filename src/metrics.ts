@@ -4,6 +4,7 @@ import type { Channel } from './audit/actor.js';
 import type { Pool } from './db/pool.js';
 import type { PhaseName } from './dialog/index.js';
 import type { HashGate } from './pin/hash-gate.js';
+import type { DeliveryChannel } from './notify/notices.js';
 import type { PinObserver, SigninOutcome } from './pin/service.js';
 
 /** The first turn of a call, before the dialog has a phase to answer. */
@@ -14,9 +15,14 @@ type BusyChannel = 'phone' | 'web' | 'api';
 
 // Every label value comes from one of these closed sets: never a PIN, a CallSid or an extension.
 // The Record types make the compiler ask for a new outcome or channel here (e.g. temp_expired).
-const SIGNIN_OUTCOMES = keys<SigninOutcome>({ ok: true, invalid: true, locked: true, busy: true });
+const SIGNIN_OUTCOMES = keys<SigninOutcome>({ ok: true, invalid: true, locked: true, temp_expired: true, busy: true });
 const CHANNELS = keys<Channel>({ phone: true, web: true, admin: true, api: true, cli: true, system: true });
 const BUSY_CHANNELS = keys<BusyChannel>({ phone: true, web: true, api: true });
+const DELIVERY_CHANNELS = keys<DeliveryChannel>({ sms: true, email: true });
+const DELIVERY_RESULTS = keys<DeliveryResult>({ sent: true, failed: true });
+
+/** A delivery attempt's result: sent, or failed (to be retried, or given up after the last retry). */
+type DeliveryResult = 'sent' | 'failed';
 /** The phases a turn answers: the call's start and the caller's inputs. Any other is counted as "other". */
 const TURN_PHASES: readonly TurnPhase[] = ['incoming', 'enter_id', 'enter_pin', 'menu', 'new_pin', 'confirm_pin'];
 const OTHER_PHASE = 'other';
@@ -51,6 +57,7 @@ export class Metrics implements PinObserver {
   private readonly lockouts: CounterChild;
   private readonly pinChanges: Record<Channel, CounterChild>;
   private readonly busyAnswers: Record<BusyChannel, CounterChild>;
+  private readonly deliveries: Record<DeliveryChannel, Record<DeliveryResult, CounterChild>>;
 
   constructor({ gate, pool }: { gate: HashGate; pool: Pool }) {
     const registers = [this.registry];
@@ -102,6 +109,14 @@ export class Metrics implements PinObserver {
     });
     this.busyAnswers = children(BUSY_CHANNELS, (channel) => zeroed(busy.labels(channel)));
 
+    const deliveries = new Counter({
+      name: 'pinline_notification_deliveries_total',
+      help: 'Attempts of this instance to deliver a notification to a user, by channel and result.',
+      labelNames: ['channel', 'result'],
+      registers,
+    });
+    this.deliveries = children(DELIVERY_CHANNELS, (channel) => children(DELIVERY_RESULTS, (result) => zeroed(deliveries.labels(channel, result))));
+
     // Read when scraped: the live numbers, with no work at all between scrapes.
     gauge(registers, 'pinline_hash_slots', 'Hashing slots (HASH_CONCURRENCY).', () => gate.slots);
     gauge(registers, 'pinline_hash_slots_in_use', 'Hashing slots in use.', () => gate.inUse);
@@ -148,6 +163,10 @@ export class Metrics implements PinObserver {
   pinChanged(channel: Channel): void {
     this.pinChanges[channel].inc();
   }
+
+  delivery(channel: DeliveryChannel, result: DeliveryResult): void {
+    this.deliveries[channel][result].inc();
+  }
 }
 
 /** Exposed at 0 from the start, so that rate() and absent() see every series. */
@@ -156,8 +175,8 @@ function zeroed(child: CounterChild): CounterChild {
   return child;
 }
 
-function children<K extends string>(values: readonly K[], make: (value: K) => CounterChild): Record<K, CounterChild> {
-  return Object.fromEntries(values.map((value) => [value, make(value)])) as Record<K, CounterChild>;
+function children<K extends string, C>(values: readonly K[], make: (value: K) => C): Record<K, C> {
+  return Object.fromEntries(values.map((value) => [value, make(value)])) as Record<K, C>;
 }
 
 function gauge(registers: Registry[], name: string, help: string, read: () => number): void {

@@ -5,6 +5,10 @@ import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
 import type { Config } from './config.js';
+import { deriveKey } from './keys.js';
+import { loadMessageTexts } from './notify/messages.js';
+import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
+import { createTransports } from './notify/transports.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
@@ -31,6 +35,8 @@ export interface Services {
   catalog: PromptCatalog;
   /** This instance's counts, served at /metrics when METRICS_TOKEN is set. */
   metrics: Metrics;
+  /** Queues messages to users; the server also delivers them (startWorker). */
+  notifications: NotificationQueue;
 }
 
 export interface Runtime extends Services {
@@ -44,7 +50,7 @@ export function createServices(
   config: Config,
   logger: Logger,
   pool: Pool,
-  options: { hashParameters?: HashParameters; clock?: () => Date } = {},
+  options: { hashParameters?: HashParameters; clock?: () => Date; notificationRetry?: RetryPolicy } = {},
 ): Services {
   const catalog = loadPromptCatalog();
   if (!catalog.has(config.defaultLocale)) {
@@ -59,7 +65,17 @@ export function createServices(
   );
   const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
   const metrics = new Metrics({ gate, pool });
+  const notifications = new NotificationQueue({
+    pool,
+    transports: createTransports(config),
+    texts: loadMessageTexts(),
+    sealKey: deriveKey(config.sessionSecret, 'pinline queued secret'),
+    logger,
+    onDelivery: (channel, result) => metrics.delivery(channel, result),
+    ...(options.notificationRetry ? { retry: options.notificationRetry } : {}),
+  });
   const pins = new PinService({
+    notifier: notifications,
     pool,
     hasher,
     gate,
@@ -67,8 +83,8 @@ export function createServices(
     observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const accounts = new AccountService(pool, pins, catalog.localeNames, config.defaultLocale);
-  const webCredentials = new WebCredentialService(pool, hasher, gate);
+  const accounts = new AccountService(pool, pins, notifications, catalog.localeNames, config.defaultLocale);
+  const webCredentials = new WebCredentialService(pool, hasher, gate, notifications);
   return {
     config,
     logger,
@@ -82,6 +98,7 @@ export function createServices(
     audit: new AuditService(pool),
     catalog,
     metrics,
+    notifications,
   };
 }
 
@@ -110,6 +127,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     ...services,
     databaseUrl,
     async close() {
+      await services.notifications.stop();
       await pool.end();
       await embedded?.stop();
     },

@@ -12,6 +12,7 @@ export interface User {
   firstName: string;
   lastName: string;
   phone: string | null;
+  email: string | null;
   locale: string;
   ruleId: number;
   createdAt: Date;
@@ -31,6 +32,8 @@ export interface PinCredentialStatus {
   failedCount: number;
   lastFailedAt: Date | null;
   lockedAt: Date | null;
+  /** Set while the PIN is one nobody chose (a reset or a generated one): its temporary lifetime counts from here. */
+  temporarySince: Date | null;
 }
 
 export type PinFlags = Pick<PinCredentialStatus, 'mustChange' | 'enrollmentPending' | 'doesNotExpire' | 'lockedByAdmin' | 'cannotChange'>;

@@ -43,6 +43,7 @@ export function userJson(account: Account, now: Date) {
     firstName: user.firstName,
     lastName: user.lastName,
     phone: user.phone,
+    email: user.email,
     locale: user.locale,
     rule: rule.name,
     createdAt: user.createdAt.toISOString(),

@@ -24,13 +24,15 @@ import {
 } from '../pin/rules.js';
 import type { PinService, PinSettings } from '../pin/service.js';
 import { describeAccountKey, type Account, type AccountKey, type PinFlags, type User, type UserChanges } from './model.js';
-import { checkExtension, checkLocale, checkName, checkPhone } from './user-fields.js';
+import type { Notifier } from '../notify/notices.js';
+import { checkEmail, checkExtension, checkLocale, checkName, checkPhone } from './user-fields.js';
 
 export interface NewUserInput {
   extension: string;
   firstName: string;
   lastName: string;
   phone?: string | null;
+  email?: string | null;
   locale?: string;
   ruleName?: string;
   /** Without it a random valid PIN is generated and returned once. */
@@ -45,6 +47,7 @@ export interface UserUpdateInput {
   firstName?: string;
   lastName?: string;
   phone?: string | null;
+  email?: string | null;
   locale?: string;
   ruleName?: string;
 }
@@ -54,6 +57,7 @@ export class AccountService {
   constructor(
     private readonly pool: Pool,
     private readonly pins: PinService,
+    private readonly notifier: Notifier,
     private readonly locales: readonly string[],
     readonly defaultLocale: string,
   ) {}
@@ -89,12 +93,13 @@ export class AccountService {
     const firstName = checkName('first name', input.firstName);
     const lastName = checkName('last name', input.lastName);
     const phone = checkPhone(input.phone ?? null);
+    const email = checkEmail(input.email ?? null);
     const locale = checkLocale(input.locale ?? this.defaultLocale, this.locales);
     const rule = await this.mustFindRule(input.ruleName ?? DEFAULT_RULE_NAME);
     const enrollmentPending = input.enroll ?? true;
     const initial = await this.pins.prepareInitialPin(rule, { extension, firstName, lastName }, input.pin);
     const user = await this.write(async (client) => {
-      const created = await insertUser(client, { extension, firstName, lastName, phone, locale, ruleId: rule.id });
+      const created = await insertUser(client, { extension, firstName, lastName, phone, email, locale, ruleId: rule.id });
       await recordAudit(client, {
         event: 'user.created',
         actor,
@@ -204,6 +209,7 @@ export class AccountService {
     if (input.firstName !== undefined) changes.firstName = checkName('first name', input.firstName);
     if (input.lastName !== undefined) changes.lastName = checkName('last name', input.lastName);
     if (input.phone !== undefined) changes.phone = checkPhone(input.phone);
+    if (input.email !== undefined) changes.email = checkEmail(input.email);
     if (input.locale !== undefined) changes.locale = checkLocale(input.locale, this.locales);
     if (input.ruleName !== undefined) changes.ruleId = (await this.mustFindRule(input.ruleName)).id;
     return changes;
@@ -216,8 +222,14 @@ export class AccountService {
     ruleName: string | undefined,
     actor: Actor,
   ): Promise<User> {
+    const before = changes.email !== undefined ? await findAccount(client, { userId }) : null;
     const user = await updateUser(client, userId, changes);
     if (!user) throw new NotFoundError(`user ${userId}`);
+    // The old address is told, so a change the user did not make does not go unnoticed.
+    const previousAddress = before?.user.email ?? null;
+    if (previousAddress !== null && previousAddress !== user.email) {
+      await this.notifier.queue(client, user, { kind: 'email_changed', previousAddress }, { channel: 'email', address: previousAddress });
+    }
     const { ruleId: _ruleId, ...details } = changes;
     await recordAudit(client, {
       event: 'user.updated',

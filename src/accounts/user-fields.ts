@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { E164_PATTERN, EXTENSION_PATTERN } from './model.js';
+import { E164_PATTERN, EMAIL_ADDRESS, EXTENSION_PATTERN } from './model.js';
 
 // A user's fields as every channel types them (form, CLI flag, API body, CSV cell): each check
 // trims, validates and returns the stored value, or throws an InputError naming the field.
@@ -22,6 +22,16 @@ export function checkPhone(phone: string | null): string | null {
   const value = phone.replace(/[\s().-]/g, '');
   if (!E164_PATTERN.test(value)) {
     throw new InputError('invalid_phone', `phone number "${phone}" is not in E.164 form (like +15551230001)`);
+  }
+  return value;
+}
+
+/** An e-mail address, trimmed; empty clears it. */
+export function checkEmail(email: string | null): string | null {
+  if (email === null || email.trim() === '') return null;
+  const value = email.trim();
+  if (value.length > 254 || !EMAIL_ADDRESS.test(value)) {
+    throw new InputError('invalid_email', `e-mail address "${value.slice(0, 100)}" is not valid (like alice@example.com)`);
   }
   return value;
 }

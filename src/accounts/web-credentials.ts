@@ -7,6 +7,7 @@ import { findAccount } from '../db/users.js';
 import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
 import { findWebPasswordHash, findWebPasswordState, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
 import { InputError, NotFoundError } from '../errors.js';
+import { changedBy, type Notifier } from '../notify/notices.js';
 import type { HashGate } from '../pin/hash-gate.js';
 import type { SecretHasher } from '../pin/hasher.js';
 
@@ -42,6 +43,7 @@ export class WebCredentialService {
     private readonly pool: Pool,
     private readonly hasher: SecretHasher,
     private readonly gate: HashGate,
+    private readonly notifier: Notifier,
   ) {}
 
   async createAdmin(username: string, password: string, actor: Actor): Promise<Admin> {
@@ -112,6 +114,7 @@ export class WebCredentialService {
       if (!account) throw new NotFoundError(`user ${userId}`);
       const changedAt = await upsertWebPassword(client, userId, hash, mustChange);
       const sessionsEnded = await endUserSessions(client, userId, options.keepSid ?? null);
+      await this.notifier.queue(client, account.user, { kind: 'web_password_changed', by: changedBy(actor) });
       await recordAudit(client, {
         event: 'web_password.changed',
         actor,

@@ -7,12 +7,14 @@ export const AUDIT_EVENTS = [
   'signin.succeeded',
   'signin.failed',
   'signin.refused_locked',
+  'signin.temp_expired', // the right PIN, but a reset or generated one past its lifetime
   'call.signin_limit',
   'call.no_input_limit',
   'call.pin_entry_limit',
   // the PIN credential
   'pin.set', // a new user's first PIN
   'pin.changed',
+  'pin.reset', // the helpdesk's reset: a random PIN sent to the user
   'pin.locked',
   'pin.locked_out',
   'pin.unlocked',

@@ -7,11 +7,18 @@ function columnOf(flag: keyof PinFlags): string {
   return flag.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
-export async function insertPinCredential(db: Queryable, userId: number, pinHash: string, flags: Partial<PinFlags> = {}): Promise<void> {
+/** `temporary`: the PIN is one nobody chose, so its temporary lifetime starts now. */
+export async function insertPinCredential(
+  db: Queryable,
+  userId: number,
+  pinHash: string,
+  flags: Partial<PinFlags>,
+  temporary: boolean,
+): Promise<void> {
   await db.query(
-    `INSERT INTO pin_credentials (user_id, pin_hash, ${PIN_FLAGS.map(columnOf).join(', ')})
-     VALUES ($1::bigint, $2::text, ${PIN_FLAGS.map((_f, i) => `$${i + 3}::boolean`).join(', ')})`,
-    [userId, pinHash, ...PIN_FLAGS.map((f) => flags[f] ?? (f === 'enrollmentPending'))],
+    `INSERT INTO pin_credentials (user_id, pin_hash, temporary_since, ${PIN_FLAGS.map(columnOf).join(', ')})
+     VALUES ($1::bigint, $2::text, CASE WHEN $3::boolean THEN now() END, ${PIN_FLAGS.map((_f, i) => `$${i + 4}::boolean`).join(', ')})`,
+    [userId, pinHash, temporary, ...PIN_FLAGS.map((f) => flags[f] ?? (f === 'enrollmentPending'))],
   );
 }
 
@@ -32,18 +39,22 @@ export async function pinHistory(db: Queryable, userId: number, limit: number): 
   return rows.map((r) => r.pin_hash as string);
 }
 
+export interface Replacement {
+  /** How many previous hashes to keep. */
+  keep: number;
+  flags: Partial<PinFlags>;
+  /** A PIN nobody chose (a reset, a generated one): its temporary lifetime starts now. */
+  temporary: boolean;
+  /** A reset also ends an intruder lockout. */
+  clearLockout: boolean;
+}
+
 /**
  * Replaces the PIN hash, moving the old one into the history (trimmed to `keep` entries) and
  * resetting the failed-sign-in count.
  */
-export async function replacePinHash(
-  db: Queryable,
-  userId: number,
-  oldHash: string,
-  newHash: string,
-  keep: number,
-  flags: Partial<PinFlags>,
-): Promise<void> {
+export async function replacePinHash(db: Queryable, userId: number, oldHash: string, newHash: string, replacement: Replacement): Promise<void> {
+  const { keep, flags } = replacement;
   if (keep > 0) {
     await db.query('INSERT INTO pin_history (user_id, pin_hash) VALUES ($1::bigint, $2::text)', [userId, oldHash]);
   }
@@ -53,9 +64,11 @@ export async function replacePinHash(
     [userId, keep],
   );
   await db.query(
-    `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL
+    `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL,
+            temporary_since = CASE WHEN $3::boolean THEN now() END,
+            locked_at = CASE WHEN $4::boolean THEN NULL ELSE locked_at END
       WHERE user_id = $1::bigint`,
-    [userId, newHash],
+    [userId, newHash, replacement.temporary, replacement.clearLockout],
   );
   await updatePinFlags(db, userId, flags);
 }

@@ -4,7 +4,7 @@ import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 
 // The users table, and accounts: a user joined with their PIN credential and rule.
 
-const USER_COLUMNS = 'u.id AS user_id, u.extension, u.first_name, u.last_name, u.phone, u.locale, u.rule_id, u.created_at AS user_created_at';
+const USER_COLUMNS = 'u.id AS user_id, u.extension, u.first_name, u.last_name, u.phone, u.email, u.locale, u.rule_id, u.created_at AS user_created_at';
 
 /** Each User field's column, for inserts and partial updates. */
 const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
@@ -12,6 +12,7 @@ const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
   firstName: 'first_name',
   lastName: 'last_name',
   phone: 'phone',
+  email: 'email',
   locale: 'locale',
   ruleId: 'rule_id',
 };
@@ -19,7 +20,7 @@ const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
 const ACCOUNT_SELECT = `
   ${USER_COLUMNS},
   c.changed_at, c.must_change, c.enrollment_pending, c.does_not_expire, c.locked_by_admin, c.cannot_change,
-  c.failed_count, c.last_failed_at, c.locked_at, c.pin_hash,
+  c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.pin_hash,
   ${RULE_COLUMNS}
   FROM users u
   JOIN pin_credentials c ON c.user_id = u.id
@@ -32,6 +33,7 @@ function userFromRow(row: Record<string, unknown>): User {
     firstName: row.first_name as string,
     lastName: row.last_name as string,
     phone: row.phone as string | null,
+    email: row.email as string | null,
     locale: row.locale as string,
     ruleId: row.rule_id as number,
     createdAt: row.user_created_at as Date,
@@ -51,6 +53,7 @@ function accountFromRow(row: Record<string, unknown>): AccountWithHash {
       failedCount: row.failed_count as number,
       lastFailedAt: row.last_failed_at as Date | null,
       lockedAt: row.locked_at as Date | null,
+      temporarySince: row.temporary_since as Date | null,
     },
     rule: ruleFromRow(row),
     pinHash: row.pin_hash as string,

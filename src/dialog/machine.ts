@@ -345,6 +345,8 @@ function onSigninResult(
     }
     case 'locked':
       return end(s, [say('signin.locked')]);
+    case 'temp_expired':
+      return end(s, [say('pin.temp_expired')]);
   }
 }
 

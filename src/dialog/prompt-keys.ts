@@ -29,6 +29,7 @@ export const PROMPT_KEYS = [
   'goodbye',
   'error.unavailable',
   'system.busy',
+  'pin.temp_expired',
 ] as const;
 
 export type PromptKey = (typeof PROMPT_KEYS)[number];

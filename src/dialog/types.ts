@@ -67,6 +67,8 @@ export type DialogEvent =
   | { type: 'signin_result'; outcome: 'ok'; account: CallerSnapshot }
   | { type: 'signin_result'; outcome: 'invalid'; maxFailedPerCall: number }
   | { type: 'signin_result'; outcome: 'locked' }
+  // The right PIN, but a temporary one (a reset) past its lifetime: not a failure, and the call ends.
+  | { type: 'signin_result'; outcome: 'temp_expired' }
   | { type: 'pin_checked'; outcome: 'accepted'; pendingPinHash: string }
   | { type: 'pin_checked'; outcome: 'rejected'; refusal: PinRefusal }
   // The adapter reports the new expiry (it knows the rule); tooSoonToChange defaults to true when omitted.

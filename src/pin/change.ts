@@ -3,9 +3,10 @@ import { InputError } from '../errors.js';
 /**
  * Why a PIN is being changed. enrollment, forced and voluntary are the user's own changes (phone
  * or self-service), decided by requiredChange; administrative is an administrator's, the API's or
- * the CLI's, which skips the user's own limits.
+ * the CLI's, which skips the user's own limits; reset is the helpdesk's: a random PIN that only
+ * the user is sent, to be changed at the next sign-in.
  */
-export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative';
+export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative' | 'reset';
 
 /** The changes a user makes themselves. */
 export type OwnChangeKind = Extract<ChangeKind, 'enrollment' | 'forced' | 'voluntary'>;

@@ -17,6 +17,8 @@ export interface AuthRule {
   historyCount: number;
   minChangeMinutes: number;
   trivialCheck: boolean;
+  /** How long a PIN nobody chose (a reset, a generated one) works; 0 = no limit. */
+  tempPinHours: number;
 }
 
 export type RuleSettings = Omit<AuthRule, 'id' | 'name'>;
@@ -55,6 +57,7 @@ export const RULE_FIELDS: readonly RuleField[] = [
   { key: 'historyCount', flag: 'history', label: 'Previous PINs remembered', kind: 'integer', default: 5, min: 0, max: 50, meaning: 'the current PIN is always refused' },
   { key: 'minChangeMinutes', flag: 'min-change-minutes', label: 'Minimum time between changes (minutes)', kind: 'integer', default: 1440, min: 0, max: 5256000, meaning: 'voluntary changes only' },
   { key: 'trivialCheck', flag: 'trivial-check', label: 'Trivial-PIN check', kind: 'boolean', default: true, meaning: '' },
+  { key: 'tempPinHours', flag: 'temp-pin-hours', label: 'Temporary PIN lifetime (hours)', kind: 'integer', default: 72, min: 0, max: 8760, meaning: '0 = no limit; a reset or generated PIN works this long' },
 ];
 
 export const DEFAULT_RULE_NAME = 'default';

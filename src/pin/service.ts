@@ -17,6 +17,9 @@ import { findRuleByName } from '../db/rules.js';
 import { findAccount, findAccountWithHash, lockAccount } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { HashingBusyError, NotFoundError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { changedBy, type DeliveryChannel, type Notifier } from '../notify/notices.js';
+import { claimLockoutNotice } from '../db/notifications.js';
 import { refusalError, type ChangeKind, type OwnChangeKind, type PinRefusal } from './change.js';
 import type { CommonPinList } from './common-pins.js';
 import type { HashGate } from './hash-gate.js';
@@ -28,7 +31,8 @@ import { pinStatus } from './status.js';
 export type SigninResult =
   | { outcome: 'ok'; account: Account }
   | { outcome: 'invalid'; maxFailedPerCall: number }
-  | { outcome: 'locked' };
+  | { outcome: 'locked' }
+  | { outcome: 'temp_expired' };
 
 /** What a sign-in came to, as counted: the result's outcome, or busy when no hashing slot freed up in time. */
 export type SigninOutcome = SigninResult['outcome'] | 'busy';
@@ -56,6 +60,8 @@ export interface PinServiceDeps {
   commonPins: CommonPinList;
   clock?: () => Date;
   observer?: PinObserver;
+  /** Tells users of changes to their credentials, in the change's own transaction. */
+  notifier: Notifier;
 }
 
 /** What an administrator may set besides a PIN: flags, and an unlock. */
@@ -73,8 +79,21 @@ export interface ChangePinRequest {
   mustChange?: boolean;
   /** Administrative changes only: other settings, applied in the same transaction. */
   settings?: PinSettings;
+  /** Administrative changes only: the PIN was generated, not chosen, so it is temporary. */
+  generated?: boolean;
+  /** Resets only: the administrator sees the PIN once (audited as such). */
+  showOnce?: boolean;
   call?: CallTurn;
 }
+
+/** What a reset did: the channels its message went by, and the PIN only when it was asked for once. */
+export interface ResetResult {
+  channels: DeliveryChannel[];
+  pin: string | null;
+}
+
+/** A random PIN can land on one in the history; a few more draws always find another. */
+const RESET_DRAWS = 20;
 
 /** A new user's first PIN, checked and hashed before the user's transaction begins. */
 export interface InitialPin {
@@ -145,6 +164,11 @@ export class PinService {
           }
 
           if (await hasher.verify(account.pinHash, request.pin)) {
+            // The right PIN, past its temporary lifetime: refused, but not a failure to count.
+            if (status.temporaryExpired) {
+              await audit('signin.temp_expired', account, { temporarySince: account.pin.temporarySince?.toISOString() });
+              return { outcome: 'temp_expired' };
+            }
             const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
             // Usually there is nothing to reset: skip the write (one round-trip and a WAL record
             // less on the common sign-in; the row is locked either way).
@@ -159,7 +183,11 @@ export class PinService {
           const lockNow = account.rule.maxFailedSignins > 0 && failedCount >= account.rule.maxFailedSignins;
           await recordSigninFailure(client, account.user.id, failedCount, now, lockNow);
           await audit('signin.failed', account, { reason: 'wrong_pin', failedCount });
-          if (lockNow) await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
+          if (lockNow) {
+            await audit('pin.locked_out', account, { by: 'intruder_detection', failedCount });
+            // The user is told, at most once an hour: a lockout is also how guessing shows.
+            if (await claimLockoutNotice(client, account.user.id)) await this.deps.notifier.queue(client, account.user, { kind: 'lockout' });
+          }
           lockedOut = lockNow;
           return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
         },
@@ -172,6 +200,7 @@ export class PinService {
             return { outcome: 'ok', account };
           }
           if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
+          if (events.includes('signin.temp_expired')) return { outcome: 'temp_expired' };
           const account = await findAccount(client, { extension: request.extension });
           return {
             outcome: 'invalid',
@@ -248,6 +277,36 @@ export class PinService {
     return result.account;
   }
 
+  /**
+   * The helpdesk's reset (DESIGN §8): a random PIN the user's rule accepts (length, trivial PINs,
+   * history), through the one change path, with "must change" set and an intruder lockout
+   * cleared. It is sent to the user by every channel that reaches them, and shown to the
+   * administrator only when `showOnce` asks for it; with no channel and no `showOnce`, nothing
+   * changes.
+   */
+  async resetPin(userId: number, actor: Actor, options: { showOnce?: boolean } = {}): Promise<ResetResult> {
+    const account = await findAccount(this.deps.pool, { userId });
+    if (!account) throw new NotFoundError(`user ${userId}`);
+    const showOnce = options.showOnce === true;
+    if (!showOnce && this.deps.notifier.reachable(account.user).length === 0) {
+      throw new InputError(
+        'unreachable',
+        `user ${account.user.extension} has no phone or e-mail that a configured channel reaches, so the PIN cannot be sent: nothing was changed (ask to see the PIN once instead)`,
+        409,
+      );
+    }
+    for (let draw = 1; ; draw++) {
+      const pin = this.generatePinFor(account.rule, account.user);
+      const result = await this.changePin({ userId, newPin: pin, kind: 'reset', actor, showOnce });
+      if (result.ok) {
+        const channels = this.deps.notifier.reachable(result.account.user);
+        return { channels, pin: showOnce ? pin : null };
+      }
+      // Only the history can refuse a generated PIN; draw again.
+      if (result.refusal.rule !== 'reused' || draw >= RESET_DRAWS) throw refusalError(result.refusal);
+    }
+  }
+
   /** A random PIN that the user's rule accepts. */
   generatePinFor(rule: AuthRule, owner: PinOwner): string {
     return generatePin(rule, owner, this.deps.commonPins, () => randomInt(10));
@@ -267,7 +326,7 @@ export class PinService {
 
   /** Stores a new user's first PIN in the user's own transaction, audited as the PIN set. */
   async insertInitialPin(client: PoolClient, user: User, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
-    await insertPinCredential(client, user.id, initial.pinHash, flags);
+    await insertPinCredential(client, user.id, initial.pinHash, flags, initial.generatedPin !== null);
     await recordAudit(client, {
       event: 'pin.set',
       actor,
@@ -324,27 +383,44 @@ export class PinService {
         const account = await lockAccount(client, { userId: request.userId });
         if (!account) {
           // A user deleted during their own call or web session: nothing to save.
-          if (request.kind !== 'administrative') return { ok: false, refusal: { rule: 'locked' } };
+          if (request.kind !== 'administrative' && request.kind !== 'reset') return { ok: false, refusal: { rule: 'locked' } };
           throw new NotFoundError(`user ${request.userId}`);
         }
         const refusal = await this.refusalFor(client, account, request.newPin, request.kind);
         if (refusal) return { ok: false, refusal };
         const newHash = await this.deps.hasher.hash(request.newPin);
+        const reset = request.kind === 'reset';
+        // An administrator sets "must change" as they choose; a reset always sets it, and leaves
+        // enrollment as it was (a new user still enrolls); the user's own change clears both.
         const flags: Partial<PinFlags> =
           request.kind === 'administrative'
             ? { mustChange: request.mustChange ?? false }
-            : { mustChange: false, enrollmentPending: false };
-        await replacePinHash(client, account.user.id, account.pinHash, newHash, account.rule.historyCount, flags);
+            : reset
+              ? { mustChange: true }
+              : { mustChange: false, enrollmentPending: false };
+        await replacePinHash(client, account.user.id, account.pinHash, newHash, {
+          keep: account.rule.historyCount,
+          flags,
+          temporary: reset || (request.kind === 'administrative' && request.generated === true),
+          clearLockout: reset,
+        });
         if (request.kind === 'administrative' && request.settings) {
           // Whatever else the same request asked for lands in the same transaction.
           await this.applySettings(client, { ...account, pin: { ...account.pin, ...flags } }, request.settings, request.actor);
         }
+        const channels = await this.deps.notifier.queue(
+          client,
+          account.user,
+          reset ? { kind: 'pin_reset', pin: request.newPin, hours: account.rule.tempPinHours } : { kind: 'pin_changed', by: changedBy(request.actor) },
+        );
         await recordAudit(client, {
-          event: 'pin.changed',
+          event: reset ? 'pin.reset' : 'pin.changed',
           actor: request.actor,
           userId: account.user.id,
           extension: account.user.extension,
-          details: { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
+          details: reset
+            ? { channels, shownOnce: request.showOnce === true }
+            : { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
           call: request.call ?? null,
         });
         const changed = await findAccount(client, { userId: account.user.id });
@@ -365,7 +441,8 @@ export class PinService {
   private async refusalFor(client: Queryable, account: AccountWithHash, newPin: string, kind: ChangeKind): Promise<PinRefusal | null> {
     const status = pinStatus(account.pin, account.rule, this.clock());
     // The user's own changes stop at a lock at once, even mid-call; an administrator's do not.
-    if (kind !== 'administrative' && status.lockout) return { rule: 'locked' };
+    const own = kind !== 'administrative' && kind !== 'reset';
+    if (own && status.lockout) return { rule: 'locked' };
     if (kind === 'voluntary') {
       if (account.pin.cannotChange) return { rule: 'cannot_change' };
       if (status.tooSoonToChange) return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };

@@ -2,7 +2,8 @@ import type { PinCredentialStatus } from '../accounts/model.js';
 import type { AuthRule } from './rules.js';
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
 
 export interface PinStatus {
   /** null: the PIN does not expire (flag set, or the rule's max days is 0). */
@@ -18,6 +19,8 @@ export interface PinStatus {
   /** Failures that still count: older ones fall out after the rule's reset time. */
   effectiveFailedCount: number;
   tooSoonToChange: boolean;
+  /** A PIN nobody chose has outlived the rule's temporary lifetime: the right PIN no longer signs in. */
+  temporaryExpired: boolean;
   /**
    * The change the user must make before anything else, the first that applies (DESIGN §1):
    * enrollment pending, else expired or "must change"; null when none is due.
@@ -57,5 +60,7 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
     effectiveFailedCount,
     tooSoonToChange: rule.minChangeMinutes > 0 && now.getTime() - pin.changedAt.getTime() < rule.minChangeMinutes * MINUTE_MS,
     requiredChange: pin.enrollmentPending ? 'enrollment' : pin.mustChange || expired ? 'forced' : null,
+    temporaryExpired:
+      pin.temporarySince !== null && rule.tempPinHours > 0 && now.getTime() >= pin.temporarySince.getTime() + rule.tempPinHours * HOUR_MS,
   };
 }

@@ -43,7 +43,7 @@ export async function runEffect(services: Services, context: CallContext, effect
         const result = await pins.verifySignin({ extension: effect.extension, pin: effect.pin, actor: context.actor, call: context.call });
         if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date()) };
         if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
-        return { type: 'signin_result', outcome: 'locked' };
+        return { type: 'signin_result', outcome: result.outcome };
       }
       case 'check_new_pin': {
         const result = await pins.preparePin({ userId: effect.userId, newPin: effect.pin, kind: effect.kind });

@@ -5,7 +5,7 @@ import type { Flash } from './session.js';
 
 export const STYLESHEET_PATH = '/admin/style.css';
 
-export type AdminSection = 'users' | 'rules' | 'audit' | 'tokens';
+export type AdminSection = 'users' | 'rules' | 'audit' | 'deliveries' | 'tokens';
 
 export interface PageFrame {
   title: string;
@@ -21,6 +21,7 @@ const ADMIN_NAV: ReadonlyArray<[AdminSection, string, string]> = [
   ['users', 'Users', '/admin/users'],
   ['rules', 'Authentication Rules', '/admin/rules'],
   ['audit', 'Audit Log', '/admin/audit'],
+  ['deliveries', 'Deliveries', '/admin/deliveries'],
   ['tokens', 'API Tokens', '/admin/tokens'],
 ];
 

@@ -66,7 +66,7 @@ suite('behind PgBouncer in transaction mode (default settings)', () => {
     const empty = await createTestDatabase();
     const direct = new pg.Client({ connectionString: empty.url });
     await direct.connect();
-    await direct.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    await direct.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS pgboss CASCADE; CREATE SCHEMA public');
     await direct.end();
     const port = await freePort();
     const server = spawn(process.execPath, ['dist/main.js'], {

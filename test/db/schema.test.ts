@@ -43,7 +43,7 @@ describe('migrations', () => {
       const emptyUrl = fresh.url;
       const other = new pg.Client({ connectionString: emptyUrl });
       await other.connect();
-      await other.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+      await other.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS pgboss CASCADE; CREATE SCHEMA public');
       await other.end();
       const [a, b] = await Promise.all([migrate(emptyUrl), migrate(emptyUrl)]);
       const shipped = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, '')).sort();

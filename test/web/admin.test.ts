@@ -427,6 +427,7 @@ describe('authentication rules', () => {
       warningDays: '10',
       historyCount: '3',
       minChangeMinutes: '0',
+      tempPinHours: '24',
     };
     const created = await client.submit('/admin/rules', fields);
     expect(created.body).toContain('Created rule Front Desk');
@@ -436,6 +437,7 @@ describe('authentication rules', () => {
       minLength: 8,
       maxLength: 12,
       trivialCheck: false,
+      tempPinHours: 24,
     });
     const edited = await client.submit('/admin/rules/Front%20Desk', { ...fields, minLength: '7', trivialCheck: 'on', lockoutMinutes: '45' });
     expect(edited.body).toContain('Saved rule Front Desk');
@@ -462,6 +464,7 @@ describe('authentication rules', () => {
       warningDays: '15',
       historyCount: '5',
       minChangeMinutes: '1440',
+      tempPinHours: '72',
     };
     const range = await client.post('/admin/rules', { ...base, historyCount: '51' });
     expect(range.status).toBe(422);

@@ -50,7 +50,7 @@ describe('authentication', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.openapi).toBe('3.1.0');
     const paths = answer.body.paths as Record<string, Record<string, unknown>>;
-    expect(Object.keys(paths).sort()).toEqual(['/rules', '/rules/{name}', '/users', '/users/{id}', '/users/{id}/credential/pin']);
+    expect(Object.keys(paths).sort()).toEqual(['/rules', '/rules/{name}', '/users', '/users/{id}', '/users/{id}/credential/pin', '/users/{id}/credential/pin/reset']);
     expect(Object.keys(paths['/users/{id}/credential/pin'] ?? {})).toEqual(expect.arrayContaining(['get', 'put']));
     const schemas = (answer.body.components as { schemas: Record<string, { properties?: Record<string, unknown> }> }).schemas;
     expect(Object.keys(schemas.NewRule?.properties ?? {})).toEqual(expect.arrayContaining(['name', 'minLength', 'lockoutMinutes', 'trivialCheck']));

@@ -87,6 +87,9 @@ describe('the OpenAPI document', () => {
     await call('put', '/users/{id}/credential/pin', { id }, { pin: '604817', flags: { mustChange: true, doesNotExpire: true } });
     expect((await call('put', '/users/{id}/credential/pin', { id }, { pin: '111111' })).status).toBe(422);
     await call('put', '/users/{id}/credential/pin', { id: existing.userId }, { unlock: true });
+    const reset = await call('post', '/users/{id}/credential/pin/reset', { id }, { show: true });
+    expect(reset.body).toMatchObject({ channels: ['sms'], pin: expect.stringMatching(/^[0-9]{6}$/) });
+    expect((await call('post', '/users/{id}/credential/pin/reset', { id: existing.userId }, { show: false })).status).toBe(409);
 
     await call('get', '/rules', {});
     expect((await call('post', '/rules', {}, { name: 'contract', minLength: 8, lockoutMinutes: null })).status).toBe(201);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Account } from '../../accounts/model.js';
 import { presentPinStatus, userJson, type Phrase } from '../../accounts/present.js';
+import { InputError } from '../../errors.js';
 import { DEFAULT_RULE_NAME } from '../../pin/rules.js';
 import { formatPairs, formatTime, yesNo } from '../io.js';
 import type { CliContext } from './context.js';
@@ -10,10 +11,18 @@ interface AddOptions {
   first: string;
   last: string;
   phone?: string;
+  email?: string;
   pin?: string;
   rule?: string;
   locale?: string;
   enroll: boolean;
+}
+
+interface SetOptions {
+  email?: string;
+  phone?: string;
+  locale?: string;
+  rule?: string;
 }
 
 interface SetPinOptions {
@@ -34,7 +43,8 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--extension <EXT>', 'the ID the user keys in on the phone (2 to 15 digits)')
     .requiredOption('--first <NAME>', 'first name')
     .requiredOption('--last <NAME>', 'last name')
-    .option('--phone <E164>', 'registered phone number, like +15551230001: caller ID goes straight to PIN entry')
+    .option('--phone <E164>', 'registered phone number, like +15551230001: caller ID goes straight to PIN entry, and text messages go to it')
+    .option('--email <ADDRESS>', 'e-mail address for notifications and a reset PIN')
     .option('--pin <N>', 'initial PIN; it must pass the rule')
     .option('--rule <NAME>', 'authentication rule (default: default)')
     .option('--locale <LOCALE>', 'prompt language, like es-US (default: DEFAULT_LOCALE)')
@@ -47,6 +57,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
             firstName: opts.first,
             lastName: opts.last,
             ...(opts.phone !== undefined ? { phone: opts.phone } : {}),
+            ...(opts.email !== undefined ? { email: opts.email } : {}),
             ...(opts.pin !== undefined ? { pin: opts.pin } : {}),
             ...(opts.rule !== undefined ? { ruleName: opts.rule } : {}),
             ...(opts.locale !== undefined ? { locale: opts.locale } : {}),
@@ -77,9 +88,65 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
         const account = await accounts.getAccount({ extension });
         const newPin = opts.pin ?? pins.generatePinFor(account.rule, account.user);
         const mustChange = opts.mustChange === true;
-        await pins.changePinOrThrow({ userId: account.user.id, newPin, kind: 'administrative', mustChange, actor: ctx.actor });
+        await pins.changePinOrThrow({
+          userId: account.user.id,
+          newPin,
+          kind: 'administrative',
+          mustChange,
+          // A generated PIN is temporary, like a reset one: it works for the rule's lifetime.
+          generated: opts.pin === undefined,
+          actor: ctx.actor,
+        });
         ctx.print(`Changed the PIN of ${who(account)}${mustChange ? '; the user must change it at the next sign-in' : ''}.`);
         if (opts.pin === undefined) ctx.print(`New PIN: ${newPin} (shown once)`);
+      });
+    });
+
+  user
+    .command('reset-pin')
+    .description('reset a forgotten PIN: a random one is sent to the user by text message and e-mail, never shown here')
+    .argument('<EXT>', "the user's extension")
+    .option('--show', 'also print the new PIN once (audited); needed when no channel reaches the user')
+    .action(async (extension: string, opts: { show?: boolean }) => {
+      await ctx.withRuntime(async ({ accounts, pins }) => {
+        const account = await accounts.getAccount({ extension });
+        const result = await pins.resetPin(account.user.id, ctx.actor, { showOnce: opts.show === true });
+        const sent = result.channels.map((channel) => (channel === 'sms' ? `a text message to ${account.user.phone}` : `an e-mail to ${account.user.email}`));
+        ctx.print(
+          `Reset the PIN of ${who(account)}: it must be changed at the next sign-in` +
+            (account.rule.tempPinHours > 0 ? `, and works for ${account.rule.tempPinHours} hours` : '') +
+            '.',
+        );
+        ctx.print(sent.length > 0 ? `Sent by ${sent.join(' and ')}.` : 'Sent by no channel.');
+        if (result.pin !== null) ctx.print(`New PIN: ${result.pin} (shown once)`);
+      });
+    });
+
+  user
+    .command('set')
+    .description("change a user's contact details, language or rule; an empty value ('') clears an e-mail or phone")
+    .argument('<EXT>', "the user's extension")
+    .option('--email <ADDRESS>', 'e-mail address; the old one is told of the change')
+    .option('--phone <E164>', 'registered phone number, like +15551230001')
+    .option('--locale <LOCALE>', 'prompt and message language, like es-US')
+    .option('--rule <NAME>', 'authentication rule')
+    .action(async (extension: string, opts: SetOptions) => {
+      if (Object.values(opts).every((value) => value === undefined)) {
+        throw new InputError('nothing_to_set', 'give at least one of --email, --phone, --locale, --rule');
+      }
+      await ctx.withRuntime(async ({ accounts }) => {
+        const account = await accounts.getAccount({ extension });
+        await accounts.updateUser(
+          account.user.id,
+          {
+            ...(opts.email !== undefined ? { email: opts.email } : {}),
+            ...(opts.phone !== undefined ? { phone: opts.phone } : {}),
+            ...(opts.locale !== undefined ? { locale: opts.locale } : {}),
+            ...(opts.rule !== undefined ? { ruleName: opts.rule } : {}),
+          },
+          ctx.actor,
+        );
+        ctx.print(...formatPairs(userPairs(await accounts.getAccount({ userId: account.user.id }), new Date())));
       });
     });
 
@@ -134,6 +201,7 @@ function userPairs(account: Account, now: Date): Array<[string, string]> {
     ['Extension', user.extension],
     ['Name', `${user.firstName} ${user.lastName}`],
     ['Phone', user.phone ?? '(none)'],
+    ['E-mail', user.email ?? '(none)'],
     ['Locale', user.locale],
     ['Authentication rule', rule.name],
     ['Created', formatTime(user.createdAt)],

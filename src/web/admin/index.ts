@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { SigninLimit } from '../rate-limit.js';
 import { auditRoutes } from './audit.js';
+import { deliveryRoutes } from './deliveries.js';
 import { requireAdmin, type AdminDeps } from './context.js';
 import { ruleRoutes } from './rules.js';
 import { adminSigninRoutes } from './signin.js';
@@ -16,6 +17,7 @@ export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   router.use(userRoutes(deps));
   router.use(ruleRoutes(deps));
   router.use(auditRoutes(deps));
+  router.use(deliveryRoutes(deps));
   router.use(tokenRoutes(deps));
   return router;
 }

@@ -8,7 +8,7 @@ import { describeFailure, InputError } from '../../errors.js';
 import type { Services } from '../../runtime.js';
 import { PostgresRateLimitStore } from '../rate-limit.js';
 import { openApiDocument } from './openapi.js';
-import { NewRuleBody, NewUserBody, PinUpdateBody, RuleChangesBody, RuleNameParams, UserChangesBody, UserIdParams, UserListQuery } from './schemas.js';
+import { NewRuleBody, NewUserBody, PinResetBody, PinUpdateBody, RuleChangesBody, RuleNameParams, UserChangesBody, UserIdParams, UserListQuery } from './schemas.js';
 
 function sendError(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ error: { code, message } });
@@ -101,6 +101,7 @@ export function apiRouter(services: Services): Router {
         firstName: body.firstName,
         lastName: body.lastName,
         phone: body.phone ?? null,
+        email: body.email ?? null,
         ...(body.locale !== undefined ? { locale: body.locale } : {}),
         ...(body.rule !== undefined ? { ruleName: body.rule } : {}),
         ...(body.pin !== undefined ? { pin: body.pin } : {}),
@@ -130,6 +131,7 @@ export function apiRouter(services: Services): Router {
         ...(body.firstName !== undefined ? { firstName: body.firstName } : {}),
         ...(body.lastName !== undefined ? { lastName: body.lastName } : {}),
         ...(body.phone !== undefined ? { phone: body.phone } : {}),
+        ...(body.email !== undefined ? { email: body.email } : {}),
         ...(body.locale !== undefined ? { locale: body.locale } : {}),
         ...(body.rule !== undefined ? { ruleName: body.rule } : {}),
       },
@@ -167,6 +169,13 @@ export function apiRouter(services: Services): Router {
       await pins.updateSettings(userId, { flags: body.flags ?? {}, unlock: body.unlock === true }, actor(res));
     }
     res.json(credentialJson(await accounts.getAccount({ userId }), new Date()));
+  });
+
+  router.post('/users/:id/credential/pin/reset', async (req, res) => {
+    const body = parse(PinResetBody, req.body ?? {});
+    const result = await pins.resetPin(userIdOf(req), actor(res), { showOnce: body.show === true });
+    // The PIN is in this one answer only when asked for; it is never stored.
+    res.json({ channels: result.channels, ...(result.pin !== null ? { pin: result.pin } : {}) });
   });
 
   // ---- authentication rules

@@ -6,6 +6,8 @@ import {
   NewRuleBody,
   NewUserBody,
   PinCredentialView,
+  PinResetBody,
+  PinResetView,
   PinUpdateBody,
   RuleChangesBody,
   RuleListView,
@@ -114,6 +116,24 @@ const ROUTES: RouteConfig[] = [
       ...WRITE_FAILURES,
       ...NO_USER,
       422: failure('the PIN breaks a rule: `pin_too_short`, `pin_too_long`, `pin_trivial` or `pin_reused`'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/users/{id}/credential/pin/reset',
+    operationId: 'resetPin',
+    summary: 'Reset a forgotten PIN (helpdesk)',
+    description:
+      "A random PIN that the user's rule accepts, sent to the user by text message and e-mail (each they have and that is configured), " +
+      'with "must change at next sign-in" set and an intruder lockout cleared. It works for the rule\'s temporary PIN lifetime. ' +
+      'It is never shown unless "show" is true. With no channel that reaches the user and no "show", nothing changes (409).',
+    request: { params: UserIdParams, ...body(PinResetBody) },
+    responses: {
+      200: answer('queued; the PIN only with "show": true', PinResetView),
+      ...COMMON_FAILURES,
+      ...WRITE_FAILURES,
+      ...NO_USER,
+      409: failure('no configured channel reaches the user, and "show" was not asked for (`unreachable`)'),
     },
   },
   {

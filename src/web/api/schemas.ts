@@ -16,7 +16,8 @@ export const NewUserBody = z
     extension: text(15).describe('2 to 15 digits; the ID callers key in'),
     firstName: text(100),
     lastName: text(100),
-    phone: text(32).nullable().optional().describe('E.164, like +15551230001; calls from it go straight to PIN entry'),
+    phone: text(32).nullable().optional().describe('E.164, like +15551230001; calls from it go straight to PIN entry, and text messages go to it'),
+    email: text(254).nullable().optional().describe('where e-mail notifications and a reset PIN go'),
     locale: text(16).optional().describe('defaults to the configured DEFAULT_LOCALE'),
     rule: text(64).optional().describe('authentication rule name; defaults to "default"'),
     pin: text(64).optional().describe('initial PIN; without it a random valid PIN is generated and returned once'),
@@ -30,6 +31,7 @@ export const UserChangesBody = z
     firstName: text(100),
     lastName: text(100),
     phone: text(32).nullable(),
+    email: text(254).nullable(),
     locale: text(16),
     rule: text(64),
   })
@@ -59,6 +61,22 @@ export const PinUpdateBody = z
     message: 'unlock and flags.lockedByAdmin=true contradict each other',
   })
   .meta({ id: 'PinUpdate' });
+
+export const PinResetBody = z
+  .strictObject({
+    show: z
+      .boolean()
+      .optional()
+      .describe('true: the PIN is also returned in this one answer (audited as shown); needed when no channel reaches the user'),
+  })
+  .meta({ id: 'PinReset' });
+
+export const PinResetView = z
+  .object({
+    channels: z.array(z.enum(['sms', 'email'])).describe('where the message with the PIN was queued'),
+    pin: z.string().optional().describe('only with "show": true; never stored'),
+  })
+  .meta({ id: 'PinResetResult' });
 
 export const RuleChangesBody = RuleSettingsSchema.meta({ id: 'RuleChanges' });
 
@@ -99,6 +117,7 @@ export const UserView = z
     firstName: z.string(),
     lastName: z.string(),
     phone: z.string().nullable(),
+    email: z.string().nullable(),
     locale: z.string(),
     rule: z.string(),
     createdAt: timestamp,

@@ -12,7 +12,7 @@ import { renderPage } from '../layout.js';
 import { countAsFailure, credentialLimiter, type SigninLimit } from '../rate-limit.js';
 import { destroySession, saveSession, takeFlash, type BrowserSecurity } from '../session.js';
 import { signinRoutes, type AuditSubject } from '../signin.js';
-import { passwordPage, pinPage, signinPage } from './views.js';
+import { emailPage, passwordPage, pinPage, signinPage } from './views.js';
 
 const ANONYMOUS: AuditSubject = { actor: { channel: 'web', name: 'web:(unknown)' } };
 
@@ -153,6 +153,11 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
 
   router.get('/password', requireUser, (req, res) => showPasswordPage(req, res));
 
+  const showEmailPage = (req: Request, res: Response, account: Account, options: { status?: number; error?: string } = {}) =>
+    render(req, res, 'Change E-mail', options.status ?? 200, (csrf) => emailPage(csrf, account.user.email, options.error));
+
+  router.get('/email', requireUser, (req, res) => showEmailPage(req, res, accountOf(res)));
+
   // Guesses of the current password are throttled per user, like sign-ins per address: the
   // session may be someone else's left open, and each guess costs a hash.
   const passwordGuesses = credentialLimiter(
@@ -168,13 +173,24 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
           details: { ip: req.ip ?? null },
         });
       }
-      showPasswordPage(req, res, {
-        status: 429,
-        error: `Too many wrong current passwords. Try again in ${refusal.retryAfterMinutes} minutes.`,
-      });
+      const refused = { status: 429, error: `Too many wrong current passwords. Try again in ${refusal.retryAfterMinutes} minutes.` };
+      if (req.path === '/email') showEmailPage(req, res, accountOf(res), refused);
+      else showPasswordPage(req, res, refused);
     },
     { key: (req) => `user:${req.session.user?.id ?? 0}` },
   );
+
+  /** The current web password, typed to confirm a change: a wrong one is audited and counts toward the limit. */
+  const currentPasswordIsRight = async (req: Request, res: Response, account: Account): Promise<boolean> => {
+    const current = formText(req, 'current', { keepSpaces: true });
+    const ok =
+      plausiblePassword(current) && (await services.webCredentials.verifyUserPassword(account.user.extension, current)) === account.user.id;
+    if (!ok) {
+      countAsFailure(res);
+      await services.audit.record({ event: 'web.password_check_failed', ...userSubject(account.user), details: { ip: req.ip ?? null } });
+    }
+    return ok;
+  };
 
   router.post('/password', requireUser, passwordGuesses, async (req, res) => {
     const account = accountOf(res);
@@ -186,20 +202,8 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
     try {
       // Checked before the current password, so a form that cannot succeed costs no hash.
       checkPassword(newPassword);
-      if (!forced) {
-        const current = formText(req, 'current', { keepSpaces: true });
-        const ok =
-          plausiblePassword(current) &&
-          (await services.webCredentials.verifyUserPassword(account.user.extension, current)) === account.user.id;
-        if (!ok) {
-          countAsFailure(res);
-          await services.audit.record({
-            event: 'web.password_check_failed',
-            ...userSubject(account.user),
-            details: { ip: req.ip ?? null },
-          });
-          return showPasswordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
-        }
+      if (!forced && !(await currentPasswordIsRight(req, res, account))) {
+        return showPasswordPage(req, res, { status: 422, error: 'The current web password is wrong.' });
       }
       // This session stays signed in; the user's other sessions end.
       const changedAt = await services.webCredentials.setUserPassword(account.user.id, newPassword, userActor(account.user.extension), {
@@ -215,6 +219,23 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
       return showPasswordPage(req, res, { status: err.status, error: err.message });
     }
     req.session.flash = { kind: 'status', text: 'Your web password was changed.' };
+    await saveSession(req);
+    res.redirect(303, '/me');
+  });
+
+  // DESIGN §8: changing one's e-mail asks for the current web password, and the old address is told.
+  router.post('/email', requireUser, passwordGuesses, async (req, res) => {
+    const account = accountOf(res);
+    if (!(await currentPasswordIsRight(req, res, account))) {
+      return showEmailPage(req, res, account, { status: 422, error: 'The current web password is wrong.' });
+    }
+    try {
+      await services.accounts.updateUser(account.user.id, { email: formText(req, 'email') || null }, userActor(account.user.extension));
+    } catch (err) {
+      if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
+      return showEmailPage(req, res, account, { status: err.status, error: err.message });
+    }
+    req.session.flash = { kind: 'status', text: 'Your e-mail address was changed.' };
     await saveSession(req);
     res.redirect(303, '/me');
   });

@@ -62,7 +62,27 @@ ${
   <button type="submit">Change PIN</button>
 </form>`
 }
-<p><a href="/me/password">Change your web password</a></p>`;
+<h2>Contact</h2>
+<dl class="facts">
+  <dt>Phone</dt><dd>${user.phone ?? 'None'}</dd>
+  <dt>E-mail</dt><dd>${user.email ?? 'None'}</dd>
+</dl>
+<p class="muted">You are told by text message and e-mail when your PIN or web password changes, or your PIN is locked.</p>
+<p><a href="/me/email">Change your e-mail address</a> · <a href="/me/password">Change your web password</a></p>`;
+}
+
+export function emailPage(csrf: string, current: string | null, error?: string): SafeHtml {
+  return html`
+<h1>Change E-mail</h1>
+<p class="lead">Messages about your PIN go to this address${current ? html`, now ${current}` : ''}. The old address is told of the change.</p>
+${formError(error)}
+<form method="post" action="/me/email" class="stacked">
+  ${csrfField(csrf)}
+  ${textField({ id: 'email', name: 'email', label: 'New E-mail', value: '', autocomplete: 'email', help: 'leave empty to have no e-mail address' })}
+  ${textField({ id: 'current', name: 'current', label: 'Current Web Password', type: 'password', required: true, autocomplete: 'current-password', invalid: Boolean(error) })}
+  <button type="submit">Save</button>
+</form>
+<p><a href="/me">Back to your PIN</a></p>`;
 }
 
 /** `forced`: an administrator set the password with "must change", so no current password is asked for. */

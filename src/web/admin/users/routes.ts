@@ -13,6 +13,7 @@ import {
   localeLabel,
   newUserForm,
   passwordSettingsPage,
+  resetDone,
   userPage,
   usersList,
   type FormOutcome,
@@ -71,6 +72,7 @@ export function userRoutes(deps: AdminDeps): Router {
             firstName: formText(req, 'firstName'),
             lastName: formText(req, 'lastName'),
             phone: formText(req, 'phone') || null,
+            email: formText(req, 'email') || null,
             locale: formText(req, 'locale') || accounts.defaultLocale,
             ruleName: formText(req, 'rule') || 'default',
             pin,
@@ -111,6 +113,7 @@ export function userRoutes(deps: AdminDeps): Router {
             firstName: formText(req, 'firstName'),
             lastName: formText(req, 'lastName'),
             phone: formText(req, 'phone') || null,
+            email: formText(req, 'email') || null,
             locale: formText(req, 'locale'),
           },
           adminActor(req),
@@ -160,9 +163,14 @@ export function userRoutes(deps: AdminDeps): Router {
 
   // ---- Edit > Change Password (DESIGN §7) ----
 
-  const showChangePassword = (req: Request, res: Parameters<typeof renderAdmin>[2], account: Awaited<ReturnType<typeof loadAccount>>, outcome: FormOutcome = {}) =>
+  const showChangePassword = (
+    req: Request,
+    res: Parameters<typeof renderAdmin>[2],
+    account: Awaited<ReturnType<typeof loadAccount>>,
+    outcome: FormOutcome & { resetError?: string } = {},
+  ) =>
     renderAdmin(deps, req, res, { title: `Change Password: ${fullName(account)}`, section: 'users', status: outcome.status ?? 200 }, (csrf) =>
-      changePasswordForm(req, csrf, account, outcome),
+      changePasswordForm(req, csrf, account, { ...outcome, reachable: services.notifications.reachable(account.user) }),
     );
 
   router.get('/users/:id/change-password', async (req, res) => showChangePassword(req, res, await loadAccount(req)));
@@ -199,6 +207,22 @@ export function userRoutes(deps: AdminDeps): Router {
       `/admin/users/${account.user.id}/change-password${target === 'web' ? '?target=web' : ''}`,
       'Updated Password',
     );
+  });
+
+  // ---- Edit > Change Password > Reset PIN (DESIGN §8) ----
+
+  router.post('/users/:id/reset-pin', async (req, res) => {
+    const account = await loadAccount(req);
+    let result;
+    try {
+      result = await pins.resetPin(account.user.id, adminActor(req), { showOnce: formChecked(req, 'show') });
+    } catch (err) {
+      if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
+      return showChangePassword(req, res, account, { status: err.status, resetError: err.message });
+    }
+    // Answered here, not redirected: a shown PIN must live in this one response, never in the session.
+    const reset = await accounts.getAccount({ userId: account.user.id });
+    renderAdmin(deps, req, res, { title: `Reset PIN: ${fullName(account)}`, section: 'users' }, () => resetDone(reset, result));
   });
 
   // ---- delete ----

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Account } from '../../../accounts/model.js';
+import type { DeliveryChannel } from '../../../notify/notices.js';
 import { presentPinStatus } from '../../../accounts/present.js';
 import { formChecked, formText, queryText } from '../../forms.js';
 import { html, type SafeHtml } from '../../html.js';
@@ -103,7 +104,8 @@ ${formError(options.error)}
   ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension'), required: true, inputmode: 'numeric', help: '2 to 15 digits; the ID callers key in' })}
   ${textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName'), required: true })}
   ${textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName'), required: true })}
-  ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone'), inputmode: 'tel', help: 'optional, E.164 like +15551230001; calls from it go straight to PIN entry' })}
+  ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone'), inputmode: 'tel', help: 'optional, E.164 like +15551230001; calls from it go straight to PIN entry, and text messages go to it' })}
+  ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email'), autocomplete: 'off', help: 'optional; notifications and a reset PIN go to it' })}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale') || options.defaultLocale })}
   ${selectField({ id: 'rule', name: 'rule', label: 'Authentication Rule', options: options.rules, selected: value('rule') || 'default' })}
   ${textField({ id: 'pin', name: 'pin', label: 'Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', help: 'digits only; the user’s rule applies' })}
@@ -124,6 +126,7 @@ export function userPage(account: Account, now: Date): SafeHtml {
   <dt>First Name</dt><dd>${user.firstName}</dd>
   <dt>Last Name</dt><dd>${user.lastName}</dd>
   <dt>Phone</dt><dd>${user.phone ?? 'None'}</dd>
+  <dt>E-mail</dt><dd>${user.email ?? 'None'}</dd>
   <dt>Language</dt><dd>${localeLabel(user.locale)}</dd>
   <dt>Authentication Rule</dt><dd>${account.rule.name}</dd>
   <dt>PIN Status</dt><dd>${view.summary}</dd>
@@ -164,6 +167,7 @@ ${formError(options.error)}
   ${textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName', user.firstName), required: true })}
   ${textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName', user.lastName), required: true })}
   ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' })}
+  ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' })}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) })}
   <button type="submit">Save</button>
 </form>`;
@@ -199,8 +203,20 @@ ${editMenu(account, 'password-settings')}
   <span class="muted">Clears a lock by an administrator or by intruder detection, and the failed sign-in count.</span></div>`;
 }
 
-export function changePasswordForm(req: Request, csrf: string, account: Account, options: FormOutcome): SafeHtml {
-  const posted = req.method === 'POST';
+/** Where a reset PIN would go, in words, for the Reset PIN section. */
+function reachText(account: Account, channels: readonly DeliveryChannel[]): string {
+  const parts = channels.map((channel) => (channel === 'sms' ? `a text message to ${account.user.phone}` : `an e-mail to ${account.user.email}`));
+  return parts.length > 0 ? parts.join(' and ') : '';
+}
+
+export function changePasswordForm(
+  req: Request,
+  csrf: string,
+  account: Account,
+  options: FormOutcome & { reachable: readonly DeliveryChannel[]; resetError?: string },
+): SafeHtml {
+  // Only this form's own post fills it back in (a refused Reset PIN posts no target).
+  const posted = req.method === 'POST' && formText(req, 'target') !== '';
   const target = (posted ? formText(req, 'target') : queryText(req, 'target')) === 'web' ? 'web' : 'voicemail';
   // Ticked by default; after a refused attempt, as the administrator left it.
   const mustChange = posted ? formChecked(req, 'mustChange') : true;
@@ -216,7 +232,32 @@ ${formError(options.error)}
   ${textField({ id: 'confirm', name: 'confirm', label: 'Confirm Password', type: 'password', required: true, autocomplete: 'new-password', invalid: Boolean(options.error) })}
   ${checkboxField({ id: 'mustChange', name: 'mustChange', label: 'User Must Change at Next Sign-In', checked: mustChange })}
   <button type="submit">Save</button>
+</form>
+<h2 id="reset-pin">Reset PIN</h2>
+<p>For a forgotten PIN: a random PIN that the user’s rule accepts is sent to the user, who must change it at the next sign-in. It is not shown here.
+${options.reachable.length > 0 ? html`It goes by ${reachText(account, options.reachable)}.` : html`<strong>No configured channel reaches this user</strong>: add a phone or e-mail under User Basics, or tick the box to see the PIN once.`}</p>
+${formError(options.resetError)}
+<form method="post" action="/admin/users/${user.id}/reset-pin" class="stacked">
+  ${csrfField(csrf)}
+  ${checkboxField({ id: 'show', name: 'show', label: 'Show the PIN to me once', checked: false, help: 'recorded in the audit log; for reading it to the user yourself' })}
+  <button type="submit">Reset PIN</button>
 </form>`;
+}
+
+/** The answer to a reset: where the PIN went, and the PIN itself only when asked to see it once (this page only, never stored). */
+export function resetDone(account: Account, result: { channels: readonly DeliveryChannel[]; pin: string | null }): SafeHtml {
+  const sent = reachText(account, result.channels);
+  return html`
+<h1>Reset PIN <span class="muted">${fullName(account)} (${account.user.extension})</span></h1>
+${editMenu(account, 'change-password')}
+<p class="message status" role="status">The PIN was reset${sent ? html` and sent by ${sent}` : ''}. The user must choose a new PIN at the next sign-in${account.rule.tempPinHours > 0 ? html`, and the reset PIN works for ${account.rule.tempPinHours} hours` : ''}.</p>
+${
+  result.pin !== null
+    ? html`<section aria-labelledby="shown-pin"><h2 id="shown-pin">The new PIN</h2><p class="secret">${result.pin}</p>
+<p class="muted">Shown this once and never again: it is not stored anywhere. Leaving this page forgets it.</p></section>`
+    : ''
+}
+<p><a href="/admin/users/${account.user.id}">Back to ${fullName(account)}</a></p>`;
 }
 
 export function deleteConfirmation(csrf: string, account: Account): SafeHtml {

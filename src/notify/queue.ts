@@ -1,0 +1,192 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import PgBoss from 'pg-boss';
+import type { User } from '../accounts/model.js';
+import { insertNotificationFailure, listNotificationFailures, type NotificationFailure } from '../db/notifications.js';
+import type { Pool, PoolClient } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import { renderNotice, type MessageTexts } from './messages.js';
+import type { DeliveryChannel, Notice, Notifier } from './notices.js';
+import { DeliveryError, type Transport, type Transports } from './transports.js';
+
+/** The pg-boss queue every notification goes through; created by migrations/0006. */
+const QUEUE = 'notify';
+const CIPHER = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** How often an idle worker looks for jobs: pg-boss polls (no LISTEN/NOTIFY, so PgBouncer is fine). */
+const POLL_SECONDS = 0.5;
+
+/** A notice as it waits in the queue: everything but a reset's PIN in clear; the PIN sealed. */
+interface QueuedNotice {
+  channel: DeliveryChannel;
+  to: string;
+  locale: string;
+  userId: number;
+  extension: string;
+  notice: Exclude<Notice, { kind: 'pin_reset' }> | { kind: 'pin_reset'; hours: number; sealedPin: string };
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  limit: number;
+  delaySeconds: number;
+  backoff: boolean;
+}
+
+/** The queue's own policy (migrations/0006): about ten minutes of retries, doubling from 2 s. */
+const QUEUE_RETRY: RetryPolicy = { limit: 8, delaySeconds: 2, backoff: true };
+
+export interface NotificationQueueDeps {
+  pool: Pool;
+  transports: Transports;
+  texts: MessageTexts;
+  /** The key that seals a reset PIN while it waits (derived from SESSION_SECRET). */
+  sealKey: Buffer;
+  logger: Logger;
+  /** Told of each delivery attempt (the metrics). */
+  onDelivery?: (channel: DeliveryChannel, result: 'sent' | 'failed') => void;
+  retry?: RetryPolicy;
+}
+
+/**
+ * User notifications through a durable job queue in Postgres (pg-boss, polling, its tables made
+ * by `pinline migrate`). Jobs are inserted in the caller's transaction. Any instance delivers
+ * them, at least once, with retries and back-off; a delivered job is deleted at once, so a reset
+ * PIN (sealed with AES-256-GCM while it waits) leaves no copy behind. One that fails every retry is
+ * recorded, without its message, for the administrators' page, and deleted too.
+ */
+export class NotificationQueue implements Notifier {
+  private readonly boss: PgBoss;
+  private readonly retry: RetryPolicy;
+  private started = false;
+
+  constructor(private readonly deps: NotificationQueueDeps) {
+    this.retry = deps.retry ?? QUEUE_RETRY;
+    // pg-boss runs on this instance's own pool, so it follows the pool's timeouts and retries.
+    this.boss = new PgBoss({
+      db: { executeSql: async (text: string, values: unknown[]) => deps.pool.query(text, values) },
+      migrate: false,
+      schedule: false,
+    });
+    this.boss.on('error', (err: Error) => deps.logger.warn({ err: { message: err.message } }, 'notification queue error'));
+  }
+
+  reachable(user: Pick<User, 'phone' | 'email'>): DeliveryChannel[] {
+    const channels: DeliveryChannel[] = [];
+    if (user.phone && this.deps.transports.sms) channels.push('sms');
+    if (user.email && this.deps.transports.email) channels.push('email');
+    return channels;
+  }
+
+  async queue(client: PoolClient, user: User, notice: Notice, to?: { channel: DeliveryChannel; address: string }): Promise<DeliveryChannel[]> {
+    const targets = to
+      ? this.deps.transports[to.channel] ? [to] : []
+      : this.reachable(user).map((channel) => ({ channel, address: channel === 'sms' ? (user.phone as string) : (user.email as string) }));
+    const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
+    for (const target of targets) {
+      const queued: QueuedNotice = {
+        channel: target.channel,
+        to: target.address,
+        locale: user.locale,
+        userId: user.id,
+        extension: user.extension,
+        notice:
+          notice.kind === 'pin_reset'
+            ? { kind: 'pin_reset', hours: notice.hours, sealedPin: this.seal(notice.pin, user.id, target) }
+            : notice,
+      };
+      await this.boss.send(QUEUE, queued, {
+        db,
+        retryLimit: this.retry.limit,
+        retryDelay: this.retry.delaySeconds,
+        retryBackoff: this.retry.backoff,
+      });
+    }
+    return targets.map((target) => target.channel);
+  }
+
+  /** Starts delivering on this instance (the server); the CLI only queues. */
+  async startWorker(): Promise<void> {
+    await this.boss.start();
+    this.started = true;
+    await this.boss.work<QueuedNotice>(
+      QUEUE,
+      { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: POLL_SECONDS },
+      async ([job]) => {
+        if (job) await this.deliver(job);
+      },
+    );
+  }
+
+  /** Stops delivering (letting a delivery in flight finish) and closes the transports. */
+  async stop(): Promise<void> {
+    if (this.started) await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    this.started = false;
+    await Promise.all([this.deps.transports.sms?.close(), this.deps.transports.email?.close()]);
+  }
+
+  /** Deliveries given up after every retry, newest first, for the administrators' page. */
+  failures(limit: number, offset: number): Promise<NotificationFailure[]> {
+    return listNotificationFailures(this.deps.pool, limit, offset);
+  }
+
+  /** One line per channel: where its messages go (said once at start). */
+  get notes(): readonly string[] {
+    return this.deps.transports.notes;
+  }
+
+  private async deliver(job: PgBoss.JobWithMetadata<QueuedNotice>): Promise<void> {
+    const queued = job.data;
+    const transport: Transport | null = this.deps.transports[queued.channel];
+    try {
+      if (!transport) throw new Error(`${queued.channel === 'sms' ? 'text messages are' : 'e-mail is'} no longer configured`);
+      const notice: Notice =
+        queued.notice.kind === 'pin_reset'
+          ? { kind: 'pin_reset', hours: queued.notice.hours, pin: this.open(queued.notice.sealedPin, queued.userId, { channel: queued.channel, address: queued.to }) }
+          : queued.notice;
+      const message = renderNotice(this.deps.texts, queued.locale, queued.channel, notice);
+      await transport.send({ channel: queued.channel, to: queued.to, text: message.text, ...(message.subject ? { subject: message.subject } : {}) });
+      this.deps.onDelivery?.(queued.channel, 'sent');
+    } catch (err) {
+      this.deps.onDelivery?.(queued.channel, 'failed');
+      const reason = oneLine(err);
+      this.deps.logger.warn({ jobId: job.id, channel: queued.channel, kind: queued.notice.kind, attempt: job.retryCount + 1, reason }, 'notification not delivered');
+      // Retried by the queue until the last attempt, unless sending it again cannot help (a refused
+      // number); then recorded (never the message) and dropped.
+      const permanent = err instanceof DeliveryError && err.permanent;
+      if (!permanent && job.retryCount < job.retryLimit) throw new Error(reason);
+      await insertNotificationFailure(this.deps.pool, {
+        userId: queued.userId,
+        extension: queued.extension,
+        kind: queued.notice.kind,
+        channel: queued.channel,
+        recipient: queued.to,
+        attempts: job.retryCount + 1,
+        error: reason,
+      });
+    }
+    // Delivered, or given up: no row of it is kept, sealed PIN and all.
+    await this.boss.deleteJob(QUEUE, job.id);
+  }
+
+  private seal(pin: string, userId: number, target: { channel: DeliveryChannel; address: string }): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv(CIPHER, this.deps.sealKey, iv);
+    cipher.setAAD(Buffer.from(`${userId}|${target.channel}|${target.address}`));
+    const body = Buffer.concat([cipher.update(pin, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  private open(sealed: string, userId: number, target: { channel: DeliveryChannel; address: string }): string {
+    const raw = Buffer.from(sealed, 'base64url');
+    const decipher = createDecipheriv(CIPHER, this.deps.sealKey, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`${userId}|${target.channel}|${target.address}`));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  }
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').slice(0, 500);
+}
