@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemoUser } from './demo.js';
 import { createLogger } from './logger.js';
+import { startEventDispatcher } from './events/dispatcher.js';
 import { openRuntime } from './runtime.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
   // Said once: where each channel's messages go, or that they go nowhere.
   for (const note of runtime.notifications.notes) logger.info({ notifications: note }, note);
   await runtime.notifications.startWorker();
+  // Every audit event POSTed to the operators' webhook, from this instance or another.
+  const events = config.events ? startEventDispatcher({ pool: runtime.pool, config: config.events, logger }) : null;
   if (config.nodeEnv !== 'production') await ensureDemoUser(runtime, process.stdout);
 
   const app = createApp(runtime);
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
     // Stop accepting, let in-flight turns finish, then release the database.
     server.close(() => {
       clearTimeout(force);
-      runtime.close().then(
+      // The event dispatcher and the notification worker finish what they are sending first.
+      (events?.stop() ?? Promise.resolve()).then(() => runtime.close()).then(
         () => {
           logger.info('stopped');
           process.exit(0);

@@ -33,7 +33,8 @@ export class ApiTokenService {
     try {
       const record = await withTransaction(this.pool, async (client) => {
         const created = await insertApiToken(client, { name, sha256: sha256(token), createdBy: actor.name });
-        await recordAudit(client, { event: 'api_token.created', actor, details: { token: name, id: created.id } });
+        // "name", not "token": a field named token is redacted everywhere, and this is only its name.
+        await recordAudit(client, { event: 'api_token.created', actor, details: { name, id: created.id } });
         return created;
       });
       return { token, record };
@@ -49,7 +50,7 @@ export class ApiTokenService {
     return withTransaction(this.pool, async (client) => {
       const revoked = await revokeApiToken(client, id);
       if (!revoked) throw new NotFoundError(`live API token ${id}`);
-      await recordAudit(client, { event: 'api_token.revoked', actor, details: { token: revoked.name, id } });
+      await recordAudit(client, { event: 'api_token.revoked', actor, details: { name: revoked.name, id } });
       return revoked;
     });
   }

@@ -276,6 +276,43 @@ describe('pinline user set-pin, lock and unlock', () => {
   });
 });
 
+describe('pinline user reset-pin and set', () => {
+  it('when a reset is asked for a user with an e-mail, then it is queued for them and not printed; with --show it is printed once', async () => {
+    const { ext } = await addUser(['--pin', '860472', '--no-enroll', '--email', 'reset.me@example.com']);
+    const reset = await run(['user', 'reset-pin', ext]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain('it must be changed at the next sign-in, and works for 72 hours.');
+    expect(reset.stdout).toContain('Sent by an e-mail to reset.me@example.com.');
+    expect(reset.stdout).not.toMatch(/New PIN: /);
+    const shown = await run(['user', 'reset-pin', ext, '--show']);
+    const pin = printedPin(shown.stdout, 'New PIN');
+    expect((await services.pins.verifySignin({ extension: ext, pin, actor: caller })).outcome).toBe('ok');
+    const { rows } = await pool.query(`SELECT details FROM audit_events WHERE extension = $1 AND event = 'pin.reset' ORDER BY id`, [ext]);
+    expect(rows.map((r) => r.details)).toEqual([
+      { channels: ['email'], shownOnce: false },
+      { channels: ['email'], shownOnce: true },
+    ]);
+  });
+
+  it('when a user nobody can reach is reset without --show, then it fails with one line and nothing changes', async () => {
+    const { ext } = await addUser(['--pin', '860472', '--no-enroll']);
+    expect(failure(await run(['user', 'reset-pin', ext]))).toMatch(/^pinline: user \d+ has no phone or e-mail that a configured channel reaches/);
+    expect((await services.pins.verifySignin({ extension: ext, pin: '860472', actor: caller })).outcome).toBe('ok');
+  });
+
+  it('when contact details are set, then they are stored and an empty value clears them', async () => {
+    const { ext } = await addUser(['--email', 'first@example.com']);
+    const set = await run(['user', 'set', ext, '--email', 'second@example.com', '--phone', '+1 (555) 700-1234', '--locale', 'es-US']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/E-mail:\s+second@example.com/);
+    expect(await showJson(ext)).toMatchObject({ email: 'second@example.com', phone: '+15557001234', locale: 'es-US' });
+    expect((await run(['user', 'set', ext, '--email', ''])).code).toBe(0);
+    expect(await showJson(ext)).toMatchObject({ email: null, phone: '+15557001234' });
+    expect(failure(await run(['user', 'set', ext, '--email', 'not an address']))).toMatch(/^pinline: e-mail address "not an address" is not valid/);
+    expect(failure(await run(['user', 'set', ext]))).toBe('pinline: give at least one of --email, --phone, --locale, --rule');
+  });
+});
+
 describe('pinline rule', () => {
   it('when rule set names a new rule, then it is created from the defaults with the given fields and printed', async () => {
     const result = await run(['rule', 'set', 'contractors', '--max-failed', '5', '--max-days', '90', '--no-trivial-check']);

@@ -377,6 +377,14 @@ table('sign-in results', [
     expectState: { failedSignins: 0 },
   },
   {
+    name: 'when signing_in gets temp_expired, then it says [pin.temp_expired] and hangs up without counting a failure',
+    state: at(signingIn('1001', false)),
+    event: { type: 'signin_result', outcome: 'temp_expired' },
+    say: ['pin.temp_expired'],
+    phase: ENDED,
+    expectState: { failedSignins: 0 },
+  },
+  {
     name: 'when signing_in gets busy, then it says [system.busy] and asks for the same PIN again',
     state: at(signingIn('1001', true)),
     event: BUSY,

@@ -26,13 +26,13 @@ export interface PhoneServer {
 export async function startPhoneServer(
   databaseUrl: string,
   overrides: Partial<Config> = {},
-  { pool, logger = silentLogger }: { pool?: Pool; logger?: Logger } = {},
+  { pool, logger = silentLogger, services: serviceOptions = {} }: { pool?: Pool; logger?: Logger; services?: Parameters<typeof createServices>[3] } = {},
 ): Promise<PhoneServer> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = overrides.publicBaseUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ownPool = pool ?? createPool(databaseUrl, silentLogger, 10);
-  const services = createServices(testConfig({ ...overrides, publicBaseUrl: baseUrl }), logger, ownPool);
+  const services = createServices(testConfig({ ...overrides, publicBaseUrl: baseUrl }), logger, ownPool, serviceOptions);
   server.on('request', createApp(services));
   return {
     baseUrl,
@@ -41,6 +41,7 @@ export async function startPhoneServer(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.notifications.stop();
       if (!pool) await ownPool.end();
     },
   };

@@ -519,7 +519,7 @@ describe('API tokens', () => {
     const revoked = await client.submit(`/admin/tokens/${id}/revoke`, {});
     expect(textOf(revoked.body)).toContain('Revoked token provisioning');
     expect((await api()).status).toBe(401);
-    expect((await auditRows(`event LIKE 'api_token.%' AND details->>'token' = 'provisioning'`)).map((e) => [e.event, e.actor])).toEqual([
+    expect((await auditRows(`event LIKE 'api_token.%' AND details->>'name' = 'provisioning'`)).map((e) => [e.event, e.actor])).toEqual([
       ['api_token.created', `admin:${admin.username}`],
       ['api_token.revoked', `admin:${admin.username}`],
     ]);
