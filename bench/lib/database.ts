@@ -87,6 +87,17 @@ export async function seedUsers(databaseUrl: string, count: number, pinHash: str
   return Array.from({ length: count }, (_, i) => String(FIRST_EXTENSION + i));
 }
 
+/** Gives one user an e-mail address, so that changing their PIN queues a notification. */
+export async function giveEmail(databaseUrl: string, extension: string, email: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('UPDATE users SET email = $2::text WHERE extension = $1::text', [extension, email]);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Audit rows of one event, to check that the sign-ins measured were real verifications. */
 export async function countEvents(databaseUrl: string, event: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
