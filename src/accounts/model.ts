@@ -5,6 +5,8 @@ export const EXTENSION_PATTERN = /^[0-9]{2,15}$/;
 export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
 /** Loose on purpose: the mail server has the last word on an address. */
 export const EMAIL_ADDRESS = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+/** Seconds the phone waits for a user's keys once their PIN is verified (the column's CHECK and default). */
+export const RESPONSE_WAIT = { min: 3, max: 30, default: 5 } as const;
 
 export interface User {
   id: number;
@@ -15,6 +17,8 @@ export interface User {
   email: string | null;
   locale: string;
   ruleId: number;
+  /** Seconds the phone waits for keys after sign-in (RESPONSE_WAIT). */
+  responseWait: number;
   createdAt: Date;
 }
 
@@ -34,6 +38,12 @@ export interface PinCredentialStatus {
   lockedAt: Date | null;
   /** Set while the PIN is one nobody chose (a reset or a generated one): its temporary lifetime counts from here. */
   temporarySince: Date | null;
+  /** The last successful sign-in, by phone or on /me. */
+  lastSigninAt: Date | null;
+  /** Where the inactivity clock starts without a sign-in: the latest of creation, a PIN set or reset, an unlock. */
+  activitySince: Date;
+  /** When an inactivity lock first refused a sign-in (it is audited once); null otherwise. */
+  inactiveLockedAt: Date | null;
 }
 
 export type PinFlags = Pick<PinCredentialStatus, 'mustChange' | 'enrollmentPending' | 'doesNotExpire' | 'lockedByAdmin' | 'cannotChange'>;

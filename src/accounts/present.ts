@@ -30,6 +30,8 @@ function pinJson(account: Account, now: Date) {
       lockedAt: iso(pin.lockedAt),
       lockout: status.lockout,
       lockedUntil: iso(status.lockedUntil),
+      lastSigninAt: iso(pin.lastSigninAt),
+      lastActivityAt: status.lastActivityAt.toISOString(),
     },
   };
 }
@@ -46,6 +48,7 @@ export function userJson(account: Account, now: Date) {
     email: user.email,
     locale: user.locale,
     rule: rule.name,
+    responseWait: user.responseWait,
     createdAt: user.createdAt.toISOString(),
     pin: pinJson(account, now),
   };
@@ -82,6 +85,7 @@ export function presentPinStatus(account: Account, now: Date): PinStatusView {
   const attention = [
     status.lockout === 'admin' ? 'Locked (administrator)' : null,
     status.lockout === 'intruder' ? 'Locked (intruder detection)' : null,
+    status.lockout === 'inactive' ? 'Locked (inactivity)' : null,
     account.pin.enrollmentPending ? 'Enrollment pending' : null,
     status.expired ? 'PIN expired' : account.pin.mustChange ? 'Must change PIN' : null,
   ].filter((part): part is string => part !== null);
@@ -98,6 +102,8 @@ export function presentPinStatus(account: Account, now: Date): PinStatusView {
         ? status.lockedUntil
           ? ['locked by intruder detection, until ', status.lockedUntil]
           : ['locked by intruder detection, until an administrator unlocks']
-        : ['not locked'];
+        : status.lockout === 'inactive'
+          ? [`locked for inactivity (no sign-in for more than ${dayCount(account.rule.inactiveDays)} since `, status.lastActivityAt, '), until an administrator unlocks']
+          : ['not locked'];
   return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
 }

@@ -23,9 +23,9 @@ import {
   type RuleSettings,
 } from '../pin/rules.js';
 import type { PinService, PinSettings } from '../pin/service.js';
-import { describeAccountKey, type Account, type AccountKey, type PinFlags, type User, type UserChanges } from './model.js';
+import { RESPONSE_WAIT, describeAccountKey, type Account, type AccountKey, type PinFlags, type User, type UserChanges } from './model.js';
 import type { Notifier } from '../notify/notices.js';
-import { checkEmail, checkExtension, checkLocale, checkName, checkPhone } from './user-fields.js';
+import { checkEmail, checkExtension, checkLocale, checkName, checkPhone, checkResponseWait } from './user-fields.js';
 
 export interface NewUserInput {
   extension: string;
@@ -35,6 +35,8 @@ export interface NewUserInput {
   email?: string | null;
   locale?: string;
   ruleName?: string;
+  /** Seconds; typed as text on the forms, the CLI and in CSV. */
+  responseWait?: number | string;
   /** Without it a random valid PIN is generated and returned once. */
   pin?: string;
   /** false: the user skips first-time enrollment. */
@@ -50,6 +52,7 @@ export interface UserUpdateInput {
   email?: string | null;
   locale?: string;
   ruleName?: string;
+  responseWait?: number | string;
 }
 
 /** Users and authentication rules, as every channel manages them; PIN work goes to PinService. */
@@ -95,11 +98,12 @@ export class AccountService {
     const phone = checkPhone(input.phone ?? null);
     const email = checkEmail(input.email ?? null);
     const locale = checkLocale(input.locale ?? this.defaultLocale, this.locales);
+    const responseWait = checkResponseWait(input.responseWait ?? RESPONSE_WAIT.default);
     const rule = await this.mustFindRule(input.ruleName ?? DEFAULT_RULE_NAME);
     const enrollmentPending = input.enroll ?? true;
     const initial = await this.pins.prepareInitialPin(rule, { extension, firstName, lastName }, input.pin);
     const user = await this.write(async (client) => {
-      const created = await insertUser(client, { extension, firstName, lastName, phone, email, locale, ruleId: rule.id });
+      const created = await insertUser(client, { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait });
       await recordAudit(client, {
         event: 'user.created',
         actor,
@@ -211,6 +215,7 @@ export class AccountService {
     if (input.phone !== undefined) changes.phone = checkPhone(input.phone);
     if (input.email !== undefined) changes.email = checkEmail(input.email);
     if (input.locale !== undefined) changes.locale = checkLocale(input.locale, this.locales);
+    if (input.responseWait !== undefined) changes.responseWait = checkResponseWait(input.responseWait);
     if (input.ruleName !== undefined) changes.ruleId = (await this.mustFindRule(input.ruleName)).id;
     return changes;
   }

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { E164_PATTERN, EMAIL_ADDRESS, EXTENSION_PATTERN } from './model.js';
+import { E164_PATTERN, EMAIL_ADDRESS, EXTENSION_PATTERN, RESPONSE_WAIT } from './model.js';
 
 // A user's fields as every channel types them (form, CLI flag, API body, CSV cell): each check
 // trims, validates and returns the stored value, or throws an InputError naming the field.
@@ -39,4 +39,16 @@ export function checkEmail(email: string | null): string | null {
 export function checkLocale(locale: string, locales: readonly string[]): string {
   if (!locales.includes(locale)) throw new InputError('invalid_locale', `locale "${locale}" is not one of ${locales.join(', ')}`);
   return locale;
+}
+
+/** The response wait in whole seconds, typed as text (a form field, a flag, a cell) or a number (JSON). */
+export function checkResponseWait(wait: string | number): number {
+  const value = typeof wait === 'number' ? wait : /^\s*[0-9]{1,3}\s*$/.test(wait) ? Number(wait) : Number.NaN;
+  if (!Number.isInteger(value) || value < RESPONSE_WAIT.min || value > RESPONSE_WAIT.max) {
+    throw new InputError(
+      'invalid_response_wait',
+      `response wait "${String(wait).trim().slice(0, 20)}" must be a whole number of seconds from ${RESPONSE_WAIT.min} to ${RESPONSE_WAIT.max}`,
+    );
+  }
+  return value;
 }

@@ -17,6 +17,7 @@ export const AUDIT_EVENTS = [
   'pin.reset', // the helpdesk's reset: a random PIN sent to the user
   'pin.locked',
   'pin.locked_out',
+  'pin.locked_inactive', // the first sign-in refused for inactivity (DESIGN §9)
   'pin.unlocked',
   'pin.flags_changed',
   // users and rules

@@ -66,20 +66,39 @@ export async function replacePinHash(db: Queryable, userId: number, oldHash: str
   await db.query(
     `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL,
             temporary_since = CASE WHEN $3::boolean THEN now() END,
-            locked_at = CASE WHEN $4::boolean THEN NULL ELSE locked_at END
+            locked_at = CASE WHEN $4::boolean THEN NULL ELSE locked_at END,
+            activity_since = now(), inactive_locked_at = NULL
       WHERE user_id = $1::bigint`,
     [userId, newHash, replacement.temporary, replacement.clearLockout],
   );
   await updatePinFlags(db, userId, flags);
 }
 
-/** After a right PIN: failures forgotten, an intruder lockout over, and an upgraded hash if one was made. */
-export async function recordSigninSuccess(db: Queryable, userId: number, upgradedHash: string | null): Promise<void> {
+/**
+ * After a right PIN: the sign-in recorded as the user's last activity, failures forgotten, an
+ * intruder lockout over, and an upgraded hash if one was made.
+ */
+export async function recordSigninSuccess(db: Queryable, userId: number, at: Date, upgradedHash: string | null): Promise<void> {
   await db.query(
-    `UPDATE pin_credentials SET failed_count = 0, locked_at = NULL, pin_hash = COALESCE($2::text, pin_hash)
+    `UPDATE pin_credentials SET last_signin_at = $2::timestamptz, failed_count = 0, locked_at = NULL,
+            inactive_locked_at = NULL, pin_hash = COALESCE($3::text, pin_hash)
       WHERE user_id = $1::bigint`,
-    [userId, upgradedHash],
+    [userId, at, upgradedHash],
   );
+}
+
+/** A web sign-in (/me): only the last activity. */
+export async function recordWebSignin(db: Queryable, userId: number, at: Date): Promise<void> {
+  await db.query('UPDATE pin_credentials SET last_signin_at = $2::timestamptz, inactive_locked_at = NULL WHERE user_id = $1::bigint', [userId, at]);
+}
+
+/** Marks an inactivity lock's first refusal; false when it was marked before (so it is audited once). */
+export async function markInactiveLock(db: Queryable, userId: number, at: Date): Promise<boolean> {
+  const result = await db.query(
+    'UPDATE pin_credentials SET inactive_locked_at = $2::timestamptz WHERE user_id = $1::bigint AND inactive_locked_at IS NULL',
+    [userId, at],
+  );
+  return result.rowCount === 1;
 }
 
 /** After a wrong PIN: the new failure count, and the lockout when it reached the threshold. */
@@ -92,10 +111,12 @@ export async function recordSigninFailure(db: Queryable, userId: number, failedC
   );
 }
 
-/** Clears an administrator's lock, an intruder lockout and the failed count. */
+/** Clears an administrator's lock, an intruder lockout, an inactivity lock (its clock starts again) and the failed count. */
 export async function clearLocks(db: Queryable, userId: number): Promise<void> {
   await db.query(
-    `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0 WHERE user_id = $1::bigint`,
+    `UPDATE pin_credentials SET locked_by_admin = false, locked_at = NULL, failed_count = 0,
+            activity_since = now(), inactive_locked_at = NULL
+      WHERE user_id = $1::bigint`,
     [userId],
   );
 }

@@ -4,7 +4,7 @@ import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 
 // The users table, and accounts: a user joined with their PIN credential and rule.
 
-const USER_COLUMNS = 'u.id AS user_id, u.extension, u.first_name, u.last_name, u.phone, u.email, u.locale, u.rule_id, u.created_at AS user_created_at';
+const USER_COLUMNS = 'u.id AS user_id, u.extension, u.first_name, u.last_name, u.phone, u.email, u.locale, u.rule_id, u.response_wait, u.created_at AS user_created_at';
 
 /** Each User field's column, for inserts and partial updates. */
 const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
@@ -15,12 +15,13 @@ const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
   email: 'email',
   locale: 'locale',
   ruleId: 'rule_id',
+  responseWait: 'response_wait',
 };
 
 const ACCOUNT_SELECT = `
   ${USER_COLUMNS},
   c.changed_at, c.must_change, c.enrollment_pending, c.does_not_expire, c.locked_by_admin, c.cannot_change,
-  c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.pin_hash,
+  c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.last_signin_at, c.activity_since, c.inactive_locked_at, c.pin_hash,
   ${RULE_COLUMNS}
   FROM users u
   JOIN pin_credentials c ON c.user_id = u.id
@@ -36,6 +37,7 @@ function userFromRow(row: Record<string, unknown>): User {
     email: row.email as string | null,
     locale: row.locale as string,
     ruleId: row.rule_id as number,
+    responseWait: row.response_wait as number,
     createdAt: row.user_created_at as Date,
   };
 }
@@ -54,6 +56,9 @@ function accountFromRow(row: Record<string, unknown>): AccountWithHash {
       lastFailedAt: row.last_failed_at as Date | null,
       lockedAt: row.locked_at as Date | null,
       temporarySince: row.temporary_since as Date | null,
+      lastSigninAt: row.last_signin_at as Date | null,
+      activitySince: row.activity_since as Date,
+      inactiveLockedAt: row.inactive_locked_at as Date | null,
     },
     rule: ruleFromRow(row),
     pinHash: row.pin_hash as string,

@@ -94,8 +94,10 @@ function internalError(state: CallState): Step {
   return end(state, [say('error.unavailable')]);
 }
 
-function gatherFor(phase: InputPhase): Gather {
-  return phase.name === 'menu' ? { kind: 'menu' } : { kind: 'digits' };
+function gatherFor(state: CallState, phase: InputPhase): Gather {
+  // `?? null`: a state sealed before snapshots carried the wait still gets the default.
+  const waitSeconds = state.account?.responseWait ?? null;
+  return { kind: phase.name === 'menu' ? 'menu' : 'digits', waitSeconds };
 }
 
 function newPinPrompts(kind: ChangeKind): Say[] {
@@ -120,7 +122,7 @@ function promptsFor(phase: InputPhase): Say[] {
 
 /** Enter an input phase: say `before`, then the phase's own prompt, and gather. */
 function enter(state: CallState, phase: InputPhase, before: Say[] = []): Step {
-  return ask({ ...state, phase }, [...before, ...promptsFor(phase)], gatherFor(phase));
+  return ask({ ...state, phase }, [...before, ...promptsFor(phase)], gatherFor(state, phase));
 }
 
 /** Leaving a new-PIN dialog forgets its counters and any pending hash. */

@@ -11,9 +11,14 @@ export interface Say {
   params?: Record<string, string | number>;
 }
 
-export type Gather =
-  | { kind: 'digits' } // ID or PIN entry: adapter renders finishOnKey '#'
-  | { kind: 'menu' }; // one key: adapter renders numDigits=1 and no finish key, so '#' and '*' arrive as keys
+export type Gather = {
+  kind: 'digits' | 'menu'; // digits: ID or PIN entry, finished by '#'; menu: one key, so '#' and '*' arrive as keys
+  /**
+   * Seconds to wait for keys: the signed-in caller's response wait; null before the PIN is
+   * verified, when everyone gets the adapter's default, so the wait never hints that an ID exists.
+   */
+  waitSeconds: number | null;
+};
 
 /** The new-PIN dialogs a caller goes through: their own changes. */
 export type ChangeKind = OwnChangeKind;
@@ -29,6 +34,7 @@ export interface CallerSnapshot {
   warningDays: number;
   cannotChange: boolean;
   tooSoonToChange: boolean; // less than the rule's minimum time since the last change (adapter computes)
+  responseWait: number; // seconds to wait for keys from the turn after the PIN is verified
 }
 
 export type Phase =

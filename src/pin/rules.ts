@@ -19,6 +19,8 @@ export interface AuthRule {
   trivialCheck: boolean;
   /** How long a PIN nobody chose (a reset, a generated one) works; 0 = no limit. */
   tempPinHours: number;
+  /** Lock after this many days without a successful sign-in; 0 = never. */
+  inactiveDays: number;
 }
 
 export type RuleSettings = Omit<AuthRule, 'id' | 'name'>;
@@ -58,6 +60,7 @@ export const RULE_FIELDS: readonly RuleField[] = [
   { key: 'minChangeMinutes', flag: 'min-change-minutes', label: 'Minimum time between changes (minutes)', kind: 'integer', default: 1440, min: 0, max: 5256000, meaning: 'voluntary changes only' },
   { key: 'trivialCheck', flag: 'trivial-check', label: 'Trivial-PIN check', kind: 'boolean', default: true, meaning: '' },
   { key: 'tempPinHours', flag: 'temp-pin-hours', label: 'Temporary PIN lifetime (hours)', kind: 'integer', default: 72, min: 0, max: 8760, meaning: '0 = no limit; a reset or generated PIN works this long' },
+  { key: 'inactiveDays', flag: 'inactive-days', label: 'Inactivity lock (days)', kind: 'integer', default: 0, min: 0, max: 3650, meaning: '0 = never; lock after this long without a successful sign-in' },
 ];
 
 export const DEFAULT_RULE_NAME = 'default';

@@ -6,9 +6,11 @@ import { lockRequest, recordAudit, type CallTurn } from '../db/audit.js';
 import {
   clearLocks,
   insertPinCredential,
+  markInactiveLock,
   pinHistory,
   recordSigninFailure,
   recordSigninSuccess,
+  recordWebSignin,
   replacePinHash,
   updatePinFlags,
 } from '../db/pin-credentials.js';
@@ -26,7 +28,7 @@ import type { HashGate } from './hash-gate.js';
 import type { SecretHasher } from './hasher.js';
 import { checkPinPolicy, generatePin, type PinOwner } from './policy.js';
 import { DEFAULT_RULE_NAME, type AuthRule } from './rules.js';
-import { pinStatus } from './status.js';
+import { pinStatus, type PinStatus } from './status.js';
 
 export type SigninResult =
   | { outcome: 'ok'; account: Account }
@@ -159,6 +161,7 @@ export class PinService {
           const status = pinStatus(account.pin, account.rule, now);
           if (status.lockout) {
             // Not checked, not counted, not extended.
+            await this.auditInactiveLock(client, account, status, now, request.actor, request.call);
             await audit('signin.refused_locked', account, { lockout: status.lockout });
             return { outcome: 'locked' };
           }
@@ -170,13 +173,11 @@ export class PinService {
               return { outcome: 'temp_expired' };
             }
             const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
-            // Usually there is nothing to reset: skip the write (one round-trip and a WAL record
-            // less on the common sign-in; the row is locked either way).
-            if (upgraded !== null || account.pin.failedCount !== 0 || account.pin.lockedAt !== null) {
-              await recordSigninSuccess(client, account.user.id, upgraded);
-            }
+            // Always written: the last sign-in is what the inactivity lock and report count from.
+            await recordSigninSuccess(client, account.user.id, now, upgraded);
             await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
-            return { outcome: 'ok', account: { ...account, pin: { ...account.pin, failedCount: 0, lockedAt: null } } };
+            const pin = { ...account.pin, failedCount: 0, lockedAt: null, lastSigninAt: now, inactiveLockedAt: null };
+            return { outcome: 'ok', account: { ...account, pin } };
           }
 
           const failedCount = status.effectiveFailedCount + 1;
@@ -222,6 +223,41 @@ export class PinService {
         throw err;
       },
     );
+  }
+
+  /**
+   * A self-service sign-in whose web password was right: refused while an administrator's lock
+   * or an inactivity lock applies (DESIGN §7, §9), else recorded as the user's last activity.
+   * An intruder lockout of the phone PIN does not stop the web (DESIGN §7).
+   */
+  async admitWebSignin(userId: number, actor: Actor): Promise<'ok' | 'locked_by_admin' | 'locked_inactive' | 'gone'> {
+    return withTransaction(this.deps.pool, async (client) => {
+      const account = await lockAccount(client, { userId });
+      if (!account) return 'gone';
+      const now = this.clock();
+      const status = pinStatus(account.pin, account.rule, now);
+      if (account.pin.lockedByAdmin) return 'locked_by_admin';
+      if (status.lockout === 'inactive') {
+        await this.auditInactiveLock(client, account, status, now, actor);
+        return 'locked_inactive';
+      }
+      await recordWebSignin(client, userId, now);
+      return 'ok';
+    });
+  }
+
+  /** An inactivity lock's first refusal, on any channel, is audited once as `pin.locked_inactive`. */
+  private async auditInactiveLock(client: PoolClient, account: Account, status: PinStatus, now: Date, actor: Actor, call?: CallTurn): Promise<void> {
+    if (status.lockout !== 'inactive' || account.pin.inactiveLockedAt !== null) return;
+    if (!(await markInactiveLock(client, account.user.id, now))) return;
+    await recordAudit(client, {
+      event: 'pin.locked_inactive',
+      actor,
+      userId: account.user.id,
+      extension: account.user.extension,
+      details: { inactiveDays: account.rule.inactiveDays, lastActivityAt: status.lastActivityAt.toISOString() },
+      call: call ?? null,
+    });
   }
 
   /**

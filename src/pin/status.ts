@@ -5,6 +5,9 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
+/** The `inactive` report's threshold for users whose rule has no inactivity lock (DESIGN §9). */
+export const INACTIVE_REPORT_DEFAULT_DAYS = 90;
+
 export interface PinStatus {
   /** null: the PIN does not expire (flag set, or the rule's max days is 0). */
   expiresAt: Date | null;
@@ -13,7 +16,8 @@ export interface PinStatus {
   daysUntilExpiry: number | null;
   /** The caller must choose a new PIN before anything else. */
   mustChangeNow: boolean;
-  lockout: 'admin' | 'intruder' | null;
+  /** Which lock applies, the first of: an administrator's, intruder detection's, inactivity's. */
+  lockout: 'admin' | 'intruder' | 'inactive' | null;
   /** End of an intruder lockout; null when locked until an administrator unlocks. */
   lockedUntil: Date | null;
   /** Failures that still count: older ones fall out after the rule's reset time. */
@@ -21,6 +25,13 @@ export interface PinStatus {
   tooSoonToChange: boolean;
   /** A PIN nobody chose has outlived the rule's temporary lifetime: the right PIN no longer signs in. */
   temporaryExpired: boolean;
+  /** The later of the last sign-in and the inactivity clock's start. */
+  lastActivityAt: Date;
+  /**
+   * No activity for more than the rule's inactivity days (or INACTIVE_REPORT_DEFAULT_DAYS when the
+   * rule has none): the `inactive` report. With the rule's days set, it is also the inactivity lock.
+   */
+  inactive: boolean;
   /**
    * The change the user must make before anything else, the first that applies (DESIGN §1):
    * enrollment pending, else expired or "must change"; null when none is due.
@@ -36,6 +47,12 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
   const daysUntilExpiry =
     expiresAt === null ? null : Math.max(0, Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS));
 
+  const lastActivityAt =
+    pin.lastSigninAt !== null && pin.lastSigninAt.getTime() > pin.activitySince.getTime() ? pin.lastSigninAt : pin.activitySince;
+  const inactiveDays = rule.inactiveDays > 0 ? rule.inactiveDays : INACTIVE_REPORT_DEFAULT_DAYS;
+  // "More than N × 24 hours" since the last activity: exactly N days is still active.
+  const inactive = now.getTime() - lastActivityAt.getTime() > inactiveDays * DAY_MS;
+
   let lockout: PinStatus['lockout'] = null;
   let lockedUntil: Date | null = null;
   if (pin.lockedByAdmin) {
@@ -44,8 +61,8 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
     lockedUntil = rule.lockoutMinutes === null ? null : new Date(pin.lockedAt.getTime() + rule.lockoutMinutes * MINUTE_MS);
     if (lockedUntil === null || now.getTime() < lockedUntil.getTime()) lockout = 'intruder';
   }
-
   const intruderLockOver = pin.lockedAt !== null && lockout === null && !pin.lockedByAdmin;
+  if (lockout === null && rule.inactiveDays > 0 && inactive) lockout = 'inactive';
   const failuresStale =
     pin.lastFailedAt === null || now.getTime() - pin.lastFailedAt.getTime() >= rule.resetFailedMinutes * MINUTE_MS;
   const effectiveFailedCount = intruderLockOver || failuresStale ? 0 : pin.failedCount;
@@ -60,6 +77,8 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
     effectiveFailedCount,
     tooSoonToChange: rule.minChangeMinutes > 0 && now.getTime() - pin.changedAt.getTime() < rule.minChangeMinutes * MINUTE_MS,
     requiredChange: pin.enrollmentPending ? 'enrollment' : pin.mustChange || expired ? 'forced' : null,
+    lastActivityAt,
+    inactive,
     temporaryExpired:
       pin.temporarySince !== null && rule.tempPinHours > 0 && now.getTime() >= pin.temporarySince.getTime() + rule.tempPinHours * HOUR_MS,
   };

@@ -24,6 +24,7 @@ function callerSnapshot(account: Account, now: Date): CallerSnapshot {
     warningDays: account.rule.warningDays,
     cannotChange: account.pin.cannotChange,
     tooSoonToChange: status.tooSoonToChange,
+    responseWait: account.user.responseWait,
   };
 }
 

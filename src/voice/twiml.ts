@@ -1,11 +1,9 @@
 import twilio from 'twilio';
+import { RESPONSE_WAIT } from '../accounts/model.js';
 import type { Gather, Say } from '../dialog/index.js';
 import type { PromptCatalog } from '../prompts.js';
 
 const { VoiceResponse } = twilio.twiml;
-
-/** Seconds Twilio waits for the next key before submitting what it has (or falling through). */
-const GATHER_TIMEOUT_SECONDS = 5;
 
 /** Turns a template may hold before the cache starts over; prompts and their values are few. */
 const MAX_TEMPLATES = 4096;
@@ -48,7 +46,7 @@ export class TwimlRenderer {
   /** The TwiML for a step; `sealedState` goes into the action URLs of a step that gathers keys. */
   render(locale: string, step: RenderedStep, sealedState: string | null): string {
     const gathers = step.gather !== null && sealedState !== null;
-    const key = JSON.stringify([locale, gathers ? step.gather?.kind : null, step.say]);
+    const key = JSON.stringify([locale, gathers ? step.gather?.kind : null, gathers ? step.gather?.waitSeconds : null, step.say]);
     let template = this.templates.get(key);
     if (template === undefined) {
       template = this.write(locale, step.say, gathers ? step.gather : null);
@@ -73,7 +71,9 @@ export class TwimlRenderer {
         input: ['dtmf'],
         action: `${this.publicBaseUrl}/voice/turn?s=${SEALED_STATE_MARK}`,
         method: 'POST',
-        timeout: GATHER_TIMEOUT_SECONDS,
+        // Seconds Twilio waits for the next key before submitting what it has (or falling through):
+        // the signed-in caller's own wait, else the default for everyone.
+        timeout: gather.waitSeconds ?? RESPONSE_WAIT.default,
         actionOnEmptyResult: false,
         ...(gather.kind === 'menu' ? { numDigits: 1, finishOnKey: '' } : { finishOnKey: '#' }),
       });

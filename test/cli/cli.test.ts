@@ -309,7 +309,19 @@ describe('pinline user reset-pin and set', () => {
     expect((await run(['user', 'set', ext, '--email', ''])).code).toBe(0);
     expect(await showJson(ext)).toMatchObject({ email: null, phone: '+15557001234' });
     expect(failure(await run(['user', 'set', ext, '--email', 'not an address']))).toMatch(/^pinline: e-mail address "not an address" is not valid/);
-    expect(failure(await run(['user', 'set', ext]))).toBe('pinline: give at least one of --email, --phone, --locale, --rule');
+    expect(failure(await run(['user', 'set', ext]))).toBe('pinline: give at least one of --email, --phone, --locale, --rule, --response-wait');
+  });
+
+  it('when a response wait is given to user add and user set, then it is stored and shown; out of range, it fails with one line', async () => {
+    const { ext } = await addUser(['--response-wait', '9']);
+    expect(await showJson(ext)).toMatchObject({ responseWait: 9 });
+    const set = await run(['user', 'set', ext, '--response-wait', '25']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/Response wait:\s+25 s/);
+    expect(failure(await run(['user', 'set', ext, '--response-wait', '2']))).toBe(
+      'pinline: response wait "2" must be a whole number of seconds from 3 to 30',
+    );
+    expect(await showJson(ext)).toMatchObject({ responseWait: 25 });
   });
 });
 

@@ -27,6 +27,7 @@ function acct(over: Partial<CallerSnapshot> = {}): CallerSnapshot {
     warningDays: 15,
     cannotChange: false,
     tooSoonToChange: false,
+    responseWait: 9,
     ...over,
   };
 }
@@ -82,15 +83,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function expectedGather(phase: Phase): Gather | null {
+/** What a phase gathers, waiting the signed-in caller's response wait (the default before sign-in). */
+function expectedGather(phase: Phase, account: CallerSnapshot | null): Gather | null {
+  const waitSeconds = account?.responseWait ?? null;
   switch (phase.name) {
     case 'menu':
-      return { kind: 'menu' };
+      return { kind: 'menu', waitSeconds };
     case 'enter_id':
     case 'enter_pin':
     case 'new_pin':
     case 'confirm_pin':
-      return { kind: 'digits' };
+      return { kind: 'digits', waitSeconds };
     default:
       return null;
   }
@@ -115,7 +118,7 @@ function check(c: Case): Step {
   const step = transition(deepFreeze(structuredClone(c.state)), c.event);
   expect(step.say).toEqual(c.say.map((s) => (typeof s === 'string' ? { key: s } : s)));
   expect(step.state.phase).toEqual(c.phase);
-  expect(step.gather).toEqual('gather' in c ? c.gather : expectedGather(c.phase));
+  expect(step.gather).toEqual('gather' in c ? c.gather : expectedGather(c.phase, step.state.account));
   expect(step.hangup).toBe(c.hangup ?? c.phase.name === 'ended');
   expect(step.effects).toEqual(c.effects ?? []);
   if (c.expectState) expect(step.state).toMatchObject(c.expectState);
@@ -907,6 +910,65 @@ table(
     },
   ]),
 );
+
+table('response wait (DESIGN §9)', [
+  {
+    name: 'when the ID is asked for, then the wait is the default (null), whoever is calling',
+    state: at({ name: 'identifying_caller' }),
+    event: { type: 'caller_identified', match: null },
+    say: ['signin.enter_id'],
+    phase: ENTER_ID,
+    gather: { kind: 'digits', waitSeconds: null },
+  },
+  {
+    name: 'when caller ID finds a user, then the PIN prompt still waits the default, so the wait hints nothing about them',
+    state: at({ name: 'identifying_caller' }),
+    event: { type: 'caller_identified', match: { extension: '1001', locale: 'es-US' } },
+    say: ['signin.enter_pin'],
+    phase: enterPin('1001', true),
+    gather: { kind: 'digits', waitSeconds: null },
+  },
+  {
+    name: 'when the PIN is verified, then the very next gather waits the user’s 12 s',
+    state: at(signingIn('1001', false)),
+    event: ok({ responseWait: 12 }),
+    say: ['menu.main'],
+    phase: MENU,
+    gather: { kind: 'menu', waitSeconds: 12 },
+  },
+  {
+    name: 'when the PIN is verified and enrollment is due, then the new-PIN prompt waits the user’s 30 s',
+    state: at(signingIn('1001', false)),
+    event: ok({ responseWait: 30, requiredChange: 'enrollment' }),
+    say: ['enroll.welcome', 'pin.enter_new'],
+    phase: newPin('enrollment'),
+    gather: { kind: 'digits', waitSeconds: 30 },
+  },
+  {
+    name: 'when a wrong PIN sends the caller back to ID entry, then the wait stays the default',
+    state: at(signingIn('1001', false)),
+    event: invalid(),
+    say: ['signin.invalid', 'signin.enter_id'],
+    phase: ENTER_ID,
+    gather: { kind: 'digits', waitSeconds: null },
+  },
+  {
+    name: 'when a signed-in caller is at the menu and chooses to change the PIN, then the wait stays theirs (3 s)',
+    state: signedIn(MENU, {}, { responseWait: 3 }),
+    event: digits('1'),
+    say: ['pin.enter_new', 'pin.cancel_hint'],
+    phase: newPin('voluntary'),
+    gather: { kind: 'digits', waitSeconds: 3 },
+  },
+  {
+    name: 'when a state sealed before snapshots carried a wait comes back, then the default applies',
+    state: { ...signedIn(MENU), account: { ...acct(), responseWait: undefined } as unknown as CallerSnapshot },
+    event: NO_INPUT,
+    say: ['no_input', 'menu.main'],
+    phase: MENU,
+    gather: { kind: 'menu', waitSeconds: null },
+  },
+]);
 
 // ---------------------------------------------------------------- any phase
 

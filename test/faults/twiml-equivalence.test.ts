@@ -20,7 +20,7 @@ function reference(baseUrl: string, voices: Record<string, string>, locale: stri
       input: ['dtmf'],
       action: `${baseUrl}/voice/turn?s=${state}`,
       method: 'POST',
-      timeout: 5,
+      timeout: gather.waitSeconds ?? 5,
       actionOnEmptyResult: false,
       ...(gather.kind === 'menu' ? { numDigits: 1, finishOnKey: '' } : { finishOnKey: '#' }),
     });
@@ -50,7 +50,9 @@ describe('TwiML templates against a fresh VoiceResponse', () => {
     fc.assert(
       fc.property(
         fc.array(text, { maxLength: 4 }),
-        fc.option(fc.constantFrom<Gather>({ kind: 'menu' }, { kind: 'digits' })),
+        fc.option(
+          fc.record<Gather>({ kind: fc.constantFrom('menu', 'digits'), waitSeconds: fc.option(fc.integer({ min: 3, max: 30 })) }),
+        ),
         fc.constantFrom('https://pin.example', 'http://localhost:3000', 'https://x.example/a&b"<c>'),
         fc.option(text),
         fc.constantFrom('en-US', 'es-US'),

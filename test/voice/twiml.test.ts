@@ -8,15 +8,23 @@ const renderer = new TwimlRenderer(speech, 'https://pinline.example');
 
 describe('TwiML rendering', () => {
   it('when the dialog asks for an ID or PIN, then the Gather ends on # and a Redirect follows it for silence', () => {
-    const xml = renderer.render('en-US', { say: [{ key: 'signin.enter_id' }], gather: { kind: 'digits' }, hangup: false }, 'abc');
+    const xml = renderer.render('en-US', { say: [{ key: 'signin.enter_id' }], gather: { kind: 'digits', waitSeconds: null }, hangup: false }, 'abc');
     expect(xml).toMatch(/<Gather input="dtmf" action="https:\/\/pinline.example\/voice\/turn\?s=abc" method="POST" timeout="5" actionOnEmptyResult="false" finishOnKey="#">/);
     expect(xml).toContain('<Say voice="Polly.Joanna" language="en-US">Please enter your ID');
     expect(xml).toMatch(/<\/Gather><Redirect method="POST">https:\/\/pinline.example\/voice\/no-input\?s=abc<\/Redirect><\/Response>$/);
   });
 
   it('when the dialog shows a menu, then the Gather takes one key and no finish key', () => {
-    const xml = renderer.render('en-US', { say: [{ key: 'menu.main' }], gather: { kind: 'menu' }, hangup: false }, 'abc');
+    const xml = renderer.render('en-US', { say: [{ key: 'menu.main' }], gather: { kind: 'menu', waitSeconds: null }, hangup: false }, 'abc');
     expect(xml).toContain('numDigits="1" finishOnKey=""');
+  });
+
+  it('when the signed-in caller has a response wait, then the Gather waits that long, and the same step for another wait is its own document', () => {
+    const step = (waitSeconds: number | null) => ({ say: [{ key: 'menu.main' as const }], gather: { kind: 'menu' as const, waitSeconds }, hangup: false });
+    expect(renderer.render('en-US', step(12), 'abc')).toContain('timeout="12"');
+    expect(renderer.render('en-US', step(30), 'abc')).toContain('timeout="30"');
+    expect(renderer.render('en-US', step(null), 'abc')).toContain('timeout="5"');
+    expect(renderer.render('en-US', step(12), 'abc')).toContain('timeout="12"');
   });
 
   it('when the dialog ends, then the prompts are followed by a Hangup', () => {
@@ -36,7 +44,7 @@ describe('TwiML rendering', () => {
   });
 
   it('when the same step comes again with another sealed state, then only the state in its URLs differs', () => {
-    const step = { say: [{ key: 'menu.main' as const }], gather: { kind: 'menu' as const }, hangup: false };
+    const step = { say: [{ key: 'menu.main' as const }], gather: { kind: 'menu' as const, waitSeconds: null }, hangup: false };
     const first = renderer.render('en-US', step, 'first-state');
     const second = renderer.render('en-US', step, 'second-state');
     expect(first.match(/first-state/g)).toHaveLength(2);

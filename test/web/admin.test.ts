@@ -330,6 +330,7 @@ describe('users', () => {
       lastName: 'Lovelace',
       phone: '',
       locale: 'es-US',
+      responseWait: '14',
     });
     expect(edited.body).toContain('Saved User Basics');
     expect((await web.services.accounts.getAccount({ userId: account.user.id })).user).toMatchObject({
@@ -337,7 +338,11 @@ describe('users', () => {
       lastName: 'Lovelace',
       phone: null,
       locale: 'es-US',
+      responseWait: 14,
     });
+    const badWait = await client.submit(`/admin/users/${account.user.id}/edit`, { extension: '7402', firstName: 'Ada', lastName: 'Lovelace', locale: 'es-US', responseWait: '60' });
+    expect(badWait.status).toBe(400);
+    expect(textOf(badWait.body)).toContain('response wait "60" must be a whole number of seconds from 3 to 30');
 
     await client.load(`/admin/users/${account.user.id}/delete`);
     const deleted = await client.submit(`/admin/users/${account.user.id}/delete`, {});

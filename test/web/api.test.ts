@@ -82,7 +82,12 @@ describe('users', () => {
     expect((await api('GET', `/users/${user.id}`)).body).toMatchObject({ id: user.id, extension: '5201' });
     const changed = await api('PATCH', `/users/${user.id}`, { lastName: 'Murray Hopper', phone: '+15552010001' });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ lastName: 'Murray Hopper', phone: '+15552010001' });
+    expect(changed.body).toMatchObject({ lastName: 'Murray Hopper', phone: '+15552010001', responseWait: 5 });
+    expect((await api('PATCH', `/users/${user.id}`, { responseWait: 15 })).body).toMatchObject({ responseWait: 15 });
+    expect(await api('PATCH', `/users/${user.id}`, { responseWait: 31 })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_response_wait', message: 'response wait "31" must be a whole number of seconds from 3 to 30' } },
+    });
 
     const search = await api('GET', '/users?q=murray');
     expect(search.body).toMatchObject({ total: 1, users: [{ id: user.id }] });
@@ -94,6 +99,7 @@ describe('users', () => {
     expect((await auditRows(`extension = '5201'`)).map((r) => [r.event, r.channel, r.actor])).toEqual([
       ['user.created', 'api', 'api:api tests'],
       ['pin.set', 'api', 'api:api tests'],
+      ['user.updated', 'api', 'api:api tests'],
       ['user.updated', 'api', 'api:api tests'],
       ['user.deleted', 'api', 'api:api tests'],
     ]);

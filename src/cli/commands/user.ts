@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Account } from '../../accounts/model.js';
+import { RESPONSE_WAIT, type Account } from '../../accounts/model.js';
 import { presentPinStatus, userJson, type Phrase } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import { DEFAULT_RULE_NAME } from '../../pin/rules.js';
@@ -15,6 +15,7 @@ interface AddOptions {
   pin?: string;
   rule?: string;
   locale?: string;
+  responseWait?: string;
   enroll: boolean;
 }
 
@@ -23,7 +24,10 @@ interface SetOptions {
   phone?: string;
   locale?: string;
   rule?: string;
+  responseWait?: string;
 }
+
+const RESPONSE_WAIT_HELP = `seconds the phone waits for keys once the PIN is verified, ${RESPONSE_WAIT.min} to ${RESPONSE_WAIT.max} (default ${RESPONSE_WAIT.default})`;
 
 interface SetPinOptions {
   pin?: string;
@@ -48,6 +52,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     .option('--pin <N>', 'initial PIN; it must pass the rule')
     .option('--rule <NAME>', 'authentication rule (default: default)')
     .option('--locale <LOCALE>', 'prompt language, like es-US (default: DEFAULT_LOCALE)')
+    .option('--response-wait <S>', RESPONSE_WAIT_HELP)
     .option('--no-enroll', 'skip first-time enrollment: the user keeps the initial PIN')
     .action(async (opts: AddOptions) => {
       await ctx.withRuntime(async ({ accounts }) => {
@@ -61,6 +66,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
             ...(opts.pin !== undefined ? { pin: opts.pin } : {}),
             ...(opts.rule !== undefined ? { ruleName: opts.rule } : {}),
             ...(opts.locale !== undefined ? { locale: opts.locale } : {}),
+            ...(opts.responseWait !== undefined ? { responseWait: opts.responseWait } : {}),
             enroll: opts.enroll,
           },
           ctx.actor,
@@ -124,15 +130,16 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
 
   user
     .command('set')
-    .description("change a user's contact details, language or rule; an empty value ('') clears an e-mail or phone")
+    .description("change a user's contact details, language, rule or response wait; an empty value ('') clears an e-mail or phone")
     .argument('<EXT>', "the user's extension")
     .option('--email <ADDRESS>', 'e-mail address; the old one is told of the change')
     .option('--phone <E164>', 'registered phone number, like +15551230001')
     .option('--locale <LOCALE>', 'prompt and message language, like es-US')
     .option('--rule <NAME>', 'authentication rule')
+    .option('--response-wait <S>', `${RESPONSE_WAIT_HELP}; applies from the next call`)
     .action(async (extension: string, opts: SetOptions) => {
       if (Object.values(opts).every((value) => value === undefined)) {
-        throw new InputError('nothing_to_set', 'give at least one of --email, --phone, --locale, --rule');
+        throw new InputError('nothing_to_set', 'give at least one of --email, --phone, --locale, --rule, --response-wait');
       }
       await ctx.withRuntime(async ({ accounts }) => {
         const account = await accounts.getAccount({ extension });
@@ -143,6 +150,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
             ...(opts.phone !== undefined ? { phone: opts.phone } : {}),
             ...(opts.locale !== undefined ? { locale: opts.locale } : {}),
             ...(opts.rule !== undefined ? { ruleName: opts.rule } : {}),
+            ...(opts.responseWait !== undefined ? { responseWait: opts.responseWait } : {}),
           },
           ctx.actor,
         );
@@ -164,7 +172,7 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
 
   user
     .command('unlock')
-    .description("clear an administrator's lock and an intruder lockout, and reset the failed sign-in count")
+    .description("clear an administrator's lock, an intruder lockout and an inactivity lock (its clock starts again), and reset the failed sign-in count")
     .argument('<EXT>', "the user's extension")
     .action(async (extension: string) => {
       await ctx.withRuntime(async ({ accounts, pins }) => {
@@ -204,7 +212,9 @@ function userPairs(account: Account, now: Date): Array<[string, string]> {
     ['E-mail', user.email ?? '(none)'],
     ['Locale', user.locale],
     ['Authentication rule', rule.name],
+    ['Response wait', `${user.responseWait} s`],
     ['Created', formatTime(user.createdAt)],
+    ['Last sign-in', formatTime(pin.lastSigninAt)],
     ['PIN status', view.summary],
     ['Must change at next sign-in', yesNo(pin.mustChange)],
     ['Enrollment pending', yesNo(pin.enrollmentPending)],

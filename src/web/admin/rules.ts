@@ -27,14 +27,19 @@ function fieldHelp(field: RuleField): string {
   return [meaning, range, `default ${formatRuleValue(field, field.default)}`].filter(Boolean).join('; ');
 }
 
-/** Reads every rule field from the posted form; throws an InputError naming the first bad field. */
-function postedRuleSettings(req: Request): RuleSettings {
+/**
+ * Reads the rule fields from the posted form; throws an InputError naming the first bad field. A
+ * number field the form did not send at all (a form from before that field existed) keeps its
+ * value; an empty one is read as typed (for the lockout: administrator unlock).
+ */
+function postedRuleSettings(req: Request): Partial<RuleSettings> {
+  const body = (req.body ?? {}) as Record<string, unknown>;
   return Object.fromEntries(
-    RULE_FIELDS.map((field) => [
+    RULE_FIELDS.filter((field) => field.kind === 'boolean' || field.key in body).map((field) => [
       field.key,
       field.kind === 'boolean' ? formChecked(req, field.key) : ruleValueFromText(field, formText(req, field.key), field.label),
     ]),
-  ) as unknown as RuleSettings;
+  ) as Partial<RuleSettings>;
 }
 
 /** Authentication rules: list, create, edit (every field of DESIGN §2, with its default), delete. */

@@ -104,6 +104,7 @@ export function apiRouter(services: Services): Router {
         email: body.email ?? null,
         ...(body.locale !== undefined ? { locale: body.locale } : {}),
         ...(body.rule !== undefined ? { ruleName: body.rule } : {}),
+        ...(body.responseWait !== undefined ? { responseWait: body.responseWait } : {}),
         ...(body.pin !== undefined ? { pin: body.pin } : {}),
         ...(body.enroll !== undefined ? { enroll: body.enroll } : {}),
       },
@@ -134,6 +135,7 @@ export function apiRouter(services: Services): Router {
         ...(body.email !== undefined ? { email: body.email } : {}),
         ...(body.locale !== undefined ? { locale: body.locale } : {}),
         ...(body.rule !== undefined ? { ruleName: body.rule } : {}),
+        ...(body.responseWait !== undefined ? { responseWait: body.responseWait } : {}),
       },
       actor(res),
     );

@@ -20,6 +20,7 @@ export const NewUserBody = z
     email: text(254).nullable().optional().describe('where e-mail notifications and a reset PIN go'),
     locale: text(16).optional().describe('defaults to the configured DEFAULT_LOCALE'),
     rule: text(64).optional().describe('authentication rule name; defaults to "default"'),
+    responseWait: z.int().optional().describe('seconds the phone waits for keys once the PIN is verified, 3 to 30 (default 5)'),
     pin: text(64).optional().describe('initial PIN; without it a random valid PIN is generated and returned once'),
     enroll: z.boolean().optional().describe('false: the user skips first-time enrollment (default true)'),
   })
@@ -34,6 +35,7 @@ export const UserChangesBody = z
     email: text(254).nullable(),
     locale: text(16),
     rule: text(64),
+    responseWait: z.int().describe('3 to 30 seconds; applies from the next call'),
   })
   .partial()
   .meta({ id: 'UserChanges' });
@@ -104,8 +106,10 @@ const PinView = z
       failedCount: z.int(),
       lastFailedAt: nullableTimestamp,
       lockedAt: nullableTimestamp.describe('time locked by intruder detection'),
-      lockout: z.enum(['admin', 'intruder']).nullable(),
+      lockout: z.enum(['admin', 'intruder', 'inactive']).nullable(),
       lockedUntil: nullableTimestamp,
+      lastSigninAt: nullableTimestamp.describe('the last successful sign-in, by phone or on /me'),
+      lastActivityAt: timestamp.describe('the later of the last sign-in and the latest of creation, PIN set or reset, and unlock: the inactivity lock counts from here'),
     }),
   })
   .describe('Flags and status of the phone PIN. Never contains the PIN or its hash.');
@@ -120,6 +124,7 @@ export const UserView = z
     email: z.string().nullable(),
     locale: z.string(),
     rule: z.string(),
+    responseWait: z.int().describe('seconds the phone waits for keys after sign-in'),
     createdAt: timestamp,
     pin: PinView,
   })

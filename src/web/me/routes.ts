@@ -24,7 +24,11 @@ function userSubject(user: { id: number; extension: string }): AuditSubject {
   return { actor: userActor(user.extension), userId: user.id, extension: user.extension };
 }
 
-const LOCKED_BY_ADMIN = 'Your account is locked by your administrator. Ask them to unlock it.';
+const WEB_SIGNIN_REFUSALS = {
+  locked_by_admin: 'Your account is locked by your administrator. Ask them to unlock it.',
+  locked_inactive: 'Your account is locked because it has not been used for a long time. Ask your administrator to unlock it.',
+  gone: 'Sign-in failed: the extension or web password is wrong.',
+} as const;
 
 /**
  * /me: a user signs in with extension and web password (a credential separate from the PIN),
@@ -60,9 +64,10 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
           const id = await services.webCredentials.verifyUserPassword(extension, password);
           return id === null ? null : { id, extension };
         },
+        // Admitted: the sign-in counts as the user's activity (DESIGN §9).
         refusal: async (user) => {
-          const account = await services.accounts.findAccount({ userId: user.id });
-          return account?.pin.lockedByAdmin ? LOCKED_BY_ADMIN : null;
+          const admitted = await services.pins.admitWebSignin(user.id, userActor(user.extension));
+          return admitted === 'ok' ? null : WEB_SIGNIN_REFUSALS[admitted];
         },
         attemptSubject: async (extension) => {
           const known = EXTENSION_PATTERN.test(extension) ? await services.accounts.findAccount({ extension }) : null;

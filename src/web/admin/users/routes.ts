@@ -75,6 +75,8 @@ export function userRoutes(deps: AdminDeps): Router {
             email: formText(req, 'email') || null,
             locale: formText(req, 'locale') || accounts.defaultLocale,
             ruleName: formText(req, 'rule') || 'default',
+            // Left empty (or not on the form), the default or the current wait stays.
+            ...(formText(req, 'responseWait') !== '' ? { responseWait: formText(req, 'responseWait') } : {}),
             pin,
             enroll: formChecked(req, 'enroll'),
           },
@@ -115,6 +117,8 @@ export function userRoutes(deps: AdminDeps): Router {
             phone: formText(req, 'phone') || null,
             email: formText(req, 'email') || null,
             locale: formText(req, 'locale'),
+            // Left empty (or not on the form), the default or the current wait stays.
+            ...(formText(req, 'responseWait') !== '' ? { responseWait: formText(req, 'responseWait') } : {}),
           },
           adminActor(req),
         );

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Account } from '../../../accounts/model.js';
+import { RESPONSE_WAIT, type Account } from '../../../accounts/model.js';
 import type { DeliveryChannel } from '../../../notify/notices.js';
 import { presentPinStatus } from '../../../accounts/present.js';
 import { formChecked, formText, queryText } from '../../forms.js';
@@ -108,6 +108,7 @@ ${formError(options.error)}
   ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email'), autocomplete: 'off', help: 'optional; notifications and a reset PIN go to it' })}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale') || options.defaultLocale })}
   ${selectField({ id: 'rule', name: 'rule', label: 'Authentication Rule', options: options.rules, selected: value('rule') || 'default' })}
+  ${responseWaitField(req.method === 'POST' ? formText(req, 'responseWait') : String(RESPONSE_WAIT.default))}
   ${textField({ id: 'pin', name: 'pin', label: 'Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', help: 'digits only; the user’s rule applies' })}
   ${textField({ id: 'pinConfirm', name: 'pinConfirm', label: 'Confirm PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric' })}
   ${checkboxField({ id: 'enroll', name: 'enroll', label: 'Enrollment at First Sign-In', checked: enroll, help: 'the user chooses a new PIN at the first call' })}
@@ -129,6 +130,8 @@ export function userPage(account: Account, now: Date): SafeHtml {
   <dt>E-mail</dt><dd>${user.email ?? 'None'}</dd>
   <dt>Language</dt><dd>${localeLabel(user.locale)}</dd>
   <dt>Authentication Rule</dt><dd>${account.rule.name}</dd>
+  <dt>Response Wait</dt><dd>${user.responseWait} seconds</dd>
+  <dt>Last Sign-In</dt><dd>${formatTime(account.pin.lastSigninAt)}</dd>
   <dt>PIN Status</dt><dd>${view.summary}</dd>
   <dt>PIN Last Changed</dt><dd>${formatTime(account.pin.changedAt)}</dd>
   <dt>PIN Expires</dt><dd>${phraseHtml(view.expiry)}</dd>
@@ -169,8 +172,23 @@ ${formError(options.error)}
   ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' })}
   ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' })}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) })}
+  ${responseWaitField(value('responseWait', String(user.responseWait)))}
   <button type="submit">Save</button>
 </form>`;
+}
+
+function responseWaitField(value: string): SafeHtml {
+  return textField({
+    id: 'responseWait',
+    name: 'responseWait',
+    label: 'Response Wait (seconds)',
+    value,
+    type: 'number',
+    min: RESPONSE_WAIT.min,
+    max: RESPONSE_WAIT.max,
+    required: true,
+    help: `${RESPONSE_WAIT.min} to ${RESPONSE_WAIT.max}; how long the phone waits for keys once the PIN is verified, from the next call`,
+  });
 }
 
 export function passwordSettingsPage(csrf: string, account: Account, now: Date, rules: readonly Option[]): SafeHtml {
@@ -195,12 +213,13 @@ ${editMenu(account, 'password-settings')}
   ${readonlyField('failedCount', 'Failed Sign-In Attempts', pin.failedCount)}
   ${readonlyField('lastFailedAt', 'Time of Last Failed Sign-In', formatTime(pin.lastFailedAt))}
   ${readonlyField('lockedAt', 'Time Locked by Intruder Detection', formatTime(pin.lockedAt))}
+  ${readonlyField('lastSigninAt', 'Time of Last Sign-In', formatTime(pin.lastSigninAt))}
   ${readonlyField('lockout', 'Locked Now', phraseHtml(view.lockout))}
   ${readonlyField('expires', 'PIN Expires', phraseHtml(view.expiry))}
   ${readonlyField('enrollment', 'Enrollment Pending', pin.enrollmentPending ? 'Yes' : 'No')}
 </div>
 <div class="actions">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
-  <span class="muted">Clears a lock by an administrator or by intruder detection, and the failed sign-in count.</span></div>`;
+  <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>`;
 }
 
 /** Where a reset PIN would go, in words, for the Reset PIN section. */
