@@ -30,7 +30,9 @@ export function fromSpreadsheetSafe(value: string): string {
 export function csvText(columns: readonly string[], rows: Iterable<Record<string, string>>, options: { header?: boolean } = {}): string {
   const records: string[][] = [];
   for (const row of rows) records.push(columns.map((column) => spreadsheetSafe(row[column] ?? '', column)));
-  return stringify(records, { header: options.header ?? true, columns: [...columns], record_delimiter: 'windows' });
+  // quoted_match: csv-stringify quotes only the record delimiter itself (\r\n), and a cell with a
+  // bare \n or \r left unquoted would end the row early for every reader.
+  return stringify(records, { header: options.header ?? true, columns: [...columns], record_delimiter: 'windows', quoted_match: /[\r\n]/ });
 }
 
 /** One record of a CSV file: the line it starts on (1-based), and its cells or why it cannot be read. */

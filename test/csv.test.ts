@@ -36,6 +36,17 @@ describe('CSV cells a spreadsheet could run', () => {
   });
 });
 
+describe('writing cells with line breaks', () => {
+  it('when a cell holds a bare \\n or \\r, then it is quoted, and reads back as one record', () => {
+    const text = csvText(['first', 'last'], [{ first: 'Mary\nAnn', last: 'Jo\rnes' }]);
+    expect(text).toBe('first,last\r\n"Mary\nAnn","Jo\rnes"\r\n');
+    expect(readCsvRecords(text)).toEqual([
+      { line: 1, cells: ['first', 'last'] },
+      { line: 2, cells: ['Mary\nAnn', 'Jo\rnes'] },
+    ]);
+  });
+});
+
 describe('reading CSV records with their lines', () => {
   it('when a file has a BOM, CRLF, a quoted cell over two lines, a blank line and a row of empty cells, then each record starts on its own line', () => {
     const text = '\ufeffextension,first\r\n1001,"Ada\r\nLovelace"\r\n\r\n,\r\n1002,"Doe, ""J"""\r\n1003,x';
