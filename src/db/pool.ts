@@ -90,7 +90,37 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
-async function transactionOnce<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, onCommit: () => void): Promise<T> {
+/**
+ * Runs fn in one transaction and rolls it back, whatever fn did: a dry run sees its own writes and
+ * leaves nothing. Not repeated after a lost connection, since fn may have reported what it saw.
+ */
+export function withRolledBackTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return transactionOnce(pool, fn, () => {}, { begin: BEGIN, end: 'ROLLBACK' });
+}
+
+/**
+ * Runs fn inside a savepoint of the client's transaction: when fn throws, its writes are undone
+ * and the transaction goes on, so one bad row of a bulk import leaves the others standing.
+ */
+export async function withSavepoint<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('SAVEPOINT row_savepoint');
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await client.query('ROLLBACK TO SAVEPOINT row_savepoint');
+    throw err;
+  }
+  await client.query('RELEASE SAVEPOINT row_savepoint');
+  return result;
+}
+
+async function transactionOnce<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  onCommit: () => void,
+  statements: { begin: string; end: 'COMMIT' | 'ROLLBACK' } = { begin: BEGIN, end: 'COMMIT' },
+): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // A connection lost while checked out (e.g. during a PIN hash) is reported as an 'error'
@@ -100,10 +130,10 @@ async function transactionOnce<T>(pool: Pool, fn: (client: PoolClient) => Promis
   };
   client.on('error', onError);
   try {
-    await client.query(BEGIN);
+    await client.query(statements.begin);
     const result = await fn(client);
     onCommit();
-    await client.query('COMMIT');
+    await client.query(statements.end);
     return result;
   } catch (err) {
     if (isConnectionError(err) || CLIENT_TIMEOUT.test(String((err as Error | null)?.message))) broken = true;
