@@ -129,6 +129,39 @@ export const USER_CSV_STATUS = [
   'created_at',
 ] as const;
 
+export type UserCsvColumn = (typeof USER_CSV_FIELDS)[number] | (typeof USER_CSV_STATUS)[number];
+
+/** A user as one CSV row of `user export` (the cells as text, before csvText makes them spreadsheet-safe). */
+export function userCsvRow(account: Account, now: Date): Record<UserCsvColumn, string> {
+  const { user, pin, rule } = account;
+  const view = presentPinStatus(account, now);
+  const time = (at: Date | null) => (at ? at.toISOString() : '');
+  const flag = (value: boolean) => (value ? 'yes' : 'no');
+  return {
+    extension: user.extension,
+    first: user.firstName,
+    last: user.lastName,
+    phone: user.phone ?? '',
+    email: user.email ?? '',
+    locale: user.locale,
+    rule: rule.name,
+    response_wait: String(user.responseWait),
+    pin_status: view.summary,
+    must_change: flag(pin.mustChange),
+    enrollment_pending: flag(pin.enrollmentPending),
+    does_not_expire: flag(pin.doesNotExpire),
+    locked_by_admin: flag(pin.lockedByAdmin),
+    cannot_change: flag(pin.cannotChange),
+    pin_changed_at: time(pin.changedAt),
+    pin_expires_at: time(view.status.expiresAt),
+    lockout: view.status.lockout ?? '',
+    locked_until: time(view.status.lockedUntil),
+    failed_signins: String(pin.failedCount),
+    last_signin_at: time(pin.lastSigninAt),
+    created_at: time(user.createdAt),
+  };
+}
+
 /** An import's counts in one line: the last line of `user import`, and the summary of the admin page's preview and results. */
 export function importSummary(report: ImportReport): string {
   const { created, updated, unchanged, error } = report.counts;

@@ -1,7 +1,7 @@
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { constraintError } from '../db/constraints.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withSnapshot, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   countUsersWithRule,
   deleteRule,
@@ -12,6 +12,7 @@ import {
   updateRule,
 } from '../db/rules.js';
 import {
+  accountsAfter,
   deleteUser,
   findAccount,
   findUserByPhone,
@@ -52,6 +53,9 @@ export interface NewUserInput {
   enroll?: boolean;
   flags?: Partial<Omit<PinFlags, 'enrollmentPending'>>;
 }
+
+/** Users per page of an export: a few hundred rows in memory at a time, and few round trips. */
+const EXPORT_PAGE_SIZE = 500;
 
 /** A new user's fields as they are stored, and their rule. */
 export interface CheckedNewUser {
@@ -172,6 +176,24 @@ export class AccountService {
       await recordAudit(client, { event: 'user.deleted', actor, userId, extension: account.user.extension });
       await endUserSessions(client, userId);
       await deleteUser(client, userId);
+    });
+  }
+
+  /**
+   * Every account, a page at a time in extension order, all from one snapshot of the database:
+   * memory stays bounded however many users there are, and no user is missed or repeated while
+   * others change. `onPage` may take its time (a slow reader of the output).
+   */
+  async exportAccounts(onPage: (accounts: Account[]) => Promise<void>, pageSize = EXPORT_PAGE_SIZE): Promise<void> {
+    await withSnapshot(this.pool, async (client) => {
+      let after = '';
+      for (;;) {
+        const page = await accountsAfter(client, after, pageSize);
+        if (page.length > 0) await onPage(page);
+        const last = page.at(-1);
+        if (!last || page.length < pageSize) return;
+        after = last.user.extension;
+      }
     });
   }
 

@@ -31,6 +31,16 @@ export function writeLines(sink: TextSink, lines: readonly string[]): void {
   if (lines.length > 0) sink.write(lines.join('\n') + '\n');
 }
 
+/**
+ * Writes text and, when the sink is a stream whose buffer is full (a slow pipe), waits until it
+ * drains: a long output (an export) then stays in bounded memory.
+ */
+export async function writeDrained(sink: TextSink, text: string): Promise<void> {
+  if (sink.write(text) !== false) return;
+  const once = (sink as { once?: (event: 'drain', listener: () => void) => unknown }).once;
+  if (typeof once === 'function') await new Promise<void>((resolve) => once.call(sink, 'drain', resolve));
+}
+
 /** `key: value` lines with the values lined up in one column. */
 export function formatPairs(pairs: ReadonlyArray<readonly [string, string]>): string[] {
   const width = Math.max(0, ...pairs.map(([key]) => key.length)) + 2;

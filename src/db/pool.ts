@@ -19,6 +19,8 @@ const STATEMENT_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
 /** Every transaction opens with its settings, in the same round-trip as BEGIN: SET LOCAL lasts exactly as long. */
 const BEGIN = `BEGIN; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
+/** One consistent view of the whole database for a long read (an export), that writes nothing. */
+const BEGIN_SNAPSHOT = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
 
 const CONNECTION_ERROR_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 const CONNECTION_ERROR_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|server conn crashed|server closed the connection/i;
@@ -96,6 +98,15 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
  */
 export function withRolledBackTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   return transactionOnce(pool, fn, () => {}, { begin: BEGIN, end: 'ROLLBACK' });
+}
+
+/**
+ * Runs fn in a REPEATABLE READ READ ONLY transaction: every query sees the database as of the
+ * first one, so a read in pages (keyset pagination) is one consistent picture, and it works behind
+ * PgBouncer in transaction mode. Not repeated after a lost connection: fn may have written output.
+ */
+export function withSnapshot<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return transactionOnce(pool, fn, () => {}, { begin: BEGIN_SNAPSHOT, end: 'COMMIT' });
 }
 
 /**

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USER_CSV_FIELDS, USER_CSV_STATUS, userJson } from '../../src/accounts/present.js';
 import { cliEnvFor, runCli, type CliRun } from '../support/cli.js';
 import { createUser, testActor } from '../support/factories.js';
 import { useServices } from '../support/services.js';
@@ -255,5 +256,57 @@ describe('pinline user import --reset-pins', () => {
       '2 rows: 1 created, 0 updated, 0 unchanged, 1 error (dry run: nothing was changed)',
     ]);
     expect(await tableCounts()).toEqual(before);
+  });
+});
+
+describe('pinline user export', () => {
+  const EXPORT_HEADER = [...USER_CSV_FIELDS, ...USER_CSV_STATUS].join(',');
+
+  it('when users are exported as CSV, then there is a header row and one row each, formulas are escaped, phones are not, and no hash appears', async () => {
+    await createUser(fixture.services, { extension: '4001', firstName: '=HYPERLINK("http://x")', lastName: '+Plus', phone: '+15554000001', email: 'e@example.com' });
+    await fixture.services.pins.updateSettings((await account('4001'))?.user.id ?? 0, { flags: { lockedByAdmin: true } }, testActor);
+    const result = await run(['user', 'export']);
+    expect(result.code).toBe(0);
+    const text = result.stdout;
+    expect(text.split('\r\n')[0]).toBe(EXPORT_HEADER);
+    expect(text).not.toContain('$argon2');
+    const row = text.split('\r\n').find((line) => line.startsWith('4001,'));
+    expect(row).toMatch(/^4001,"'=HYPERLINK\(""http:\/\/x""\)",'\+Plus,\+15554000001,e@example.com,en-US,default,5,Locked \(administrator\),no,no,no,yes,no,[^,]+,[^,]+,admin,,0,,[^,]+$/);
+    const { rows } = await fixture.pool.query('SELECT count(*)::int AS n FROM users');
+    expect(text.trimEnd().split('\r\n')).toHaveLength(rows[0].n + 1);
+  });
+
+  it('when users are exported as JSON, then it is an array of the API user resource, in extension order, without a hash', async () => {
+    const result = await run(['user', 'export', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('$argon2');
+    const users = JSON.parse(result.stdout) as Array<{ extension: string }>;
+    const extensions = users.map((u) => u.extension);
+    expect(extensions).toEqual([...extensions].sort());
+    const one = await account('4001');
+    if (!one) throw new Error('user 4001 is missing');
+    const exported = users.find((u) => u.extension === '4001');
+    expect(exported).toEqual(JSON.parse(JSON.stringify(userJson(one, new Date()))));
+  });
+
+  it('when the export is imported again, then every row is unchanged, and a name starting with = comes back as it was', async () => {
+    const exported = await run(['user', 'export']);
+    const reimported = await importCsv(exported.stdout);
+    const output = lines(reimported);
+    const summary = output.pop();
+    expect(output.every((line) => /^line \d+: unchanged$/.test(line)), output.join('\n')).toBe(true);
+    expect(summary).toMatch(/^\d+ rows: 0 created, 0 updated, \d+ unchanged, 0 errors; read-only columns ignored: pin_status, /);
+    expect(reimported.code).toBe(0);
+    expect((await account('4001'))?.user.firstName).toBe('=HYPERLINK("http://x")');
+  });
+
+  it('when the export is read in pages, then every user comes once, in order, however small the page', async () => {
+    const pages: string[][] = [];
+    await fixture.services.accounts.exportAccounts(async (page) => {
+      pages.push(page.map((a) => a.user.extension));
+    }, 3);
+    const { rows } = await fixture.pool.query('SELECT extension FROM users ORDER BY extension');
+    expect(pages.flat()).toEqual(rows.map((r) => r.extension as string));
+    expect(pages.every((page) => page.length <= 3)).toBe(true);
   });
 });

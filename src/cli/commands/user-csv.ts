@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ImportRowOutcome } from '../../accounts/import.js';
-import { importSummary, USER_CSV_FIELDS } from '../../accounts/present.js';
+import { importSummary, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../accounts/present.js';
+import { csvText } from '../../csv.js';
 import { InputError } from '../../errors.js';
+import { writeDrained } from '../io.js';
 import type { CliContext } from './context.js';
 
 const EXIT_BAD_ROWS = 1;
+const EXPORT_COLUMNS = [...USER_CSV_FIELDS, ...USER_CSV_STATUS];
 
 function outcomeLine(row: ImportRowOutcome): string {
   return `line ${row.line}: ${row.result}${row.reason !== undefined ? `: ${row.reason}` : ''}`;
@@ -21,7 +24,7 @@ async function readImportData(file: string): Promise<Buffer> {
   }
 }
 
-/** `user import` (DESIGN §9). */
+/** `user import` and `user export` (DESIGN §9). */
 export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
   user
     .command('import')
@@ -37,6 +40,29 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
         );
         ctx.print(importSummary(report));
         if (report.counts.error > 0) ctx.setExitCode(EXIT_BAD_ROWS);
+      });
+    });
+
+  user
+    .command('export')
+    .description('print every user with PIN status and flags (never a hash), as CSV that imports again, or JSON')
+    .option('--json', "a JSON array of users, as the API's user resource")
+    .action(async (opts: { json?: boolean }) => {
+      await ctx.withRuntime(async ({ accounts }) => {
+        const out = ctx.io.stdout;
+        let first = true;
+        if (opts.json) await writeDrained(out, '[');
+        await accounts.exportAccounts(async (page) => {
+          const now = new Date();
+          const text = opts.json
+            ? page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join('')
+            : csvText(EXPORT_COLUMNS, page.map((account) => userCsvRow(account, now)), { header: first });
+          first = false;
+          await writeDrained(out, text);
+        });
+        if (opts.json) await writeDrained(out, first ? ']\n' : '\n]\n');
+        // No user at all: the CSV still has its header row, so it imports as an empty file.
+        else if (first) await writeDrained(out, csvText(EXPORT_COLUMNS, []));
       });
     });
 }
