@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_CSV_FIELDS, USER_CSV_STATUS, userJson } from '../../src/accounts/present.js';
 import { cliEnvFor, runCli, type CliRun } from '../support/cli.js';
@@ -298,6 +299,20 @@ describe('pinline user export', () => {
     expect(summary).toMatch(/^\d+ rows: 0 created, 0 updated, \d+ unchanged, 0 errors; read-only columns ignored: pin_status, /);
     expect(reimported.code).toBe(0);
     expect((await account('4001'))?.user.firstName).toBe('=HYPERLINK("http://x")');
+  });
+
+  it('when the reader of the export goes away (| head), then one line says so and the exit status is 1', async () => {
+    let writes = 0;
+    // A pipe whose reader has gone after the first chunk: the next write fails with EPIPE.
+    const closedPipe = new Writable({
+      highWaterMark: 1,
+      write(_chunk, _encoding, done) {
+        writes += 1;
+        done(writes > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null);
+      },
+    });
+    const result = await runCli(['user', 'export', '--json'], cliEnvFor(fixture.database.url, dir), { stdout: closedPipe });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'pinline: the output was closed before everything was written (EPIPE)\n' });
   });
 
   it('when the export is read in pages, then every user comes once, in order, however small the page', async () => {

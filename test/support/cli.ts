@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { TextSink } from '../../src/cli/io.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 
 /** What one in-process run of the CLI printed, and its exit status. */
@@ -12,6 +13,8 @@ export interface CliRunOptions {
   stdin?: string;
   env?: Record<string, string>;
   isTTY?: boolean;
+  /** Where stdout goes instead of the text returned (a stream, to test a slow or closed pipe). */
+  stdout?: TextSink;
 }
 
 function sink() {
@@ -42,7 +45,7 @@ export async function runCli(args: string[], env: Record<string, string>, option
   const stdout = sink();
   const stderr = sink();
   const io: CliIo = {
-    stdout,
+    stdout: options.stdout ?? stdout,
     stderr,
     stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     env: { ...env, ...options.env },

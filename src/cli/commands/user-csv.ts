@@ -4,7 +4,7 @@ import type { ImportRowOutcome } from '../../accounts/import.js';
 import { importSummary, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../accounts/present.js';
 import { csvText } from '../../csv.js';
 import { InputError } from '../../errors.js';
-import { writeDrained } from '../io.js';
+import { streamedOutput } from '../io.js';
 import type { CliContext } from './context.js';
 
 const EXIT_BAD_ROWS = 1;
@@ -49,20 +49,20 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
     .option('--json', "a JSON array of users, as the API's user resource")
     .action(async (opts: { json?: boolean }) => {
       await ctx.withRuntime(async ({ accounts }) => {
-        const out = ctx.io.stdout;
+        const write = streamedOutput(ctx.io.stdout);
         let first = true;
-        if (opts.json) await writeDrained(out, '[');
+        if (opts.json) await write('[');
         await accounts.exportAccounts(async (page) => {
           const now = new Date();
           const text = opts.json
             ? page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join('')
             : csvText(EXPORT_COLUMNS, page.map((account) => userCsvRow(account, now)), { header: first });
           first = false;
-          await writeDrained(out, text);
+          await write(text);
         });
-        if (opts.json) await writeDrained(out, first ? ']\n' : '\n]\n');
+        if (opts.json) await write(first ? ']\n' : '\n]\n');
         // No user at all: the CSV still has its header row, so it imports as an empty file.
-        else if (first) await writeDrained(out, csvText(EXPORT_COLUMNS, []));
+        else if (first) await write(csvText(EXPORT_COLUMNS, []));
       });
     });
 }
