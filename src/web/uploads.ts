@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 
-/** The largest CSV file an administrator may upload: about 20,000 users. */
+/** The largest CSV file an administrator may upload: some 20,000 rows of the import columns, or about 10,000 of a full export. */
 export const UPLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /**
