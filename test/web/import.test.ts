@@ -124,12 +124,21 @@ describe('admin import', () => {
 
   it.each([
     ['a misspelt column', 'extension,frist\n5401,A\n', 422, 'The file cannot be imported: line 1: unknown column "frist" in the header'],
-    ['no data at all', '', 422, 'Choose a CSV file to import.'],
+    ['nothing in it', '', 422, 'The file cannot be imported: the file is empty'],
   ])('when the file has %s, then the form shows the error', async (_what, csv, status, message) => {
     const client = await signedInClient();
     const answer = await upload(client, csv);
     expect(answer.status).toBe(status);
     expect(textOf(answer.body)).toContain(message);
+  });
+
+  it('when the form is sent without a file, then it asks for one', async () => {
+    const client = await signedInClient();
+    const answer = await client.postMultipart('/admin/users/import', { resetPins: 'on' }, null);
+    expect(answer.status).toBe(422);
+    expect(textOf(answer.body)).toContain('Choose a CSV file to import.');
+    // The tick stays as it was.
+    expect(answer.body).toMatch(/id="resetPins" name="resetPins" value="on" checked/);
   });
 
   it('when cells hold markup, then the preview shows it as text', async () => {

@@ -41,7 +41,8 @@ export function importRoutes(deps: AdminDeps): Router {
     const failure = uploadFailure(req);
     if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
     const file = req.file;
-    if (!file || file.size === 0) return showForm(req, res, { status: 422, error: 'Choose a CSV file to import.' });
+    // No file chosen: browsers that ignore `required` send an empty part without a name.
+    if (!file || (file.size === 0 && file.originalname === '')) return showForm(req, res, { status: 422, error: 'Choose a CSV file to import.' });
     const resetPins = formChecked(req, 'resetPins');
     const report = await runImport(req, res, file.buffer, { dryRun: true, resetPins });
     if (!report) return;
