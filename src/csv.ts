@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 
 // CSV that pinline writes (export, reports) and reads back (import): one place for the escaping
@@ -29,5 +30,101 @@ export function fromSpreadsheetSafe(value: string): string {
 export function csvText(columns: readonly string[], rows: Iterable<Record<string, string>>, options: { header?: boolean } = {}): string {
   const records: string[][] = [];
   for (const row of rows) records.push(columns.map((column) => spreadsheetSafe(row[column] ?? '', column)));
-  return stringify(records, { header: options.header ?? true, columns: [...columns], record_delimiter: 'windows' });
+  // quoted_match: csv-stringify quotes only the record delimiter itself (\r\n), and a cell with a
+  // bare \n or \r left unquoted would end the row early for every reader.
+  return stringify(records, { header: options.header ?? true, columns: [...columns], record_delimiter: 'windows', quoted_match: /[\r\n]/ });
+}
+
+/** One record of a CSV file: the line it starts on (1-based), and its cells or why it cannot be read. */
+export type CsvRecord = { line: number; cells: string[] } | { line: number; error: string };
+
+const QUOTE_NOT_CLOSED = 'a quoted cell is not closed';
+const UNREADABLE = 'the record cannot be read as CSV';
+
+/** What csv-parse's error codes mean to someone fixing the file. */
+const RECORD_ERRORS: Readonly<Record<string, string>> = {
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted cell goes on after its closing quote (write a quote inside a quoted cell twice: "")',
+  CSV_QUOTE_NOT_CLOSED: QUOTE_NOT_CLOSED,
+  // (csv-parse names this one without the CSV_ prefix)
+  INVALID_OPENING_QUOTE: 'a quote in the middle of a cell (quote the whole cell and write the quote twice: "")',
+};
+
+/**
+ * The records of a CSV text, each with the line it starts on. Blank lines, and records whose cells
+ * are all empty (spreadsheets write those), are skipped; they still count as lines.
+ *
+ * csv-parse reads the cells. It is given one record at a time, because after a malformed record
+ * it cannot tell where the next one starts, and its skip_records_with_error then swallows good
+ * records that follow. Here a record ends at the first line break outside a quoted cell; a quoted
+ * cell left open to the end of the file makes a bad record of its first line only, and reading
+ * goes on at the next line.
+ */
+export function readCsvRecords(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  for (const span of recordSpans(text)) {
+    if (span.unclosed) {
+      records.push({ line: span.line, error: QUOTE_NOT_CLOSED });
+      continue;
+    }
+    if (span.text === '') continue;
+    let parsed: string[][];
+    try {
+      // bom: a byte-order mark at the very start (Excel writes one) is not part of the first cell.
+      parsed = parse(span.text, { bom: true }) as string[][];
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      records.push({ line: span.line, error: (typeof code === 'string' ? RECORD_ERRORS[code] : undefined) ?? UNREADABLE });
+      continue;
+    }
+    const cells = parsed[0];
+    if (parsed.length !== 1 || cells === undefined) {
+      records.push({ line: span.line, error: UNREADABLE });
+    } else if (cells.some((cell) => cell.trim() !== '')) {
+      records.push({ line: span.line, cells });
+    }
+  }
+  return records;
+}
+
+interface RecordSpan {
+  line: number;
+  text: string;
+  unclosed: boolean;
+}
+
+/** Where each record starts and ends: RFC 4180's quoting, with \r\n, \n or a lone \r as a line break. */
+function recordSpans(text: string): RecordSpan[] {
+  const spans: RecordSpan[] = [];
+  let pos = 0;
+  let line = 1;
+  while (pos < text.length) {
+    // 'start' at the start of a cell; 'quoted' inside quotes; 'closed' just after a quote inside quotes.
+    let state: 'start' | 'plain' | 'quoted' | 'closed' = 'start';
+    let breaksInside = 0;
+    let end = pos;
+    for (; end < text.length; end++) {
+      const c = text[end];
+      if (state === 'quoted') {
+        if (c === '"') state = 'closed';
+        else if (c === '\n' || (c === '\r' && text[end + 1] !== '\n')) breaksInside += 1;
+        continue;
+      }
+      if (c === '\n' || c === '\r') break;
+      if (c === ',') state = 'start';
+      else if (c === '"') state = state === 'start' || state === 'closed' ? 'quoted' : 'plain';
+      else state = 'plain';
+    }
+    if (state === 'quoted') {
+      const firstBreak = text.slice(pos).search(/\r\n|\n|\r/);
+      const lineEnd = firstBreak === -1 ? text.length : pos + firstBreak;
+      spans.push({ line, text: text.slice(pos, lineEnd), unclosed: true });
+      pos = lineEnd + (text.startsWith('\r\n', lineEnd) ? 2 : 1);
+      line += 1;
+      continue;
+    }
+    spans.push({ line, text: text.slice(pos, end), unclosed: false });
+    line += breaksInside + 1;
+    pos = end + (text.startsWith('\r\n', end) ? 2 : 1);
+  }
+  return spans;
 }

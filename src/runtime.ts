@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ApiTokenService } from './accounts/api-tokens.js';
+import { UserImport } from './accounts/import.js';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
@@ -29,6 +30,8 @@ export interface Services {
   gate: HashGate;
   pins: PinService;
   accounts: AccountService;
+  /** Bulk import from CSV (DESIGN §9), for the CLI and the admin web. */
+  userImport: UserImport;
   webCredentials: WebCredentialService;
   apiTokens: ApiTokenService;
   audit: AuditService;
@@ -93,6 +96,7 @@ export function createServices(
     gate,
     pins,
     accounts,
+    userImport: new UserImport({ pool, accounts, pins, notifier: notifications }),
     webCredentials,
     apiTokens: new ApiTokenService(pool),
     audit: new AuditService(pool),

@@ -1,5 +1,6 @@
 import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
 import { pinStatus, type PinStatus } from '../pin/status.js';
+import type { ImportReport } from './import.js';
 import type { Account } from './model.js';
 
 // The one presenter of a user and of their PIN status, for every channel: JSON for the API and
@@ -106,4 +107,67 @@ export function presentPinStatus(account: Account, now: Date): PinStatusView {
           ? [`locked for inactivity (no sign-in for more than ${dayCount(account.rule.inactiveDays)} since `, status.lastActivityAt, '), until an administrator unlocks']
           : ['not locked'];
   return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
+}
+
+/** The columns of a user in CSV that an import sets: `user export` writes them first, and `user import` reads them. */
+export const USER_CSV_FIELDS = ['extension', 'first', 'last', 'phone', 'email', 'locale', 'rule', 'response_wait'] as const;
+
+/** The read-only columns `user export` adds after those: the PIN's status and flags. An import accepts and ignores them. */
+export const USER_CSV_STATUS = [
+  'pin_status',
+  'must_change',
+  'enrollment_pending',
+  'does_not_expire',
+  'locked_by_admin',
+  'cannot_change',
+  'pin_changed_at',
+  'pin_expires_at',
+  'lockout',
+  'locked_until',
+  'failed_signins',
+  'last_signin_at',
+  'created_at',
+] as const;
+
+export type UserCsvColumn = (typeof USER_CSV_FIELDS)[number] | (typeof USER_CSV_STATUS)[number];
+
+/** A user as one CSV row of `user export` (the cells as text, before csvText makes them spreadsheet-safe). */
+export function userCsvRow(account: Account, now: Date): Record<UserCsvColumn, string> {
+  const { user, pin, rule } = account;
+  const view = presentPinStatus(account, now);
+  const time = (at: Date | null) => (at ? at.toISOString() : '');
+  const flag = (value: boolean) => (value ? 'yes' : 'no');
+  return {
+    extension: user.extension,
+    first: user.firstName,
+    last: user.lastName,
+    phone: user.phone ?? '',
+    email: user.email ?? '',
+    locale: user.locale,
+    rule: rule.name,
+    response_wait: String(user.responseWait),
+    pin_status: view.summary,
+    must_change: flag(pin.mustChange),
+    enrollment_pending: flag(pin.enrollmentPending),
+    does_not_expire: flag(pin.doesNotExpire),
+    locked_by_admin: flag(pin.lockedByAdmin),
+    cannot_change: flag(pin.cannotChange),
+    pin_changed_at: time(pin.changedAt),
+    pin_expires_at: time(view.status.expiresAt),
+    lockout: view.status.lockout ?? '',
+    locked_until: time(view.status.lockedUntil),
+    failed_signins: String(pin.failedCount),
+    last_signin_at: time(pin.lastSigninAt),
+    created_at: time(user.createdAt),
+  };
+}
+
+/** An import's counts in one line: the last line of `user import`, and the summary of the admin page's preview and results. */
+export function importSummary(report: ImportReport): string {
+  const { created, updated, unchanged, error } = report.counts;
+  const ignored = report.ignoredColumns.length > 0 ? `; read-only columns ignored: ${report.ignoredColumns.join(', ')}` : '';
+  return (
+    `${report.rows.length} ${report.rows.length === 1 ? 'row' : 'rows'}: ${created} created, ${updated} updated, ${unchanged} unchanged, ` +
+    `${error} ${error === 1 ? 'error' : 'errors'}${report.dryRun ? ' (dry run: nothing was changed)' : ''}${ignored}`
+  );
 }

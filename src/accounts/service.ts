@@ -1,7 +1,7 @@
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { constraintError } from '../db/constraints.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withSnapshot, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   countUsersWithRule,
   deleteRule,
@@ -11,7 +11,17 @@ import {
   lockRuleByName,
   updateRule,
 } from '../db/rules.js';
-import { deleteUser, findAccount, findUserByPhone, insertUser, isPristine, searchAccounts, updateUser, type UserSearch } from '../db/users.js';
+import {
+  accountsAfter,
+  deleteUser,
+  findAccount,
+  findUserByPhone,
+  insertUser,
+  isPristine,
+  searchAccounts,
+  updateUser,
+  type UserSearch,
+} from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
 import {
@@ -22,8 +32,8 @@ import {
   type AuthRule,
   type RuleSettings,
 } from '../pin/rules.js';
-import type { PinService, PinSettings } from '../pin/service.js';
-import { RESPONSE_WAIT, describeAccountKey, type Account, type AccountKey, type PinFlags, type User, type UserChanges } from './model.js';
+import type { InitialPin, PinService, PinSettings } from '../pin/service.js';
+import { RESPONSE_WAIT, describeAccountKey, type Account, type AccountKey, type NewUser, type PinFlags, type User, type UserChanges } from './model.js';
 import type { Notifier } from '../notify/notices.js';
 import { checkEmail, checkExtension, checkLocale, checkName, checkPhone, checkResponseWait } from './user-fields.js';
 
@@ -43,6 +53,18 @@ export interface NewUserInput {
   enroll?: boolean;
   flags?: Partial<Omit<PinFlags, 'enrollmentPending'>>;
 }
+
+/** Users per page of an export: a few hundred rows in memory at a time, and few round trips. */
+const EXPORT_PAGE_SIZE = 500;
+
+/** A new user's fields as they are stored, and their rule. */
+export interface CheckedNewUser {
+  user: NewUser;
+  rule: AuthRule;
+}
+
+/** A rule by name; an unknown name is an InputError ("unknown authentication rule"). */
+export type RuleLookup = (name: string) => Promise<AuthRule>;
 
 export interface UserUpdateInput {
   extension?: string;
@@ -92,6 +114,15 @@ export class AccountService {
 
   /** Creates the user and their first PIN in one transaction, audited as the user created and the PIN set. */
   async createUser(input: NewUserInput, actor: Actor): Promise<{ user: User; generatedPin: string | null }> {
+    const checked = await this.checkNewUser(input);
+    const initial = await this.pins.prepareInitialPin(checked.rule, checked.user, input.pin);
+    const flags = { ...input.flags, enrollmentPending: input.enroll ?? true };
+    const user = await this.write((client) => this.insertUserIn(client, checked, initial, flags, actor));
+    return { user, generatedPin: initial.generatedPin };
+  }
+
+  /** A new user's fields as typed, checked into the values stored (nothing is written). */
+  async checkNewUser(input: Omit<NewUserInput, 'pin' | 'enroll' | 'flags'>, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<CheckedNewUser> {
     const extension = checkExtension(input.extension);
     const firstName = checkName('first name', input.firstName);
     const lastName = checkName('last name', input.lastName);
@@ -99,27 +130,27 @@ export class AccountService {
     const email = checkEmail(input.email ?? null);
     const locale = checkLocale(input.locale ?? this.defaultLocale, this.locales);
     const responseWait = checkResponseWait(input.responseWait ?? RESPONSE_WAIT.default);
-    const rule = await this.mustFindRule(input.ruleName ?? DEFAULT_RULE_NAME);
-    const enrollmentPending = input.enroll ?? true;
-    const initial = await this.pins.prepareInitialPin(rule, { extension, firstName, lastName }, input.pin);
-    const user = await this.write(async (client) => {
-      const created = await insertUser(client, { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait });
-      await recordAudit(client, {
-        event: 'user.created',
-        actor,
-        userId: created.id,
-        extension,
-        details: { rule: rule.name, enrollmentPending },
-      });
-      await this.pins.insertInitialPin(client, created, initial, { ...input.flags, enrollmentPending }, actor);
-      return created;
+    const rule = await findRule(input.ruleName ?? DEFAULT_RULE_NAME);
+    return { user: { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait }, rule };
+  }
+
+  /** Writes a checked new user and their first PIN in the caller's transaction, audited as the user created and the PIN set. */
+  async insertUserIn(client: PoolClient, checked: CheckedNewUser, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<User> {
+    const created = await insertUser(client, checked.user);
+    await recordAudit(client, {
+      event: 'user.created',
+      actor,
+      userId: created.id,
+      extension: created.extension,
+      details: { rule: checked.rule.name, enrollmentPending: flags.enrollmentPending ?? true },
     });
-    return { user, generatedPin: initial.generatedPin };
+    await this.pins.insertInitialPin(client, created, initial, flags, actor);
+    return created;
   }
 
   async updateUser(userId: number, input: UserUpdateInput, actor: Actor): Promise<User> {
-    const changes = await this.userChanges(input);
-    return this.write(async (client) => this.applyUserChanges(client, userId, changes, input.ruleName, actor));
+    const changes = await this.checkUserChanges(input);
+    return this.write(async (client) => this.updateUserIn(client, userId, changes, input.ruleName, actor));
   }
 
   /**
@@ -127,12 +158,12 @@ export class AccountService {
    * administrator saves them together.
    */
   async updatePinSettings(userId: number, input: PinSettings & { ruleName?: string }, actor: Actor): Promise<void> {
-    const changes = await this.userChanges({ ...(input.ruleName !== undefined ? { ruleName: input.ruleName } : {}) });
+    const changes = await this.checkUserChanges({ ...(input.ruleName !== undefined ? { ruleName: input.ruleName } : {}) });
     await this.write(async (client) => {
       const account = await findAccount(client, { userId });
       if (!account) throw new NotFoundError(`user ${userId}`);
       if (changes.ruleId !== undefined && changes.ruleId !== account.rule.id) {
-        await this.applyUserChanges(client, userId, changes, input.ruleName, actor);
+        await this.updateUserIn(client, userId, changes, input.ruleName, actor);
       }
       await this.pins.updateSettingsIn(client, userId, input, actor);
     });
@@ -145,6 +176,24 @@ export class AccountService {
       await recordAudit(client, { event: 'user.deleted', actor, userId, extension: account.user.extension });
       await endUserSessions(client, userId);
       await deleteUser(client, userId);
+    });
+  }
+
+  /**
+   * Every account, a page at a time in extension order, all from one snapshot of the database:
+   * memory stays bounded however many users there are, and no user is missed or repeated while
+   * others change. `onPage` may take its time (a slow reader of the output).
+   */
+  async exportAccounts(onPage: (accounts: Account[]) => Promise<void>, pageSize = EXPORT_PAGE_SIZE): Promise<void> {
+    await withSnapshot(this.pool, async (client) => {
+      let after = '';
+      for (;;) {
+        const page = await accountsAfter(client, after, pageSize);
+        if (page.length > 0) await onPage(page);
+        const last = page.at(-1);
+        if (!last || page.length < pageSize) return;
+        after = last.user.extension;
+      }
     });
   }
 
@@ -207,7 +256,8 @@ export class AccountService {
     return rule;
   }
 
-  private async userChanges(input: UserUpdateInput): Promise<UserChanges> {
+  /** The fields given, checked into the values stored (nothing is written). */
+  async checkUserChanges(input: UserUpdateInput, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<UserChanges> {
     const changes: UserChanges = {};
     if (input.extension !== undefined) changes.extension = checkExtension(input.extension);
     if (input.firstName !== undefined) changes.firstName = checkName('first name', input.firstName);
@@ -216,11 +266,12 @@ export class AccountService {
     if (input.email !== undefined) changes.email = checkEmail(input.email);
     if (input.locale !== undefined) changes.locale = checkLocale(input.locale, this.locales);
     if (input.responseWait !== undefined) changes.responseWait = checkResponseWait(input.responseWait);
-    if (input.ruleName !== undefined) changes.ruleId = (await this.mustFindRule(input.ruleName)).id;
+    if (input.ruleName !== undefined) changes.ruleId = (await findRule(input.ruleName)).id;
     return changes;
   }
 
-  private async applyUserChanges(
+  /** Applies checked changes in the caller's transaction, audited; a changed e-mail address is told to the old one. */
+  async updateUserIn(
     client: PoolClient,
     userId: number,
     changes: UserChanges,
@@ -253,6 +304,19 @@ export class AccountService {
     } catch (err) {
       throw constraintError(err);
     }
+  }
+
+  /** Looks each rule up once: for a bulk import, where rows name the same few rules again and again. */
+  cachedRuleLookup(): RuleLookup {
+    const found = new Map<string, Promise<AuthRule>>();
+    return (name) => {
+      let rule = found.get(name);
+      if (!rule) {
+        rule = this.mustFindRule(name);
+        found.set(name, rule);
+      }
+      return rule;
+    };
   }
 
   private async mustFindRule(name: string): Promise<AuthRule> {

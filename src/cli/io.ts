@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import { EventEmitter } from 'node:events';
 import { Writable, type Readable } from 'node:stream';
 import { InputError } from '../errors.js';
 
@@ -29,6 +30,36 @@ export function processIo(): CliIo {
 
 export function writeLines(sink: TextSink, lines: readonly string[]): void {
   if (lines.length > 0) sink.write(lines.join('\n') + '\n');
+}
+
+/**
+ * A long output (an export) to the sink. Each write waits while a stream's buffer is full (a slow
+ * pipe) until it drains, so memory stays bounded; a reader that goes away (`| head`) ends the
+ * command with one line, where an unhandled EPIPE would crash it with a stack trace.
+ */
+export function streamedOutput(sink: TextSink): (text: string) => Promise<void> {
+  const stream = sink instanceof EventEmitter ? sink : null;
+  let failure: string | null = null;
+  let wake: (() => void) | null = null;
+  // Left in place after the command: a late EPIPE from the last buffered write must not crash either.
+  stream?.on('error', (err: { code?: unknown }) => {
+    failure = typeof err.code === 'string' ? err.code : 'error';
+    wake?.();
+  });
+  stream?.on('drain', () => wake?.());
+  const check = () => {
+    if (failure !== null) throw new InputError('output_closed', `the output was closed before everything was written (${failure})`);
+  };
+  return async (text) => {
+    check();
+    if (sink.write(text) === false && stream) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = null;
+    }
+    check();
+  };
 }
 
 /** `key: value` lines with the values lined up in one column. */

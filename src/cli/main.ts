@@ -65,7 +65,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const ctx = createContext(io);
   try {
     await buildProgram(ctx).parseAsync(argv);
-    return 0;
+    return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander has already written the help or the usage error.

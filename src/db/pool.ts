@@ -19,6 +19,8 @@ const STATEMENT_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
 /** Every transaction opens with its settings, in the same round-trip as BEGIN: SET LOCAL lasts exactly as long. */
 const BEGIN = `BEGIN; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
+/** One consistent view of the whole database for a long read (an export), that writes nothing. */
+const BEGIN_SNAPSHOT = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
 
 const CONNECTION_ERROR_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 const CONNECTION_ERROR_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|server conn crashed|server closed the connection/i;
@@ -90,7 +92,46 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
-async function transactionOnce<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, onCommit: () => void): Promise<T> {
+/**
+ * Runs fn in one transaction and rolls it back, whatever fn did: a dry run sees its own writes and
+ * leaves nothing. Not repeated after a lost connection, since fn may have reported what it saw.
+ */
+export function withRolledBackTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return transactionOnce(pool, fn, () => {}, { begin: BEGIN, end: 'ROLLBACK' });
+}
+
+/**
+ * Runs fn in a REPEATABLE READ READ ONLY transaction: every query sees the database as of the
+ * first one, so a read in pages (keyset pagination) is one consistent picture, and it works behind
+ * PgBouncer in transaction mode. Not repeated after a lost connection: fn may have written output.
+ */
+export function withSnapshot<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return transactionOnce(pool, fn, () => {}, { begin: BEGIN_SNAPSHOT, end: 'COMMIT' });
+}
+
+/**
+ * Runs fn inside a savepoint of the client's transaction: when fn throws, its writes are undone
+ * and the transaction goes on, so one bad row of a bulk import leaves the others standing.
+ */
+export async function withSavepoint<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('SAVEPOINT row_savepoint');
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await client.query('ROLLBACK TO SAVEPOINT row_savepoint');
+    throw err;
+  }
+  await client.query('RELEASE SAVEPOINT row_savepoint');
+  return result;
+}
+
+async function transactionOnce<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  onCommit: () => void,
+  statements: { begin: string; end: 'COMMIT' | 'ROLLBACK' } = { begin: BEGIN, end: 'COMMIT' },
+): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // A connection lost while checked out (e.g. during a PIN hash) is reported as an 'error'
@@ -100,10 +141,10 @@ async function transactionOnce<T>(pool: Pool, fn: (client: PoolClient) => Promis
   };
   client.on('error', onError);
   try {
-    await client.query(BEGIN);
+    await client.query(statements.begin);
     const result = await fn(client);
     onCommit();
-    await client.query('COMMIT');
+    await client.query(statements.end);
     return result;
   } catch (err) {
     if (isConnectionError(err) || CLIENT_TIMEOUT.test(String((err as Error | null)?.message))) broken = true;

@@ -98,6 +98,21 @@ export async function findUserByPhone(db: Queryable, phone: string): Promise<Use
   return rows.length === 1 && rows[0] ? userFromRow(rows[0]) : null;
 }
 
+/** The accounts with these extensions, by extension: a bulk import's chunk of rows in one query. */
+export async function findAccountsByExtension(db: Queryable, extensions: readonly string[]): Promise<Map<string, Account>> {
+  const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.extension = ANY($1::text[])`, [extensions]);
+  return new Map(rows.map((row) => [row.extension as string, withoutHash(accountFromRow(row))]));
+}
+
+/**
+ * One page of every account in extension order, after the extension `after` ('' for the first
+ * page). Keyset pagination: each page is an index range scan, however deep into the table it is.
+ */
+export async function accountsAfter(db: Queryable, after: string, limit: number): Promise<Account[]> {
+  const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.extension > $1::text ORDER BY u.extension LIMIT $2::int`, [after, limit]);
+  return rows.map((row) => withoutHash(accountFromRow(row)));
+}
+
 export interface UserSearch {
   query?: string;
   limit?: number;

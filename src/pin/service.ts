@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { EXTENSION_PATTERN, type Account, type AccountWithHash, type PinFlags, type User } from '../accounts/model.js';
 import type { Actor, Channel } from '../audit/actor.js';
 import type { AuditEventName } from '../audit/events.js';
@@ -100,8 +100,10 @@ const RESET_DRAWS = 20;
 /** A new user's first PIN, checked and hashed before the user's transaction begins. */
 export interface InitialPin {
   pinHash: string;
-  /** The PIN when it was generated, to hand over once; null when the administrator chose it. */
+  /** The PIN when it was generated, to hand over once; null when the administrator chose it, or no one is told it. */
   generatedPin: string | null;
+  /** A random secret that no one is told (a bulk import's): the user signs in once an administrator sets or resets a PIN. */
+  untold?: true;
 }
 
 function ownerOf(account: Account): PinOwner {
@@ -324,13 +326,7 @@ export class PinService {
     const account = await findAccount(this.deps.pool, { userId });
     if (!account) throw new NotFoundError(`user ${userId}`);
     const showOnce = options.showOnce === true;
-    if (!showOnce && this.deps.notifier.reachable(account.user).length === 0) {
-      throw new InputError(
-        'unreachable',
-        `user ${account.user.extension} has no phone or e-mail that a configured channel reaches, so the PIN cannot be sent: nothing was changed (ask to see the PIN once instead)`,
-        409,
-      );
-    }
+    if (!showOnce) this.mustReach(account.user);
     for (let draw = 1; ; draw++) {
       const pin = this.generatePinFor(account.rule, account.user);
       const result = await this.changePin({ userId, newPin: pin, kind: 'reset', actor, showOnce });
@@ -338,9 +334,45 @@ export class PinService {
         const channels = this.deps.notifier.reachable(result.account.user);
         return { channels, pin: showOnce ? pin : null };
       }
-      // Only the history can refuse a generated PIN; draw again.
-      if (result.refusal.rule !== 'reused' || draw >= RESET_DRAWS) throw refusalError(result.refusal);
+      this.drawAgainAfter(result.refusal, draw);
     }
+  }
+
+  /**
+   * The same reset inside the caller's transaction, for a user it has just created (a bulk
+   * import's row with --reset-pins): the PIN is only ever sent, never shown.
+   */
+  resetPinIn(client: PoolClient, userId: number, actor: Actor): Promise<DeliveryChannel[]> {
+    return this.deps.gate.run(async () => {
+      const account = await findAccount(client, { userId });
+      if (!account) throw new NotFoundError(`user ${userId}`);
+      this.mustReach(account.user);
+      for (let draw = 1; ; draw++) {
+        const pin = this.generatePinFor(account.rule, account.user);
+        const result = await this.applyChange(client, { userId, newPin: pin, kind: 'reset', actor });
+        if (result.ok) {
+          // Counted now, before the caller commits: an import that then fails to commit stops with an error.
+          this.observer.pinChanged(actor.channel);
+          return this.deps.notifier.reachable(result.account.user);
+        }
+        this.drawAgainAfter(result.refusal, draw);
+      }
+    });
+  }
+
+  /** A reset sends the PIN, so a user that no configured channel reaches is refused before anything changes. */
+  private mustReach(user: User): void {
+    if (this.deps.notifier.reachable(user).length > 0) return;
+    throw new InputError(
+      'unreachable',
+      `user ${user.extension} has no phone or e-mail that a configured channel reaches, so the PIN cannot be sent: nothing was changed (ask to see the PIN once instead)`,
+      409,
+    );
+  }
+
+  /** Only the history can refuse a generated PIN: draw again, a few times at most. */
+  private drawAgainAfter(refusal: PinRefusal, draw: number): void {
+    if (refusal.rule !== 'reused' || draw >= RESET_DRAWS) throw refusalError(refusal);
   }
 
   /** A random PIN that the user's rule accepts. */
@@ -360,15 +392,29 @@ export class PinService {
     return this.deps.gate.run(async () => ({ pinHash: await this.deps.hasher.hash(pin), generatedPin }));
   }
 
+  /**
+   * A first PIN for users that no one is told: one random secret, hashed once, for every user a
+   * bulk import creates. Hashing a PIN per row would cost an argon2 hash each (10,000 rows, minutes
+   * of CPU); one secret is as good, since it is made of letters and symbols that no phone keypad
+   * can send, is never stored or shown, and is forgotten once hashed. So nobody can sign in with it
+   * until an administrator sets or resets a PIN.
+   */
+  untoldInitialPin(): Promise<InitialPin> {
+    const secret = `untold:${randomBytes(32).toString('base64url')}`;
+    return this.deps.gate.run(async () => ({ pinHash: await this.deps.hasher.hash(secret), generatedPin: null, untold: true }));
+  }
+
   /** Stores a new user's first PIN in the user's own transaction, audited as the PIN set. */
   async insertInitialPin(client: PoolClient, user: User, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
-    await insertPinCredential(client, user.id, initial.pinHash, flags, initial.generatedPin !== null);
+    // A PIN nobody chose, generated or untold, is temporary: its lifetime counts from now.
+    const generated = initial.generatedPin !== null || initial.untold === true;
+    await insertPinCredential(client, user.id, initial.pinHash, flags, generated);
     await recordAudit(client, {
       event: 'pin.set',
       actor,
       userId: user.id,
       extension: user.extension,
-      details: { generated: initial.generatedPin !== null, ...flags },
+      details: { generated, ...(initial.untold ? { untold: true } : {}), ...flags },
     });
   }
 
@@ -416,53 +462,9 @@ export class PinService {
     const result = await this.idempotent<ChangeResult>(
       request.call,
       async (client) => {
-        const account = await lockAccount(client, { userId: request.userId });
-        if (!account) {
-          // A user deleted during their own call or web session: nothing to save.
-          if (request.kind !== 'administrative' && request.kind !== 'reset') return { ok: false, refusal: { rule: 'locked' } };
-          throw new NotFoundError(`user ${request.userId}`);
-        }
-        const refusal = await this.refusalFor(client, account, request.newPin, request.kind);
-        if (refusal) return { ok: false, refusal };
-        const newHash = await this.deps.hasher.hash(request.newPin);
-        const reset = request.kind === 'reset';
-        // An administrator sets "must change" as they choose; a reset always sets it, and leaves
-        // enrollment as it was (a new user still enrolls); the user's own change clears both.
-        const flags: Partial<PinFlags> =
-          request.kind === 'administrative'
-            ? { mustChange: request.mustChange ?? false }
-            : reset
-              ? { mustChange: true }
-              : { mustChange: false, enrollmentPending: false };
-        await replacePinHash(client, account.user.id, account.pinHash, newHash, {
-          keep: account.rule.historyCount,
-          flags,
-          temporary: reset || (request.kind === 'administrative' && request.generated === true),
-          clearLockout: reset,
-        });
-        if (request.kind === 'administrative' && request.settings) {
-          // Whatever else the same request asked for lands in the same transaction.
-          await this.applySettings(client, { ...account, pin: { ...account.pin, ...flags } }, request.settings, request.actor);
-        }
-        const channels = await this.deps.notifier.queue(
-          client,
-          account.user,
-          reset ? { kind: 'pin_reset', pin: request.newPin, hours: account.rule.tempPinHours } : { kind: 'pin_changed', by: changedBy(request.actor) },
-        );
-        await recordAudit(client, {
-          event: reset ? 'pin.reset' : 'pin.changed',
-          actor: request.actor,
-          userId: account.user.id,
-          extension: account.user.extension,
-          details: reset
-            ? { channels, shownOnce: request.showOnce === true }
-            : { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
-          call: request.call ?? null,
-        });
-        const changed = await findAccount(client, { userId: account.user.id });
-        if (!changed) throw new NotFoundError(`user ${account.user.id}`);
-        saved = true;
-        return { ok: true, account: changed };
+        const changed = await this.applyChange(client, request);
+        saved = changed.ok;
+        return changed;
       },
       // A retried save request: the PIN was saved by the first delivery.
       async (_events, client) => {
@@ -472,6 +474,56 @@ export class PinService {
     );
     if (saved) this.observer.pinChanged(request.actor.channel);
     return result;
+  }
+
+  /** The change itself, in the caller's transaction, inside a hashing slot the caller holds. */
+  private async applyChange(client: PoolClient, request: ChangePinRequest): Promise<ChangeResult> {
+    const account = await lockAccount(client, { userId: request.userId });
+    if (!account) {
+      // A user deleted during their own call or web session: nothing to save.
+      if (request.kind !== 'administrative' && request.kind !== 'reset') return { ok: false, refusal: { rule: 'locked' } };
+      throw new NotFoundError(`user ${request.userId}`);
+    }
+    const refusal = await this.refusalFor(client, account, request.newPin, request.kind);
+    if (refusal) return { ok: false, refusal };
+    const newHash = await this.deps.hasher.hash(request.newPin);
+    const reset = request.kind === 'reset';
+    // An administrator sets "must change" as they choose; a reset always sets it, and leaves
+    // enrollment as it was (a new user still enrolls); the user's own change clears both.
+    const flags: Partial<PinFlags> =
+      request.kind === 'administrative'
+        ? { mustChange: request.mustChange ?? false }
+        : reset
+          ? { mustChange: true }
+          : { mustChange: false, enrollmentPending: false };
+    await replacePinHash(client, account.user.id, account.pinHash, newHash, {
+      keep: account.rule.historyCount,
+      flags,
+      temporary: reset || (request.kind === 'administrative' && request.generated === true),
+      clearLockout: reset,
+    });
+    if (request.kind === 'administrative' && request.settings) {
+      // Whatever else the same request asked for lands in the same transaction.
+      await this.applySettings(client, { ...account, pin: { ...account.pin, ...flags } }, request.settings, request.actor);
+    }
+    const channels = await this.deps.notifier.queue(
+      client,
+      account.user,
+      reset ? { kind: 'pin_reset', pin: request.newPin, hours: account.rule.tempPinHours } : { kind: 'pin_changed', by: changedBy(request.actor) },
+    );
+    await recordAudit(client, {
+      event: reset ? 'pin.reset' : 'pin.changed',
+      actor: request.actor,
+      userId: account.user.id,
+      extension: account.user.extension,
+      details: reset
+        ? { channels, shownOnce: request.showOnce === true }
+        : { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
+      call: request.call ?? null,
+    });
+    const changed = await findAccount(client, { userId: account.user.id });
+    if (!changed) throw new NotFoundError(`user ${account.user.id}`);
+    return { ok: true, account: changed };
   }
 
   private async refusalFor(client: Queryable, account: AccountWithHash, newPin: string, kind: ChangeKind): Promise<PinRefusal | null> {

@@ -2,6 +2,7 @@ import { Router, type ErrorRequestHandler, type Request, type RequestHandler } f
 import { describeFailure } from '../errors.js';
 import type { Services } from '../runtime.js';
 import { adminRouter } from './admin/index.js';
+import { IMPORT_UPLOAD_PATHS } from './admin/users/import-routes.js';
 import { apiRouter } from './api/index.js';
 import { errorPage, STYLESHEET_PATH } from './layout.js';
 import { meRouter } from './me/routes.js';
@@ -59,7 +60,7 @@ const notFound =
  */
 export function createWebRouter(services: Services, options: WebOptions = {}): Router {
   const router = Router();
-  const security = browserSecurity(services);
+  const security = browserSecurity(services, { uploadPaths: IMPORT_UPLOAD_PATHS });
   const signinLimit = options.signinLimit ?? DEFAULT_SIGNIN_LIMIT;
 
   router.get(STYLESHEET_PATH, (_req, res) => {

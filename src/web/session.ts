@@ -6,6 +6,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import session from 'express-session';
 import type { Services } from '../runtime.js';
 import { deriveKey } from '../keys.js';
+import { multipartUploads } from './uploads.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -31,7 +32,7 @@ const PRE_AUTH_COOKIE = 'pinline.pre';
 const SESSION_IDLE_MS = 30 * 60_000;
 
 export interface BrowserSecurity {
-  /** Cookies, form bodies, the Postgres session and CSRF checking, in that order. */
+  /** Cookies, form bodies, the Postgres session, file uploads and CSRF checking, in that order. */
   middleware: RequestHandler[];
   /** The token for the hidden `_csrf` field of every form on the page being rendered. */
   csrfToken(req: Request, res: Response): string;
@@ -40,9 +41,10 @@ export interface BrowserSecurity {
 /**
  * Pages for people (admin and self-service) share one session cookie and one CSRF scheme:
  * csrf-csrf's signed double-submit token, bound to the session (or, before sign-in, to a
- * random per-browser cookie), sent back in a hidden field.
+ * random per-browser cookie), sent back in a hidden field. `uploadPaths`: where an
+ * administrator's multipart posts (file uploads) are read, so that their token is checked too.
  */
-export function browserSecurity(services: Services): BrowserSecurity {
+export function browserSecurity(services: Services, options: { uploadPaths?: readonly string[] } = {}): BrowserSecurity {
   // The public URL is the truth about the scheme: behind a TLS proxy that TRUST_PROXY does not
   // cover, req.secure is false, and express-session would send no Secure cookie at all.
   const publicHttps = new URL(services.config.publicBaseUrl).protocol === 'https:';
@@ -104,6 +106,9 @@ export function browserSecurity(services: Services): BrowserSecurity {
       express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }),
       sessions,
       preAuthId,
+      // Multipart bodies are read here, after the session (only an administrator's are read) and
+      // before the CSRF check, which needs their _csrf field.
+      multipartUploads(options.uploadPaths ?? []),
       doubleCsrfProtection,
     ],
     csrfToken: (req, res) => generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } }),

@@ -2,13 +2,12 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '../../src/cli/main.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createServices, type Services } from '../../src/runtime.js';
+import { cliEnvFor, runCli, type CliRun, type CliRunOptions } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { silentLogger, testConfig } from '../support/services.js';
 
@@ -36,48 +35,13 @@ afterAll(async () => {
 
 /** The CLI's environment: this file's database, and the pepper the test services use too. */
 function cliEnv(): Record<string, string> {
-  return {
-    DATABASE_URL: db.url,
-    PIN_PEPPER: 'test-pepper-0123456789',
-    SESSION_SECRET: 'test-session-secret-0123456789',
-    TWILIO_AUTH_TOKEN: 'x',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-  };
+  return cliEnvFor(db.url, dataDir);
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function sink() {
-  return {
-    text: '',
-    write(chunk: string) {
-      this.text += chunk;
-      return true;
-    },
-  };
-}
-
-async function run(args: string[], options: { stdin?: string; env?: Record<string, string>; isTTY?: boolean } = {}): Promise<Run> {
-  const stdout = sink();
-  const stderr = sink();
-  const io: CliIo = {
-    stdout,
-    stderr,
-    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
-    env: {
-      ...cliEnv(),
-      ...options.env,
-    },
-    isTTY: options.isTTY ?? false,
-  };
-  const code = await main(['node', 'pinline', ...args], io);
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function run(args: string[], options: CliRunOptions = {}): Promise<Run> {
+  return runCli(args, cliEnv(), options);
 }
 
 /** A failed command: exit 1 and exactly one line on stderr, which is returned. */

@@ -193,4 +193,22 @@ suite('behind PgBouncer in transaction mode (default settings)', () => {
     expect(textOf(saved.body)).toContain('Updated Password');
     expect((await heard([`${user.extension}#`, '604817#'])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
   });
+
+  it('when users are imported, as a dry run and for real, and exported in pages, then savepoints and the read-only snapshot work through PgBouncer', async () => {
+    const csv = Buffer.from('extension,first,last,phone\n8801,Ada,Byron,+15558800001\n8802,Bob,Cole,+15558800001\n8803,Cy,Dale,\n');
+    const actor = { channel: 'cli', name: 'cli' } as const;
+    const expected = ['created', 'error', 'created'];
+    const dry = await phone.services.userImport.run(csv, { dryRun: true, resetPins: false }, actor);
+    expect(dry.rows.map((row) => row.result)).toEqual(expected);
+    expect(await phone.services.accounts.findAccount({ extension: '8801' })).toBeNull();
+    const real = await phone.services.userImport.run(csv, { dryRun: false, resetPins: false }, actor);
+    expect(real.rows.map((row) => row.result)).toEqual(expected);
+
+    const exported: string[] = [];
+    await phone.services.accounts.exportAccounts(async (page) => {
+      exported.push(...page.map((account) => account.user.extension));
+    }, 2);
+    expect(exported).toEqual(expect.arrayContaining(['8801', '8803']));
+    expect(exported).toEqual([...exported].sort());
+  });
 });

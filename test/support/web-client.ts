@@ -24,16 +24,17 @@ export class WebClient {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: URLSearchParams): Promise<WebResponse> {
+  private async send(method: 'GET' | 'POST', path: string, body?: URLSearchParams | FormData): Promise<WebResponse> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       redirect: 'manual',
       headers: {
         ...this.extraHeaders,
         ...(this.cookies.size > 0 ? { cookie: this.cookieHeader() } : {}),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        // fetch writes a FormData's multipart content type itself, with its boundary.
+        ...(body instanceof URLSearchParams ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
-      ...(body ? { body: body.toString() } : {}),
+      ...(body ? { body: body instanceof URLSearchParams ? body.toString() : body } : {}),
     });
     const setCookies = response.headers.getSetCookie();
     for (const line of setCookies) {
@@ -77,6 +78,31 @@ export class WebClient {
     const body = new URLSearchParams(fields);
     if (csrf !== null) body.set('_csrf', csrf);
     return this.send('POST', path, body);
+  }
+
+  /**
+   * Posts a multipart form (enctype="multipart/form-data"), in the order a browser sends a page's
+   * fields: the token first (as `post` chooses it), then `fields`, then the file if there is one.
+   */
+  postMultipart(
+    path: string,
+    fields: Record<string, string>,
+    file: { field: string; name: string; content: string | Uint8Array } | null,
+    options: { csrf?: 'page' | string | null } = {},
+  ): Promise<WebResponse> {
+    const csrf = options.csrf === undefined || options.csrf === 'page' ? this.csrf() : options.csrf;
+    const body = new FormData();
+    if (csrf !== null) body.set('_csrf', csrf);
+    for (const [name, value] of Object.entries(fields)) body.set(name, value);
+    if (file) body.set(file.field, new Blob([file.content], { type: 'text/csv' }), file.name);
+    return this.send('POST', path, body);
+  }
+
+  /** The value of a hidden field on the last page loaded. */
+  hiddenField(name: string): string {
+    const match = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(this.lastPage);
+    if (match?.[1] === undefined) throw new Error(`no hidden ${name} field on the last page`);
+    return match[1];
   }
 
   /** Posts, then follows the redirect the way a browser shows the next page. */

@@ -200,6 +200,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
       `/admin/users/${user.userId}/password-settings`,
       `/admin/users/${user.userId}/change-password`,
       '/admin/users/new',
+      '/admin/users/import',
       '/admin/rules',
       '/admin/rules/default',
       '/admin/rules/new',
@@ -226,5 +227,73 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     await check('self-service PIN page');
 
     expect(problems).toEqual([]);
+  });
+
+  // ---- Users > Import Users (DESIGN §9) ----
+
+  /** The text of each row of the results table: line, extension, result, reason. */
+  async function tableRows(): Promise<string[][]> {
+    const rows = page.locator('table tbody tr');
+    const cells: string[][] = [];
+    for (let i = 0; i < (await rows.count()); i++) {
+      cells.push((await rows.nth(i).locator('td').allTextContents()).map((text) => text.trim()));
+    }
+    return cells;
+  }
+
+  it('when an administrator uploads a file with good and bad rows, then the preview shows the dry run and changes nothing, and Apply creates the users', async () => {
+    await createUser(web.services, { extension: '6001', firstName: 'Olga', lastName: 'Old' });
+    const csv = [
+      'extension,first,last,phone,email',
+      '6002,Nina,"Nowak, Jr",+15556000002,nina@example.com',
+      '6001,Olivia,,,',
+      '6003,Bad,Phone,12345,',
+      '6004,,,,',
+    ].join('\r\n');
+
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await page.getByRole('link', { name: 'Import Users' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Import Users' }).waitFor();
+    await page.getByLabel('CSV File').setInputFiles({ name: 'staff.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Preview' }).click();
+
+    await page.getByRole('heading', { level: 1, name: /^Import Preview/ }).waitFor();
+    expect(await page.getByRole('status').textContent()).toBe('4 rows: 1 created, 1 updated, 0 unchanged, 2 errors (dry run: nothing was changed).');
+    expect(await tableRows()).toEqual([
+      ['2', '6002', 'Created', ''],
+      ['3', '6001', 'Updated', ''],
+      ['4', '6003', 'Error', 'phone number "12345" is not in E.164 form (like +15551230001)'],
+      ['5', '6004', 'Error', 'a new user needs a first and a last name'],
+    ]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    expect(await web.services.accounts.findAccount({ extension: '6002' })).toBeNull();
+    expect((await web.services.accounts.findAccount({ extension: '6001' }))?.user.firstName).toBe('Olga');
+
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('heading', { level: 1, name: /^Import Results/ }).waitFor();
+    expect(await page.getByRole('status').textContent()).toBe('4 rows: 1 created, 1 updated, 0 unchanged, 2 errors.');
+    expect((await tableRows()).map((row) => row[2])).toEqual(['Created', 'Updated', 'Error', 'Error']);
+
+    await page.getByRole('link', { name: 'Back to Users' }).click();
+    await page.getByLabel('Search by name or extension').fill('600');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const users = page.locator('table tbody tr');
+    await users.first().waitFor();
+    expect((await users.allTextContents()).map((row) => row.replace(/\s+/g, ' ').trim())).toEqual([
+      '6001 Olivia Old default OK',
+      '6002 Nina Nowak, Jr +15556000002 default Enrollment pending',
+    ]);
+  });
+
+  it('when the chosen file is too large, then the import form comes back saying so', async () => {
+    await signInAsAdmin(page, web.baseUrl, admin);
+    await page.goto(`${web.baseUrl}/admin/users/import`);
+    const big = Buffer.alloc(2 * 1024 * 1024 + 1, 'a');
+    await page.getByLabel('CSV File').setInputFiles({ name: 'big.csv', mimeType: 'text/csv', buffer: big });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('The file is larger than 2 MB.');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Import Users');
   });
 });

@@ -17,6 +17,9 @@ export interface CliContext {
   /** Opens the database (migrating it), runs fn, and always closes it again. */
   withRuntime<T>(fn: (runtime: Runtime) => Promise<T>): Promise<T>;
   print(...lines: string[]): void;
+  /** Ends the command with this exit status, having said why in its own output (an import with bad rows). */
+  setExitCode(code: number): void;
+  readonly exitCode: number;
 }
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
@@ -28,9 +31,16 @@ const CLI_ACTOR: Actor = { channel: 'cli', name: 'cli' };
 export function createContext(io: CliIo): CliContext {
   let config: Config | null = null;
   let logger: Logger | null = null;
+  let exitCode = 0;
   const ctx: CliContext = {
     io,
     actor: CLI_ACTOR,
+    get exitCode() {
+      return exitCode;
+    },
+    setExitCode(code) {
+      exitCode = code;
+    },
     config() {
       config ??= loadConfig(io.env);
       return config;

@@ -5,6 +5,7 @@ import { InputError } from '../../errors.js';
 import { DEFAULT_RULE_NAME } from '../../pin/rules.js';
 import { formatPairs, formatTime, yesNo } from '../io.js';
 import type { CliContext } from './context.js';
+import { registerUserCsvCommands } from './user-csv.js';
 
 interface AddOptions {
   extension: string;
@@ -195,6 +196,8 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
         else ctx.print(...formatPairs(userPairs(account, now)));
       });
     });
+
+  registerUserCsvCommands(user, ctx);
 }
 
 /** Times in a phrase as ISO text. */

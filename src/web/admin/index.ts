@@ -6,6 +6,7 @@ import { requireAdmin, type AdminDeps } from './context.js';
 import { ruleRoutes } from './rules.js';
 import { adminSigninRoutes } from './signin.js';
 import { tokenRoutes } from './tokens.js';
+import { importRoutes } from './users/import-routes.js';
 import { userRoutes } from './users/routes.js';
 
 /** /admin: the administrators' pages (DESIGN §7). Mounted behind the browser security middleware. */
@@ -14,6 +15,8 @@ export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   router.use(adminSigninRoutes(deps, signinLimit));
   router.use(requireAdmin(deps.services));
   router.get('/', (_req, res) => res.redirect(303, '/admin/users'));
+  // Before the user routes, whose /users/:id would take "import" for an id.
+  router.use(importRoutes(deps));
   router.use(userRoutes(deps));
   router.use(ruleRoutes(deps));
   router.use(auditRoutes(deps));

@@ -58,7 +58,7 @@ export function usersList(options: { q: string; page: number; total: number; acc
   ${textField({ id: 'q', name: 'q', label: 'Search by name or extension', type: 'search', value: q })}
   <button type="submit">Search</button>
 </form>
-<p class="actions"><a class="button secondary" href="/admin/users/new">New User</a></p>
+<p class="actions"><a class="button secondary" href="/admin/users/new">New User</a> <a class="button secondary" href="/admin/users/import">Import Users</a></p>
 ${
   accounts.length === 0
     ? html`<p>${q ? html`No user matches “${q}”.` : 'There are no users yet.'}</p>`

@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { ImportRowOutcome } from '../../accounts/import.js';
+import { importSummary, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../accounts/present.js';
+import { csvText } from '../../csv.js';
+import { InputError } from '../../errors.js';
+import { streamedOutput } from '../io.js';
+import type { CliContext } from './context.js';
+
+const EXIT_BAD_ROWS = 1;
+const EXPORT_COLUMNS = [...USER_CSV_FIELDS, ...USER_CSV_STATUS];
+
+function outcomeLine(row: ImportRowOutcome): string {
+  return `line ${row.line}: ${row.result}${row.reason !== undefined ? `: ${row.reason}` : ''}`;
+}
+
+async function readImportData(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err);
+    throw new InputError('unreadable_file', `cannot read ${file}: ${why}`);
+  }
+}
+
+/** `user import` and `user export` (DESIGN §9). */
+export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
+  user
+    .command('import')
+    .description('create and update users from a CSV file, matched by extension; prints one line per row, then the counts')
+    .argument('<FILE>', `CSV with a header row: extension and any of ${USER_CSV_FIELDS.slice(1).join(', ')}`)
+    .option('--dry-run', 'change nothing: print what an import would do')
+    .option('--reset-pins', "reset each created user's PIN and send it to them by text message or e-mail (otherwise a new user has a PIN no one knows until an administrator sets or resets one)")
+    .action(async (file: string, opts: { dryRun?: boolean; resetPins?: boolean }) => {
+      const data = await readImportData(file);
+      await ctx.withRuntime(async ({ userImport }) => {
+        const report = await userImport.run(data, { dryRun: opts.dryRun === true, resetPins: opts.resetPins === true }, ctx.actor, (row) =>
+          ctx.print(outcomeLine(row)),
+        );
+        ctx.print(importSummary(report));
+        if (report.counts.error > 0) ctx.setExitCode(EXIT_BAD_ROWS);
+      });
+    });
+
+  user
+    .command('export')
+    .description('print every user with PIN status and flags (never a hash), as CSV that imports again, or JSON')
+    .option('--json', "a JSON array of users, as the API's user resource")
+    .action(async (opts: { json?: boolean }) => {
+      await ctx.withRuntime(async ({ accounts }) => {
+        const write = streamedOutput(ctx.io.stdout);
+        let first = true;
+        if (opts.json) await write('[');
+        await accounts.exportAccounts(async (page) => {
+          const now = new Date();
+          const text = opts.json
+            ? page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join('')
+            : csvText(EXPORT_COLUMNS, page.map((account) => userCsvRow(account, now)), { header: first });
+          first = false;
+          await write(text);
+        });
+        if (opts.json) await write(first ? ']\n' : '\n]\n');
+        // No user at all: the CSV still has its header row, so it imports as an empty file.
+        else if (first) await write(csvText(EXPORT_COLUMNS, []));
+      });
+    });
+}

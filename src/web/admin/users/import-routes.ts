@@ -1,0 +1,66 @@
+import { Router, type Request, type Response } from 'express';
+import type { ImportOptions, ImportReport } from '../../../accounts/import.js';
+import { InputError } from '../../../errors.js';
+import { formChecked, formText } from '../../forms.js';
+import { uploadFailure } from '../../uploads.js';
+import { adminActor, renderAdmin, type AdminDeps } from '../context.js';
+import { APPLY_PATH, IMPORT_PATH, importForm, importPreview, importResults } from './import-views.js';
+
+/** The paths whose multipart posts the browser security reads (see multipartUploads). */
+export const IMPORT_UPLOAD_PATHS = [IMPORT_PATH, APPLY_PATH] as const;
+
+const NAME_LENGTH = 100;
+
+/**
+ * Users > Import Users (DESIGN §9): upload a CSV file, see the dry run, apply it. The import is the
+ * CLI's own (services.userImport), so its rules and results are the same.
+ */
+export function importRoutes(deps: AdminDeps): Router {
+  const { services } = deps;
+  const router = Router();
+
+  const showForm = (req: Request, res: Response, outcome: { status?: number; error?: string } = {}) =>
+    renderAdmin(deps, req, res, { title: 'Import Users', section: 'users', status: outcome.status ?? 200 }, (csrf) =>
+      importForm(csrf, { ...(outcome.error !== undefined ? { error: outcome.error } : {}), resetPins: formChecked(req, 'resetPins') }),
+    );
+
+  /** Runs the import; a problem with the file as a whole (a misspelt column) shows the form again with it. */
+  const runImport = async (req: Request, res: Response, data: Buffer, options: ImportOptions): Promise<ImportReport | null> => {
+    try {
+      return await services.userImport.run(data, options, adminActor(req));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      showForm(req, res, { status: err.status, error: `The file cannot be imported: ${err.message}.` });
+      return null;
+    }
+  };
+
+  router.get('/users/import', (req, res) => showForm(req, res));
+
+  router.post('/users/import', async (req, res) => {
+    const failure = uploadFailure(req);
+    if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
+    const file = req.file;
+    // No file chosen: browsers that ignore `required` send an empty part without a name.
+    if (!file || (file.size === 0 && file.originalname === '')) return showForm(req, res, { status: 422, error: 'Choose a CSV file to import.' });
+    const resetPins = formChecked(req, 'resetPins');
+    const report = await runImport(req, res, file.buffer, { dryRun: true, resetPins });
+    if (!report) return;
+    const preview = { base64: file.buffer.toString('base64'), name: file.originalname.slice(0, NAME_LENGTH), resetPins };
+    renderAdmin(deps, req, res, { title: 'Import Preview', section: 'users' }, (csrf) => importPreview(csrf, report, preview));
+  });
+
+  router.post('/users/import/apply', async (req, res) => {
+    const failure = uploadFailure(req);
+    if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
+    const data = Buffer.from(formText(req, 'csv'), 'base64');
+    if (data.length === 0) return showForm(req, res, { status: 422, error: 'There is no previewed file to apply. Choose the file again.' });
+    const report = await runImport(req, res, data, { dryRun: false, resetPins: formChecked(req, 'resetPins') });
+    if (!report) return;
+    const name = formText(req, 'name').slice(0, NAME_LENGTH) || 'the file';
+    // Answered here, not redirected: the results belong to this one request.
+    renderAdmin(deps, req, res, { title: 'Import Results', section: 'users' }, () => importResults(report, name));
+  });
+
+  return router;
+}
