@@ -67,6 +67,11 @@ export function ruleJson(rule: AuthRule, userCount?: number) {
 /** Words and times, in order: each view writes the times its own way (a <time> element, ISO text). */
 export type Phrase = ReadonlyArray<string | Date>;
 
+/** A phrase as plain text, its times in ISO 8601 (UTC): for the CLI and CSV. */
+export function phraseText(phrase: Phrase): string {
+  return phrase.map((part) => (part instanceof Date ? part.toISOString() : part)).join('');
+}
+
 /** A PIN's status in words, the same on the admin pages, the self-service page and the CLI. */
 export interface PinStatusView {
   /** "OK", or what needs attention: "Locked (administrator), Enrollment pending". */
@@ -80,7 +85,8 @@ function dayCount(days: number): string {
   return days === 1 ? '1 day' : `${days} days`;
 }
 
-export function presentPinStatus(account: Account, now: Date): PinStatusView {
+/** Needs only the PIN and the rule, so the reports can present their lean candidates too. */
+export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Date): PinStatusView {
   const status = pinStatus(account.pin, account.rule, now);
   const attention = [
     status.lockout === 'admin' ? 'Locked (administrator)' : null,
@@ -107,3 +113,4 @@ export function presentPinStatus(account: Account, now: Date): PinStatusView {
           : ['not locked'];
   return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
 }
+
