@@ -1,6 +1,8 @@
+import { csvText } from '../csv.js';
 import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
 import { pinStatus, type PinStatus } from '../pin/status.js';
 import type { Account } from './model.js';
+import type { ReportResult } from './reports.js';
 
 // The one presenter of a user and of their PIN status, for every channel: JSON for the API and
 // `--json`, and phrases for the admin pages, the self-service page and the CLI. Each is built
@@ -114,3 +116,17 @@ export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Da
   return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
 }
 
+/** A report's columns (extension, first, last, then its fact) and its rows as text: the CLI's table and CSV. */
+export function reportRecords(result: ReportResult): { columns: string[]; records: Array<Record<string, string>> } {
+  const { factColumn } = result.report;
+  return {
+    columns: ['extension', 'first', 'last', factColumn],
+    records: result.rows.map((row) => ({ extension: row.extension, first: row.firstName, last: row.lastName, [factColumn]: phraseText(row.fact) })),
+  };
+}
+
+/** A report as CSV with a header, the same from the CLI and the admin download. */
+export function reportCsv(result: ReportResult): string {
+  const { columns, records } = reportRecords(result);
+  return csvText(columns, records);
+}
