@@ -1,4 +1,4 @@
-import { countUserEvents, findReportCandidates, type CandidateSet, type ReportCandidate } from '../db/reports.js';
+import { countUserEvents, eachReportCandidate, type CandidateSet, type ReportCandidate } from '../db/reports.js';
 import type { Pool } from '../db/pool.js';
 import { NotFoundError } from '../errors.js';
 import { INACTIVE_REPORT_DEFAULT_DAYS, pinStatus, type PinStatus } from '../pin/status.js';
@@ -53,12 +53,12 @@ function statusReport(
     ...definition,
     async evaluate(pool, now) {
       const rows: ReportRow[] = [];
-      for (const candidate of await findReportCandidates(pool, candidates, now, INACTIVE_REPORT_DEFAULT_DAYS)) {
+      await eachReportCandidate(pool, candidates, now, INACTIVE_REPORT_DEFAULT_DAYS, (candidate) => {
         const status = pinStatus(candidate.pin, candidate.rule, now);
-        if (!includes(candidate, status)) continue;
+        if (!includes(candidate, status)) return;
         const { user } = candidate;
         rows.push({ userId: user.id, extension: user.extension, firstName: user.firstName, lastName: user.lastName, fact: fact(candidate, status, now) });
-      }
+      });
       return rows;
     },
   };

