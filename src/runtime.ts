@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ApiTokenService } from './accounts/api-tokens.js';
 import { UserImport } from './accounts/import.js';
+import { ReportService } from './accounts/reports.js';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
@@ -35,6 +36,8 @@ export interface Services {
   webCredentials: WebCredentialService;
   apiTokens: ApiTokenService;
   audit: AuditService;
+  /** The reports of DESIGN §9, judged at the services' clock. */
+  reports: ReportService;
   catalog: PromptCatalog;
   /** This instance's counts, served at /metrics when METRICS_TOKEN is set. */
   metrics: Metrics;
@@ -100,6 +103,7 @@ export function createServices(
     webCredentials,
     apiTokens: new ApiTokenService(pool),
     audit: new AuditService(pool),
+    reports: new ReportService(pool, options.clock),
     catalog,
     metrics,
     notifications,

@@ -1,7 +1,9 @@
+import { csvText } from '../csv.js';
 import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
 import { pinStatus, type PinStatus } from '../pin/status.js';
 import type { ImportReport } from './import.js';
 import type { Account } from './model.js';
+import type { ReportResult } from './reports.js';
 
 // The one presenter of a user and of their PIN status, for every channel: JSON for the API and
 // `--json`, and phrases for the admin pages, the self-service page and the CLI. Each is built
@@ -68,6 +70,11 @@ export function ruleJson(rule: AuthRule, userCount?: number) {
 /** Words and times, in order: each view writes the times its own way (a <time> element, ISO text). */
 export type Phrase = ReadonlyArray<string | Date>;
 
+/** A phrase as plain text, its times in ISO 8601 (UTC): for the CLI and CSV. */
+export function phraseText(phrase: Phrase): string {
+  return phrase.map((part) => (part instanceof Date ? part.toISOString() : part)).join('');
+}
+
 /** A PIN's status in words, the same on the admin pages, the self-service page and the CLI. */
 export interface PinStatusView {
   /** "OK", or what needs attention: "Locked (administrator), Enrollment pending". */
@@ -81,7 +88,8 @@ function dayCount(days: number): string {
   return days === 1 ? '1 day' : `${days} days`;
 }
 
-export function presentPinStatus(account: Account, now: Date): PinStatusView {
+/** Needs only the PIN and the rule, so the reports can present their lean candidates too. */
+export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Date): PinStatusView {
   const status = pinStatus(account.pin, account.rule, now);
   const attention = [
     status.lockout === 'admin' ? 'Locked (administrator)' : null,
@@ -170,4 +178,19 @@ export function importSummary(report: ImportReport): string {
     `${report.rows.length} ${report.rows.length === 1 ? 'row' : 'rows'}: ${created} created, ${updated} updated, ${unchanged} unchanged, ` +
     `${error} ${error === 1 ? 'error' : 'errors'}${report.dryRun ? ' (dry run: nothing was changed)' : ''}${ignored}`
   );
+}
+
+/** A report's columns (extension, first, last, then its fact) and its rows as text: the CLI's table and CSV. */
+export function reportRecords(result: ReportResult): { columns: string[]; records: Array<Record<string, string>> } {
+  const { factColumn } = result.report;
+  return {
+    columns: ['extension', 'first', 'last', factColumn],
+    records: result.rows.map((row) => ({ extension: row.extension, first: row.firstName, last: row.lastName, [factColumn]: phraseText(row.fact) })),
+  };
+}
+
+/** A report as CSV with a header, the same from the CLI and the admin download. */
+export function reportCsv(result: ReportResult): string {
+  const { columns, records } = reportRecords(result);
+  return csvText(columns, records);
 }

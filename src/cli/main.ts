@@ -6,6 +6,7 @@ import { registerAdminCommands } from './commands/admin.js';
 import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRuleCommands } from './commands/rule.js';
 import { registerUserCommands } from './commands/user.js';
 import { processIo, type CliIo } from './io.js';
@@ -17,6 +18,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerMigrateCommand,
   registerUserCommands,
   registerRuleCommands,
+  registerReportCommand,
   registerAdminCommands,
   registerCallCommand,
 ];

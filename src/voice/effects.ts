@@ -13,7 +13,7 @@ export interface CallContext {
 }
 
 /** The dialog's snapshot of an account: what its menu turns need without a database round-trip. */
-function callerSnapshot(account: Account, now: Date): CallerSnapshot {
+export function callerSnapshot(account: Account, now: Date): CallerSnapshot {
   const status = pinStatus(account.pin, account.rule, now);
   return {
     userId: account.user.id,

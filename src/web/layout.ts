@@ -5,7 +5,7 @@ import type { Flash } from './session.js';
 
 export const STYLESHEET_PATH = '/admin/style.css';
 
-export type AdminSection = 'users' | 'rules' | 'audit' | 'deliveries' | 'tokens';
+export type AdminSection = 'users' | 'rules' | 'reports' | 'audit' | 'deliveries' | 'tokens';
 
 export interface PageFrame {
   title: string;
@@ -20,6 +20,7 @@ export interface PageFrame {
 const ADMIN_NAV: ReadonlyArray<[AdminSection, string, string]> = [
   ['users', 'Users', '/admin/users'],
   ['rules', 'Authentication Rules', '/admin/rules'],
+  ['reports', 'Reports', '/admin/reports'],
   ['audit', 'Audit Log', '/admin/audit'],
   ['deliveries', 'Deliveries', '/admin/deliveries'],
   ['tokens', 'API Tokens', '/admin/tokens'],
@@ -164,6 +165,16 @@ export function formatTime(at: Date | null, empty = 'Never'): SafeHtml {
 /** A presenter's phrase, its times as <time> elements. */
 export function phraseHtml(phrase: Phrase): SafeHtml {
   return html`${phrase.map((part) => (part instanceof Date ? formatTime(part) : part))}`;
+}
+
+/** Previous and next links around "Page N of M"; nothing when there is one page. */
+export function pager(page: number, pages: number, pageLink: (n: number) => string): SafeHtml {
+  if (pages <= 1) return html``;
+  return html`<nav class="pager" aria-label="Pages">
+  ${page > 1 ? html`<a href="${pageLink(page - 1)}" rel="prev">Previous page</a>` : ''}
+  <span>Page ${page} of ${pages}</span>
+  ${page < pages ? html`<a href="${pageLink(page + 1)}" rel="next">Next page</a>` : ''}
+</nav>`;
 }
 
 /** A one-button form that posts to `action` (Unlock, Revoke, Delete). */

@@ -6,7 +6,7 @@ import { freePort } from '../../src/net.js';
 import { simulateCall } from '../../src/cli/simulator.js';
 import { createAdmin } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { createUser } from '../support/factories.js';
+import { createUser, testActor } from '../support/factories.js';
 import { hasPgBouncer, PGBOUNCER_SKIP_REASON, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
 import { heardKeys, startPhoneServer, WebhookCaller, type PhoneServer } from '../support/phone.js';
 import { textOf, WebClient } from '../support/web-client.js';
@@ -210,5 +210,14 @@ suite('behind PgBouncer in transaction mode (default settings)', () => {
     }, 2);
     expect(exported).toEqual(expect.arrayContaining(['8801', '8803']));
     expect(exported).toEqual([...exported].sort());
+  });
+
+  it('when the reports run through PgBouncer, then their snapshot transaction and cursor work as they do directly', async () => {
+    const user = await createUser(phone.services);
+    await phone.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
+    const results = await phone.services.reports.runAll();
+    expect(results.map((result) => result.report.name)).toHaveLength(6);
+    const locked = results.find((result) => result.report.name === 'locked');
+    expect(locked?.rows.map((row) => row.extension)).toContain(user.extension);
   });
 });

@@ -185,6 +185,9 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
   it('when axe-core checks the main pages, then none has a serious or critical violation', async () => {
     const user = await createUser(web.services, { firstName: 'Axe', lastName: 'Checked' });
     await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
+    // So that the locked report has a table to check.
+    const locked = await createUser(web.services, { firstName: 'Axe', lastName: 'Locked' });
+    await web.services.pins.updateSettings(locked.userId, { flags: { lockedByAdmin: true } }, testActor);
     const problems: string[] = [];
     const check = async (what: string) => {
       for (const v of await seriousAxeViolations(page)) problems.push(`${what}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
@@ -204,6 +207,8 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
       '/admin/rules',
       '/admin/rules/default',
       '/admin/rules/new',
+      '/admin/reports',
+      '/admin/reports/locked',
       '/admin/audit',
       '/admin/tokens',
     ]) {

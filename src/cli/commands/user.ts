@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RESPONSE_WAIT, type Account } from '../../accounts/model.js';
-import { presentPinStatus, userJson, type Phrase } from '../../accounts/present.js';
+import { phraseText, presentPinStatus, userJson } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import { DEFAULT_RULE_NAME } from '../../pin/rules.js';
 import { formatPairs, formatTime, yesNo } from '../io.js';
@@ -198,11 +198,6 @@ export function registerUserCommands(program: Command, ctx: CliContext): void {
     });
 
   registerUserCsvCommands(user, ctx);
-}
-
-/** Times in a phrase as ISO text. */
-function phraseText(phrase: Phrase): string {
-  return phrase.map((part) => (part instanceof Date ? formatTime(part) : part)).join('');
 }
 
 function userPairs(account: Account, now: Date): Array<[string, string]> {

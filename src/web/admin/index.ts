@@ -3,6 +3,7 @@ import type { SigninLimit } from '../rate-limit.js';
 import { auditRoutes } from './audit.js';
 import { deliveryRoutes } from './deliveries.js';
 import { requireAdmin, type AdminDeps } from './context.js';
+import { reportRoutes } from './reports.js';
 import { ruleRoutes } from './rules.js';
 import { adminSigninRoutes } from './signin.js';
 import { tokenRoutes } from './tokens.js';
@@ -19,6 +20,7 @@ export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   router.use(importRoutes(deps));
   router.use(userRoutes(deps));
   router.use(ruleRoutes(deps));
+  router.use(reportRoutes(deps));
   router.use(auditRoutes(deps));
   router.use(deliveryRoutes(deps));
   router.use(tokenRoutes(deps));

@@ -9,6 +9,7 @@ import {
   csrfField,
   formatTime,
   formError,
+  pager,
   phraseHtml,
   postButton,
   readonlyField,
@@ -78,15 +79,7 @@ ${
   </tbody>
 </table>`
 }
-${
-  pages > 1
-    ? html`<nav class="pager" aria-label="Pages">
-  ${page > 1 ? html`<a href="${pageLink(page - 1)}" rel="prev">Previous page</a>` : ''}
-  <span>Page ${page} of ${pages}</span>
-  ${page < pages ? html`<a href="${pageLink(page + 1)}" rel="next">Next page</a>` : ''}
-</nav>`
-    : ''
-}`;
+${pager(page, pages, pageLink)}`;
 }
 
 export function newUserForm(

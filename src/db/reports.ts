@@ -1,0 +1,177 @@
+import type { PinCredentialStatus, User } from '../accounts/model.js';
+import type { AuditEventName } from '../audit/events.js';
+import type { Channel } from '../audit/actor.js';
+import type { AuthRule } from '../pin/rules.js';
+import { withTransaction, type Pool, type Queryable } from './pool.js';
+import { RULE_COLUMNS, ruleFromRow } from './rules.js';
+
+// The reports' reads (DESIGN §9). A report on PIN status only narrows its candidates here: each
+// condition is a superset of the report's users, loosened by SLACK, and the report then decides
+// every candidate with pinStatus (src/pin/status.ts), the one definition of expiry, lockout and
+// inactivity. So these conditions may be generous but never strict: a user the SQL leaves out is a
+// user the report misses. SLACK covers day lengths (DST), rounding and clock precision.
+const SLACK = `interval '1 day'`;
+const days = (column: string) => `make_interval(secs => ${column}::double precision * 86400)`;
+const activity = 'GREATEST(c.last_signin_at, c.activity_since)';
+
+/** Which superset of users each report on PIN status starts from. */
+export type CandidateSet = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'inactive';
+
+interface Condition {
+  where: string;
+  /** Its parameters: now and, for the inactive set, its days for a rule without an inactivity lock. */
+  values(now: Date, defaultInactiveDays: number): unknown[];
+}
+
+/** A condition on $1, now. */
+const atNow = (where: string): Condition => ({ where, values: (now) => [now] });
+
+const CANDIDATES: Record<CandidateSet, Condition> = {
+  // The PIN expires (flag and rule), and its expiry is at most a day after now.
+  expired: atNow(`NOT c.does_not_expire AND r.max_days > 0 AND NOT c.must_change AND c.temporary_since IS NULL
+    AND c.changed_at + ${days('r.max_days')} <= $1::timestamptz + ${SLACK}`),
+  // Nothing due before the menu, and the expiry is within a day of the warning window.
+  expiring: atNow(`NOT c.does_not_expire AND r.max_days > 0 AND NOT c.must_change AND NOT c.enrollment_pending
+    AND c.changed_at + ${days('r.max_days')} > $1::timestamptz - ${SLACK}
+    AND c.changed_at + ${days('r.max_days')} <= $1::timestamptz + ${days('r.warning_days')} + ${SLACK}`),
+  // An administrator's lock, an intruder lockout that may still run, or a rule's inactivity lock that may apply.
+  locked: atNow(`c.locked_by_admin
+    OR (c.locked_at IS NOT NULL AND (r.lockout_minutes IS NULL OR c.locked_at + make_interval(mins => r.lockout_minutes) > $1::timestamptz - ${SLACK}))
+    OR (r.inactive_days > 0 AND ${activity} <= $1::timestamptz - ${days('r.inactive_days')} + ${SLACK})`),
+  // A flag, which needs no narrowing.
+  'enrollment-pending': { where: 'c.enrollment_pending', values: () => [] },
+  // $2: the inactive report's days for a rule without an inactivity lock.
+  inactive: {
+    where: `${activity} <= $1::timestamptz - ${days('CASE WHEN r.inactive_days > 0 THEN r.inactive_days ELSE $2::int END')} + ${SLACK}`,
+    values: (now, defaultInactiveDays) => [now, defaultInactiveDays],
+  },
+};
+
+/** A user a report considers: who, their PIN's flags and status, and their rule. */
+export interface ReportCandidate {
+  user: Pick<User, 'id' | 'extension' | 'firstName' | 'lastName' | 'createdAt'>;
+  pin: PinCredentialStatus;
+  rule: AuthRule;
+}
+
+// A report may read every user, so a candidate is read lean. The rules are read once, and every
+// number its PIN status needs travels in one text column of comma-separated integers: that costs
+// far less to send and read than a dozen typed columns (about a quarter less time for 100,000 users;
+// npm run bench:reports). Times are epoch milliseconds truncated like a Date read the usual way
+// (Postgres keeps microseconds), so a candidate's status is the status anywhere else; '' is NULL.
+const millis = (column: string) => `(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)::int8`;
+const FLAGS = ['must_change', 'enrollment_pending', 'does_not_expire', 'locked_by_admin', 'cannot_change'] as const;
+const TIMES = ['changed_at', 'last_failed_at', 'locked_at', 'temporary_since', 'last_signin_at', 'activity_since', 'inactive_locked_at'] as const;
+/** In the order candidateFromRow reads them: ids, creation, flags as bits (FLAGS order), failed count, then TIMES. */
+const NUMBERS = [
+  'u.id',
+  'u.rule_id',
+  millis('u.created_at'),
+  FLAGS.map((flag, bit) => `(c.${flag}::int << ${bit})`).join(' | '),
+  'c.failed_count',
+  ...TIMES.map((column) => millis(`c.${column}`)),
+];
+const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
+
+const hasFlag = (flags: number, name: (typeof FLAGS)[number]) => (flags & (1 << FLAGS.indexOf(name))) !== 0;
+
+function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
+  const [extension, firstName, lastName, packed] = row as [string, string, string, string];
+  const numbers = packed.split(',').map((text) => (text === '' ? null : Number(text)));
+  const [id, ruleId, createdAt, flags, failedCount] = numbers as [number, number, number, number, number];
+  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt] = numbers
+    .slice(5)
+    .map((ms) => (ms === null ? null : new Date(ms)));
+  // The rules come from the same snapshot, and a user's rule cannot be deleted.
+  const rule = rules.get(ruleId);
+  if (!rule || !changedAt || !activitySince) throw new Error(`user ${id}: rule ${ruleId} or a required time is missing from the report's snapshot`);
+  return {
+    user: { id, extension, firstName, lastName, createdAt: new Date(createdAt) },
+    pin: {
+      changedAt,
+      mustChange: hasFlag(flags, 'must_change'),
+      enrollmentPending: hasFlag(flags, 'enrollment_pending'),
+      doesNotExpire: hasFlag(flags, 'does_not_expire'),
+      lockedByAdmin: hasFlag(flags, 'locked_by_admin'),
+      cannotChange: hasFlag(flags, 'cannot_change'),
+      failedCount,
+      lastFailedAt: lastFailedAt ?? null,
+      lockedAt: lockedAt ?? null,
+      temporarySince: temporarySince ?? null,
+      lastSigninAt: lastSigninAt ?? null,
+      activitySince,
+      inactiveLockedAt: inactiveLockedAt ?? null,
+    },
+    rule,
+  };
+}
+
+/** Rows fetched at a time: a report of every user never holds them all, so they die young. */
+const BATCH = 5000;
+
+/**
+ * Calls visit with each candidate of one set, by extension, from one snapshot of users and rules.
+ * The rows come through a cursor in batches: a report keeps only the users it lists.
+ */
+export async function eachReportCandidate(
+  pool: Pool,
+  set: CandidateSet,
+  now: Date,
+  defaultInactiveDays: number,
+  visit: (candidate: ReportCandidate) => void,
+): Promise<void> {
+  const { where, values } = CANDIDATES[set];
+  await withTransaction(pool, async (client) => {
+    // The whole result is read, so the planner should not favour a plan that starts fast.
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL cursor_tuple_fraction = 1');
+    const ruleRows = (await client.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
+    const rules = new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
+    await client.query(
+      `DECLARE report_candidates NO SCROLL CURSOR FOR
+       SELECT ${CANDIDATE_COLUMNS} FROM users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id
+        WHERE ${where} ORDER BY u.extension COLLATE "C"`,
+      values(now, defaultInactiveDays),
+    );
+    for (;;) {
+      const { rows } = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM report_candidates`, rowMode: 'array' });
+      for (const row of rows) visit(candidateFromRow(row, rules));
+      if (rows.length < BATCH) return;
+    }
+  });
+}
+
+export interface EventCount {
+  userId: number;
+  extension: string;
+  firstName: string;
+  lastName: string;
+  count: number;
+}
+
+/**
+ * Users with events of one kind on one channel in (since, until], most first, then by extension.
+ * Events of deleted users (user_id NULL) and unknown IDs are left out.
+ */
+export async function countUserEvents(
+  db: Queryable,
+  filter: { event: AuditEventName; channel: Channel; since: Date; until: Date },
+): Promise<EventCount[]> {
+  // The (event, at DESC) index finds the window's rows; only those are grouped.
+  const { rows } = await db.query(
+    `SELECT u.id AS user_id, u.extension, u.first_name, u.last_name, e.n
+       FROM (SELECT user_id, count(*)::int AS n FROM audit_events
+              WHERE event = $1::text AND at > $3::timestamptz AND at <= $4::timestamptz
+                AND channel = $2::text AND user_id IS NOT NULL
+              GROUP BY user_id) e
+       JOIN users u ON u.id = e.user_id
+      ORDER BY e.n DESC, u.extension COLLATE "C"`,
+    [filter.event, filter.channel, filter.since, filter.until],
+  );
+  return rows.map((row) => ({
+    userId: row.user_id as number,
+    extension: row.extension as string,
+    firstName: row.first_name as string,
+    lastName: row.last_name as string,
+    count: row.n as number,
+  }));
+}
