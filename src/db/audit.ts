@@ -37,10 +37,20 @@ export interface AuditRecord {
 }
 
 export async function recordAudit(db: Queryable, input: AuditInput): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key)
-     VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::jsonb, $7::text, $8::int, $9::bytea)`,
-    [
+  const insert = auditInsert(input, 1);
+  await db.query(insert.text, insert.values);
+}
+
+/**
+ * The audit row's INSERT with its parameters numbered from `first`, so that a change and its
+ * audit row can go to Postgres as one statement (a data-modifying WITH before it).
+ */
+export function auditInsert(input: AuditInput, first: number): { text: string; values: unknown[] } {
+  const p = (i: number) => `$${first + i}`;
+  return {
+    text: `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key)
+     VALUES (${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::bigint, ${p(4)}::text, ${p(5)}::jsonb, ${p(6)}::text, ${p(7)}::int, ${p(8)}::bytea)`,
+    values: [
       input.event,
       input.actor.channel,
       input.actor.name,
@@ -51,7 +61,7 @@ export async function recordAudit(db: Queryable, input: AuditInput): Promise<voi
       input.call?.turn ?? null,
       input.call?.requestKey ?? null,
     ],
-  );
+  };
 }
 
 /**

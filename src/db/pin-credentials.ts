@@ -1,4 +1,5 @@
 import { PIN_FLAGS, type PinFlags } from '../accounts/model.js';
+import { auditInsert, type AuditInput } from './audit.js';
 import type { Queryable } from './pool.js';
 
 // pin_credentials and pin_history: the PIN hash, its flags and status, and the hashes it replaced.
@@ -76,14 +77,21 @@ export async function replacePinHash(db: Queryable, userId: number, oldHash: str
 
 /**
  * After a right PIN: the sign-in recorded as the user's last activity, failures forgotten, an
- * intruder lockout over, and an upgraded hash if one was made.
+ * intruder lockout over, and an upgraded hash if one was made. Written with its audit row in one
+ * statement, so recording the last sign-in costs the sign-in transaction no extra round-trip.
  */
-export async function recordSigninSuccess(db: Queryable, userId: number, at: Date, upgradedHash: string | null): Promise<void> {
+export async function recordSigninSuccess(
+  db: Queryable,
+  signin: { userId: number; at: Date; upgradedHash: string | null; audit: AuditInput },
+): Promise<void> {
+  const insert = auditInsert(signin.audit, 4);
   await db.query(
-    `UPDATE pin_credentials SET last_signin_at = $2::timestamptz, failed_count = 0, locked_at = NULL,
-            inactive_locked_at = NULL, pin_hash = COALESCE($3::text, pin_hash)
-      WHERE user_id = $1::bigint`,
-    [userId, at, upgradedHash],
+    `WITH signed_in AS (
+       UPDATE pin_credentials SET last_signin_at = $2::timestamptz, failed_count = 0, locked_at = NULL,
+              inactive_locked_at = NULL, pin_hash = COALESCE($3::text, pin_hash)
+        WHERE user_id = $1::bigint)
+     ${insert.text}`,
+    [signin.userId, signin.at, signin.upgradedHash, ...insert.values],
   );
 }
 

@@ -143,15 +143,15 @@ export class PinService {
           const account = EXTENSION_PATTERN.test(request.extension)
             ? await lockAccount(client, { extension: request.extension })
             : null;
-          const audit = (event: AuditEventName, target: Account | null, details: Record<string, unknown> = {}) =>
-            recordAudit(client, {
-              event,
-              actor: request.actor,
-              userId: target?.user.id ?? null,
-              extension: target?.user.extension ?? null,
-              details,
-              call: request.call ?? null,
-            });
+          const auditOf = (event: AuditEventName, target: Account | null, details: Record<string, unknown> = {}) => ({
+            event,
+            actor: request.actor,
+            userId: target?.user.id ?? null,
+            extension: target?.user.extension ?? null,
+            details,
+            call: request.call ?? null,
+          });
+          const audit = (...args: Parameters<typeof auditOf>) => recordAudit(client, auditOf(...args));
 
           if (!account) {
             await hasher.verifyDummy(request.pin);
@@ -176,8 +176,12 @@ export class PinService {
             }
             const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
             // Always written: the last sign-in is what the inactivity lock and report count from.
-            await recordSigninSuccess(client, account.user.id, now, upgraded);
-            await audit('signin.succeeded', account, upgraded ? { rehashed: true } : {});
+            await recordSigninSuccess(client, {
+              userId: account.user.id,
+              at: now,
+              upgradedHash: upgraded,
+              audit: auditOf('signin.succeeded', account, upgraded ? { rehashed: true } : {}),
+            });
             const pin = { ...account.pin, failedCount: 0, lockedAt: null, lastSigninAt: now, inactiveLockedAt: null };
             return { outcome: 'ok', account: { ...account, pin } };
           }
