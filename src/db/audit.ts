@@ -84,26 +84,33 @@ export interface AuditFilter {
   offset?: number;
 }
 
+/** The columns of an audit row as read back, for `a` the audit_events table. */
+export const AUDIT_RECORD_COLUMNS = 'a.id, a.at, a.event, a.channel, a.actor, a.user_id, a.extension, a.details, a.call_sid';
+
+export function auditRecordFromRow(r: Record<string, unknown>): AuditRecord {
+  return {
+    id: r.id as number,
+    at: r.at as Date,
+    event: r.event as string,
+    channel: r.channel as Channel,
+    actor: r.actor as string,
+    userId: r.user_id as number | null,
+    extension: r.extension as string | null,
+    details: r.details as Record<string, unknown>,
+    callSid: r.call_sid as string | null,
+  };
+}
+
 export async function listAudit(db: Queryable, filter: AuditFilter = {}): Promise<AuditRecord[]> {
   const { rows } = await db.query(
-    `SELECT id, at, event, channel, actor, user_id, extension, details, call_sid
-       FROM audit_events
-      WHERE ($1::bigint IS NULL OR user_id = $1::bigint)
-        AND ($2::text IS NULL OR extension = $2::text)
-        AND ($3::text IS NULL OR event = $3::text OR event LIKE $3::text || '.%')
-      ORDER BY at DESC, id DESC
+    `SELECT ${AUDIT_RECORD_COLUMNS}
+       FROM audit_events a
+      WHERE ($1::bigint IS NULL OR a.user_id = $1::bigint)
+        AND ($2::text IS NULL OR a.extension = $2::text)
+        AND ($3::text IS NULL OR a.event = $3::text OR a.event LIKE $3::text || '.%')
+      ORDER BY a.at DESC, a.id DESC
       LIMIT $4::int OFFSET $5::int`,
     [filter.userId ?? null, filter.extension ?? null, filter.event ?? null, filter.limit ?? 100, filter.offset ?? 0],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    at: r.at,
-    event: r.event,
-    channel: r.channel,
-    actor: r.actor,
-    userId: r.user_id,
-    extension: r.extension,
-    details: r.details,
-    callSid: r.call_sid,
-  }));
+  return rows.map(auditRecordFromRow);
 }

@@ -1,4 +1,4 @@
-import type { Channel } from '../audit/actor.js';
+import { AUDIT_RECORD_COLUMNS, auditRecordFromRow, type AuditRecord } from './audit.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -22,18 +22,9 @@ export interface OutboxPosition {
   id: number;
 }
 
-/** An audit row as the outbox hands it out. */
-export interface OutboxEvent {
+/** An audit row as the outbox hands it out: the row, and where it stands in commit order. */
+export interface OutboxEvent extends AuditRecord {
   position: OutboxPosition;
-  id: number;
-  at: Date;
-  event: string;
-  channel: Channel;
-  actor: string;
-  userId: number | null;
-  extension: string | null;
-  callSid: string | null;
-  details: Record<string, unknown>;
 }
 
 export interface DispatchState {
@@ -112,7 +103,7 @@ export async function startDispatchAtEnd(db: Queryable): Promise<OutboxPosition>
 export async function readOutbox(db: Queryable, after: OutboxPosition, limit: number): Promise<OutboxEvent[]> {
   const { rows } = await db.query(
     // Ordered by the xid8 column itself (an alias `txid` for the text would sort '10' before '9').
-    `SELECT a.txid::text AS txid_text, a.id, a.at, a.event, a.channel, a.actor, a.user_id, a.extension, a.call_sid, a.details
+    `SELECT a.txid::text AS txid_text, ${AUDIT_RECORD_COLUMNS}
        FROM audit_events a
       WHERE (a.txid, a.id) > ($1::xid8, $2::bigint)
         AND a.${FINISHED}
@@ -120,18 +111,7 @@ export async function readOutbox(db: Queryable, after: OutboxPosition, limit: nu
       LIMIT $3::int`,
     [after.txid, after.id, limit],
   );
-  return rows.map((r) => ({
-    position: { txid: r.txid_text, id: r.id },
-    id: r.id,
-    at: r.at,
-    event: r.event,
-    channel: r.channel,
-    actor: r.actor,
-    userId: r.user_id,
-    extension: r.extension,
-    callSid: r.call_sid,
-    details: r.details,
-  }));
+  return rows.map((r) => ({ position: { txid: r.txid_text, id: r.id }, ...auditRecordFromRow(r) }));
 }
 
 /**

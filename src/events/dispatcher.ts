@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { Channel } from '../audit/actor.js';
+import type { AuditRecord } from '../db/audit.js';
 import type { Config } from '../config.js';
 import {
   lockDispatch,
@@ -20,17 +20,8 @@ export interface OperatorEvent {
   type: string;
   /** When the event happened (ISO 8601). */
   timestamp: string;
-  data: {
-    id: number;
-    at: string;
-    event: string;
-    channel: Channel;
-    actor: string;
-    userId: number | null;
-    extension: string | null;
-    callSid: string | null;
-    details: Record<string, unknown>;
-  };
+  /** The audit row, its time in ISO 8601 and any secret-named detail removed. */
+  data: Omit<AuditRecord, 'at'> & { at: string };
 }
 
 export interface EventDispatcherOptions {
