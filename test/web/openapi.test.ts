@@ -1,5 +1,6 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../support/factories.js';
 import { useWebServer } from '../support/browser.js';
@@ -12,6 +13,8 @@ const web = useWebServer();
 let token = '';
 let document: OpenApiDocument;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
+// Formats checked too: a time sent as anything but ISO 8601 date-time fails the answer.
+addFormats.default(ajv);
 /** Operations ("get /users/{id} 200") a real answer was checked against. */
 const checked = new Set<string>();
 
