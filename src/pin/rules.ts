@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkPlainText } from '../accounts/model.js';
 import { InputError } from '../errors.js';
 
 /** An authentication rule (DESIGN §2). */
@@ -67,6 +68,7 @@ export const DEFAULT_RULE_NAME = 'default';
 const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
 export function checkRuleName(name: string): string {
+  checkPlainText('rule name', name);
   if (!RULE_NAME_PATTERN.test(name)) {
     throw new InputError('invalid_rule_name', `rule name "${name}" must be 1-64 letters, digits, spaces, '.', '_' or '-'`);
   }
@@ -112,7 +114,7 @@ export function describeRange(field: RuleField): string {
  */
 export function ruleValueFromText(field: RuleField, raw: string, name: string): number | null {
   if (field.kind === 'boolean') throw new Error(`${field.key} is not a number field`);
-  const text = raw.trim();
+  const text = checkPlainText(name, raw).trim();
   if (text === '' && field.kind === 'minutes-or-admin') return null;
   const parsed = z
     .string()

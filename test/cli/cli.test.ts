@@ -172,6 +172,19 @@ describe('pinline user add and show', () => {
     expect(failure(await run([...base, '--locale', 'fr-FR']))).toMatch(/^pinline: locale "fr-FR" is not one of .*en-US/);
   });
 
+  it('when an argument or an option holds a control character, then the command fails with one line naming it, before anything is stored', async () => {
+    const ext = extension();
+    expect(failure(await run(['user', 'add', '--extension', ext, '--first', 'Al\u0007ice', '--last', 'Smith']))).toBe(
+      'pinline: --first contains a control character (U+0007); remove it',
+    );
+    expect(failure(await run(['user', 'add', '--extension', ext, '--first', 'Alice', '--last', 'Smith', '--email', 'a\tb@example.com']))).toBe(
+      'pinline: --email contains a control character (U+0009); remove it',
+    );
+    expect(failure(await run(['user', 'show', `${ext}\u001b[2J`]))).toBe('pinline: <EXT> contains a control character (U+001B); remove it');
+    expect(failure(await run(['rule', 'show', 'x\u007f']))).toBe('pinline: <NAME> contains a control character (U+007F); remove it');
+    expect(await services.accounts.findAccount({ extension: ext })).toBeNull();
+  });
+
   it('when a required option is missing, then it is a usage error (exit 2)', async () => {
     const result = await run(['user', 'add', '--extension', extension(), '--first', 'Fay']);
     expect(result.code).toBe(2);
