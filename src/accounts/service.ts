@@ -24,11 +24,14 @@ import {
 } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
+import type { CommonPinList } from '../pin/common-pins.js';
 import {
   DEFAULT_RULE_NAME,
+  checkRuleCanBeMet,
   checkRuleConsistency,
   checkRuleName,
   ruleSettingsOf,
+  unmeetableRuleProblem,
   type AuthRule,
   type RuleSettings,
 } from '../pin/rules.js';
@@ -77,6 +80,8 @@ export class AccountService {
     private readonly notifier: Notifier,
     private readonly locales: readonly string[],
     readonly defaultLocale: string,
+    /** For refusing a rule that no PIN could meet. */
+    private readonly commonPins: CommonPinList,
   ) {}
 
   async getAccount(key: AccountKey): Promise<Account> {
@@ -249,7 +254,9 @@ export class AccountService {
   private async saveRule(client: PoolClient, name: string, changes: Partial<RuleSettings>): Promise<AuthRule> {
     const stored = await lockRuleByName(client, name);
     if (!stored) throw new NotFoundError(`authentication rule "${name}"`);
-    checkRuleConsistency(name, { ...ruleSettingsOf(stored), ...changes });
+    const settings = { ...ruleSettingsOf(stored), ...changes };
+    checkRuleConsistency(name, settings);
+    checkRuleCanBeMet(name, settings, this.commonPins);
     const rule = await updateRule(client, name, changes);
     if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
     return rule;
@@ -259,6 +266,14 @@ export class AccountService {
   async checkUserChanges(input: UserUpdateInput, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<UserChanges> {
     const { ruleName, ...changes } = checkUserFields(input, this.locales);
     return ruleName !== undefined ? { ...changes, ruleId: (await findRule(ruleName)).id } : changes;
+  }
+
+  /** Each stored rule that no PIN could meet (made before such rules were refused), with why: reported at start, never changed. */
+  async unmeetableRules(): Promise<Array<{ rule: string; problem: string }>> {
+    return (await listRules(this.pool)).flatMap((rule) => {
+      const problem = unmeetableRuleProblem(rule, this.commonPins);
+      return problem === null ? [] : [{ rule: rule.name, problem }];
+    });
   }
 
   /** Applies checked changes in the caller's transaction, audited; a changed e-mail address is told to the old one. */
@@ -312,7 +327,7 @@ export class AccountService {
 
   private async mustFindRule(name: string): Promise<AuthRule> {
     const rule = await findRuleByName(this.pool, name);
-    if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422);
+    if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422, 'rule');
     return rule;
   }
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { checkPlainText } from '../accounts/model.js';
 import { InputError } from '../errors.js';
+import type { CommonPinList } from './common-pins.js';
+import { unmeetableRule } from './policy.js';
 
 /** An authentication rule (DESIGN §2). */
 export interface AuthRule {
@@ -137,8 +139,31 @@ export function checkRuleConsistency(name: string, settings: Pick<RuleSettings, 
       'invalid_rule',
       `rule "${name}": the minimum PIN length (${settings.minLength}) must not be greater than the maximum PIN length (${settings.maxLength})`,
       422,
+      'minLength',
     );
   }
+}
+
+const MAX_LENGTH_FIELD = RULE_FIELDS.find((f) => f.key === 'maxLength');
+
+/**
+ * Why no PIN could ever meet the rule (so none could be chosen, generated or reset), or null: some
+ * PIN of its minimum length must pass all its checks, found by the search generatePin makes.
+ */
+export function unmeetableRuleProblem(settings: Pick<RuleSettings, 'minLength' | 'maxLength' | 'trivialCheck'>, commonPins: CommonPinList): string | null {
+  const unmet = unmeetableRule(settings, commonPins, MAX_LENGTH_FIELD?.kind === 'integer' ? MAX_LENGTH_FIELD.max : settings.maxLength);
+  if (unmet === null) return null;
+  const advice =
+    unmet.shortestPossible === null
+      ? 'turn the trivial-PIN check off'
+      : `raise the minimum PIN length to ${unmet.shortestPossible} or more${settings.maxLength < unmet.shortestPossible ? ' (and the maximum with it)' : ''}, or turn the trivial-PIN check off`;
+  return `no PIN of ${unmet.digits} digit${unmet.digits === 1 ? '' : 's'} passes the trivial-PIN check, so no PIN could be chosen or generated; ${advice}`;
+}
+
+/** Refuses a rule no PIN can meet (422, naming the minimum length and the trivial-PIN check). */
+export function checkRuleCanBeMet(name: string, settings: Pick<RuleSettings, 'minLength' | 'maxLength' | 'trivialCheck'>, commonPins: CommonPinList): void {
+  const problem = unmeetableRuleProblem(settings, commonPins);
+  if (problem !== null) throw new InputError('rule_unmeetable', `rule "${name}": ${problem}`, 422, 'minLength');
 }
 
 /** A field's value in words, the same on every channel: "30", "on", "0 (never lock)". */

@@ -332,6 +332,17 @@ describe('pinline rule', () => {
     expect(failure(await run(['rule', 'show', 'bad']))).toBe('pinline: authentication rule "bad" not found');
   });
 
+  it('when rule set would leave a rule no PIN can meet, then it fails with one line naming the fields and nothing changes', async () => {
+    expect(failure(await run(['rule', 'set', 'tiny', '--min-length', '1', '--max-length', '2']))).toBe(
+      'pinline: rule "tiny": no PIN of 1 digit passes the trivial-PIN check, so no PIN could be chosen or generated; ' +
+        'raise the minimum PIN length to 3 or more (and the maximum with it), or turn the trivial-PIN check off',
+    );
+    expect(await services.accounts.getRule('tiny').catch(() => null)).toBeNull();
+    expect(failure(await run(['rule', 'set', 'default', '--min-length', '2', '--max-length', '2']))).toContain('no PIN of 2 digits passes');
+    expect((await services.accounts.getRule('default')).minLength).toBe(6);
+    expect((await run(['rule', 'set', 'tiny', '--min-length', '1', '--max-length', '2', '--no-trivial-check'])).code).toBe(0);
+  });
+
   it('when --admin-unlock is given, then the lockout duration is stored as null and shown as admin-only', async () => {
     const result = await run(['rule', 'set', 'strict', '--admin-unlock']);
     expect(result.code, result.stderr).toBe(0);

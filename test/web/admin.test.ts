@@ -511,6 +511,9 @@ describe('authentication rules', () => {
     expect(textOf(range.body)).toContain('Previous PINs remembered must be a whole number from 0 to 50');
     const crossed = await client.post('/admin/rules', { ...base, minLength: '9', maxLength: '8' });
     expect(textOf(crossed.body)).toContain('rule "broken": the minimum PIN length (9) must not be greater than the maximum PIN length (8)');
+    const unmeetable = await client.post('/admin/rules', { ...base, minLength: '2', maxLength: '2', trivialCheck: 'on' });
+    expect(unmeetable.status).toBe(422);
+    expect(textOf(unmeetable.body)).toContain('rule "broken": no PIN of 2 digits passes the trivial-PIN check');
     const control = await client.post('/admin/rules', { ...base, historyCount: '5\u0000' });
     expect(control.status).toBe(400);
     expect(textOf(control.body)).toContain('Previous PINs remembered contains a control character (U+0000)');
