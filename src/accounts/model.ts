@@ -5,12 +5,12 @@ import type { AuthRule } from '../pin/rules.js';
 const CONTROL_RANGE = '\\x00-\\x1F\\x7F';
 const CONTROL_CHARACTER = new RegExp(`[${CONTROL_RANGE}]`);
 /** Any text without a control character: the shape of every free-text field. */
-const PLAIN_TEXT = new RegExp(`^[^${CONTROL_RANGE}]*$`);
+export const PLAIN_TEXT = new RegExp(`^[^${CONTROL_RANGE}]*$`);
 /**
  * A name: plain text with something besides white space (which is trimmed off). The leading
  * class and the next one are disjoint, so matching stays linear however long the input.
  */
-const NAME_PATTERN = new RegExp(`^[^\\S${CONTROL_RANGE}]*[^\\s${CONTROL_RANGE}][^${CONTROL_RANGE}]*$`);
+export const NAME_PATTERN = new RegExp(`^[^\\S${CONTROL_RANGE}]*[^\\s${CONTROL_RANGE}][^${CONTROL_RANGE}]*$`);
 /** Characters, as Postgres and JSON Schema count them (code points, not UTF-16 units). */
 export const NAME_MAX_LENGTH = 100;
 
@@ -24,7 +24,7 @@ export const EMAIL_MAX_LENGTH = 254;
 export const RESPONSE_WAIT = { min: 3, max: 30, default: 5 } as const;
 
 /** "contains a control character (U+0009); remove it" when the value has one, or null: the value itself is never echoed. */
-function controlCharacterProblem(value: string): string | null {
+export function controlCharacterProblem(value: string): string | null {
   const found = CONTROL_CHARACTER.exec(value);
   if (!found) return null;
   return `contains a control character (U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}); remove it`;

@@ -67,7 +67,8 @@ export const RULE_FIELDS: readonly RuleField[] = [
 ];
 
 export const DEFAULT_RULE_NAME = 'default';
-const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+/** The shape of a rule's name (the auth_rules CHECK), so also of the API's rule fields and paths. */
+export const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
 export function checkRuleName(name: string): string {
   checkPlainText('rule name', name);
