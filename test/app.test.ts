@@ -106,7 +106,8 @@ describe('the server process', () => {
     }
     const port = 20000 + Math.floor(Math.random() * 20000);
     const server = runMain(productionEnv(port));
-    for (let i = 0; i < 100 && !server.output().includes('pinline listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    // Said before the server listens; waited for generously, as a loaded machine starts slowly.
+    for (let i = 0; i < 600 && !server.output().includes('pinline listening'); i++) await new Promise((r) => setTimeout(r, 100));
     server.kill('SIGTERM');
     const { output } = await server.exited;
     const warning = output.split('\n').find((line) => line.includes('"rule":"legacy tiny"'));
@@ -122,7 +123,7 @@ describe('the server process', () => {
     } finally {
       await check.end();
     }
-  });
+  }, 90_000);
 
   it('when it gets SIGTERM, then it stops accepting, closes the database and exits 0', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
