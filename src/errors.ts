@@ -8,6 +8,8 @@ export class InputError extends Error {
     readonly code: string,
     message: string,
     readonly status: 400 | 403 | 404 | 409 | 413 | 422 | 429 = 400,
+    /** The field at fault, as the API names it (`error.field`), when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -34,6 +36,8 @@ export interface Failure {
   message: string;
   /** Seconds to wait before trying again (Retry-After). */
   retryAfter?: number;
+  /** The field at fault, when one is. */
+  field?: string;
 }
 
 const BUSY_RETRY_SECONDS = 5;
@@ -43,7 +47,9 @@ const BUSY_RETRY_SECONDS = 5;
  * null for anything unexpected, which each channel logs and answers as an internal error.
  */
 export function describeFailure(err: unknown): Failure | null {
-  if (err instanceof InputError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof InputError) {
+    return { status: err.status, code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) };
+  }
   if (err instanceof HashingBusyError) {
     return {
       status: 503,
