@@ -161,9 +161,9 @@ echo "$transcript"
 menu="$(node -p "require('./prompts/en-US.json')['menu.main']")"
 grep -qF "$menu" <<<"$transcript" || { echo "image-check: the call did not reach the main menu"; exit 1; }
 
-set -a && . "$env_file" && set +a
 if command -v promtool >/dev/null; then
-  curl -sf -H "Authorization: Bearer $METRICS_TOKEN" "http://127.0.0.1:$port/metrics" | promtool check metrics
+  metrics_token="$(sed -n 's/^METRICS_TOKEN=//p' "$env_file")"
+  curl -sf -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$port/metrics" | promtool check metrics
   echo "image-check: promtool accepts the image's /metrics"
 else
   echo "image-check: WARNING: no promtool (apt-get install prometheus); the image's /metrics not checked"
