@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { renderNotice, type MessageTexts } from './messages.js';
 import type { DeliveryChannel, Notice, Notifier } from './notices.js';
 import { DeliveryError, type Transport, type Transports } from './transports.js';
+import { maskPin } from './transports/delivery-error.js';
 
 /** The pg-boss queue every notification goes through; created by migrations/0006. */
 const QUEUE = 'notify';
@@ -143,15 +144,23 @@ export class NotificationQueue implements Notifier {
   private async deliver(job: PgBoss.JobWithMetadata<QueuedNotice>): Promise<void> {
     const queued = job.data;
     const transport: Transport | null = this.deps.transports[queued.channel];
+    let notice: Notice | null = null;
     try {
       if (!transport) throw new Error(`${queued.channel === 'sms' ? 'text messages are' : 'e-mail is'} no longer configured`);
-      const notice = this.unseal(queued);
+      notice = this.unseal(queued);
       const message = renderNotice(this.deps.texts, queued.locale, queued.channel, notice);
-      await transport.send({ channel: queued.channel, to: queued.to, text: message.text, ...(message.subject ? { subject: message.subject } : {}) });
+      await transport.send({
+        channel: queued.channel,
+        to: queued.to,
+        text: message.text,
+        ...(message.subject ? { subject: message.subject } : {}),
+        ...(notice.kind === 'pin_reset' ? { pin: notice.pin } : {}),
+      });
       this.deps.onDelivery?.(queued.channel, 'sent');
     } catch (err) {
       this.deps.onDelivery?.(queued.channel, 'failed');
-      const reason = oneLine(err);
+      // The transports mask the PIN already; this holds for any other failure too.
+      const reason = maskPin(oneLine(err), notice?.kind === 'pin_reset' ? notice.pin : undefined);
       this.deps.logger.warn({ jobId: job.id, channel: queued.channel, kind: queued.notice.kind, attempt: job.retryCount + 1, reason }, 'notification not delivered');
       // Retried by the queue until the last attempt, unless sending it again cannot help (a refused
       // number); then recorded (never the message) and dropped.

@@ -400,3 +400,50 @@ describe('the web password and e-mail on /me', () => {
     await until('the notice to the old address', () => mailTo('old@example.com').find((m) => m.header('subject') === 'Your e-mail address was changed'));
   });
 });
+
+describe('a provider that quotes what it refused', () => {
+  const echoes: Array<[string, (text: string) => string]> = [
+    ['all of the message', (text) => `4.7.1 Held for review: ${text.replace(/\s+/g, ' ')}`],
+    ['part of it', (text) => `4.7.1 Held for review: "${/new PIN is [0-9]+/.exec(text)?.[0] ?? ''}" ref 20261130`],
+    ['none of it', () => '4.7.1 Held for review'],
+  ];
+
+  it.each(echoes)('when the server quotes %s in every refusal, then the retries, the log, the failure kept and its page hold the reply code but never the PIN', async (_case, echo) => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, { write: (line: string) => lines.push(line) });
+    const server = await startPhoneServer(
+      database.url,
+      { twilioAuthToken: twilio.authToken, email: { smtpUrl: smtp.url, from: 'pinline@example.com' } },
+      { logger, services: { notificationRetry: RETRY } },
+    );
+    await phone.services.notifications.stop();
+    try {
+      const user = await reachableUser({ phone: null });
+      smtp.failNext(RETRY.limit + 1, { stage: 'data', code: 451, message: echo });
+      await server.services.notifications.startWorker();
+      const { pin } = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      const outputs: string[] = [];
+      const listed = await until('the failure to be recorded', async () => {
+        const { rows } = await server.services.pool.query(`SELECT output::text AS output FROM pgboss.job WHERE data->>'userId' = $1 AND output IS NOT NULL`, [
+          String(user.userId),
+        ]);
+        outputs.push(...rows.map((r) => r.output as string));
+        return (await server.services.notifications.failures(10, 0)).find((r) => r.userId === user.userId);
+      });
+      expect(listed.error).toMatch(/^SMTP 451 \(DATA\): the server asks to try again later; it said "4\.7\.1 Held for review/);
+      expect(listed.error).not.toContain(pin as string);
+      expect(outputs.length).toBeGreaterThan(0);
+      expect(outputs.join('\n')).toContain('SMTP 451');
+      const warned = lines.filter((line) => line.includes('notification not delivered'));
+      expect(warned).toHaveLength(RETRY.limit + 1);
+      const client = new WebClient(server.baseUrl);
+      await client.signInAsAdmin(await createAdmin(server.services));
+      const page = await client.load('/admin/deliveries');
+      expect(textOf(page.body)).toContain('SMTP 451 (DATA)');
+      for (const text of [...outputs, ...warned, page.body, await tableDump()]) expect(text).not.toContain(pin as string);
+    } finally {
+      await server.close();
+      await phone.services.notifications.startWorker();
+    }
+  });
+});
