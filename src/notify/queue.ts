@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { User } from '../accounts/model.js';
-import { insertNotificationFailure, listNotificationFailures, type NotificationFailure } from '../db/notifications.js';
+import { deleteQueuedResets, insertNotificationFailure, listNotificationFailures, NOTIFY_QUEUE as QUEUE, type NotificationFailure } from '../db/notifications.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import type { KeyRing, SessionSecret } from '../keys.js';
 import type { Logger } from '../logger.js';
@@ -10,8 +10,6 @@ import type { DeliveryChannel, Notice, Notifier } from './notices.js';
 import { DeliveryError, type Transport, type Transports } from './transports.js';
 import { maskPin } from './transports/delivery-error.js';
 
-/** The pg-boss queue every notification goes through; created by migrations/0006. */
-const QUEUE = 'notify';
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -89,6 +87,8 @@ export class NotificationQueue implements Notifier {
       ? this.deps.transports[to.channel] ? [to] : []
       : this.reachable(user).map((channel) => ({ channel, address: channel === 'sms' ? (user.phone as string) : (user.email as string) }));
     const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
+    // A new PIN makes any reset message still waiting worthless: it must not arrive after this one.
+    if (notice.kind === 'pin_reset' || notice.kind === 'pin_changed') await deleteQueuedResets(client, user.id);
     for (const target of targets) {
       const queued: QueuedNotice = {
         channel: target.channel,

@@ -447,3 +447,53 @@ describe('a provider that quotes what it refused', () => {
     }
   });
 });
+
+describe('a newer PIN', () => {
+  it('when two resets are queued while delivery is stopped, then only the newer PIN is delivered', async () => {
+    const user = await reachableUser({ email: null });
+    await phone.services.notifications.stop();
+    let pins: Array<string | null> = [];
+    try {
+      pins = [
+        (await phone.services.pins.resetPin(user.userId, admin, { showOnce: true })).pin,
+        (await phone.services.pins.resetPin(user.userId, admin, { showOnce: true })).pin,
+      ];
+      expect(await jobsOf(user.userId)).toBe(1);
+    } finally {
+      await phone.services.notifications.startWorker();
+    }
+    const sms = await until('the text message', () => smsTo(user.number)[0]);
+    expect(pinIn(sms.body)).toBe(pins[1]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(smsTo(user.number)).toHaveLength(1);
+  });
+
+  it('when a reset’s message waits for a retry and the PIN is reset again, then the older message is never sent again, only the newer', async () => {
+    const user = await reachableUser({ email: null });
+    const requests = twilio.requests;
+    twilio.failNext(1);
+    const first = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
+    await until('the first attempt to fail', () => twilio.requests > requests);
+    const second = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
+    const sms = await until('the text message', () => smsTo(user.number)[0]);
+    expect(pinIn(sms.body)).toBe(second.pin);
+    // Past the retry delay of the first message: it is gone, not retried.
+    await new Promise((resolve) => setTimeout(resolve, (RETRY.delaySeconds + 1) * 1000));
+    expect(smsTo(user.number).map((m) => pinIn(m.body))).toEqual([second.pin]);
+    expect(first.pin).not.toBe(second.pin);
+  });
+
+  it('when an administrator sets the PIN while a reset’s message waits, then the reset PIN is never sent: only the notice of the change', async () => {
+    const user = await reachableUser({ email: null });
+    await phone.services.notifications.stop();
+    try {
+      await phone.services.pins.resetPin(user.userId, admin);
+      await phone.services.pins.changePinOrThrow({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: admin });
+    } finally {
+      await phone.services.notifications.startWorker();
+    }
+    await until('the notice', () => smsTo(user.number)[0]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(smsTo(user.number).map((m) => (pinIn(m.body) ? 'reset' : 'notice'))).toEqual(['notice']);
+  });
+});
