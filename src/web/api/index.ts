@@ -113,6 +113,7 @@ export function apiRouter(services: Services): Router {
     res
       .status(201)
       .location(`/api/users/${user.id}`)
+      .set('Cache-Control', 'no-store')
       // The generated PIN is in this one response only, for the caller to hand over; it is never stored.
       .json({ user: await userAnswer(user.id), ...(generatedPin !== null ? { generatedPin } : {}) });
   });
@@ -176,8 +177,8 @@ export function apiRouter(services: Services): Router {
   router.post('/users/:id/credential/pin/reset', async (req, res) => {
     const body = parse(PinResetBody, req.body ?? {});
     const result = await pins.resetPin(userIdOf(req), actor(res), { showOnce: body.show === true });
-    // The PIN is in this one answer only when asked for; it is never stored.
-    res.json({ channels: result.channels, ...(result.pin !== null ? { pin: result.pin } : {}) });
+    // The PIN is in this one answer only when asked for; it is never stored, nor cached.
+    res.set('Cache-Control', 'no-store').json({ channels: result.channels, ...(result.pin !== null ? { pin: result.pin } : {}) });
   });
 
   // ---- authentication rules
