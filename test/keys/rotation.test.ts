@@ -1,11 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateCall } from '../../src/cli/simulator.js';
 import type { Config } from '../../src/config.js';
 import { pepperId, sessionSecretId } from '../../src/keys.js';
-import { pepperIdOf } from '../../src/pin/hasher.js';
+import { DEFAULT_HASH_PARAMETERS, pepperIdOf } from '../../src/pin/hasher.js';
 import { createAdmin } from '../support/browser.js';
 import { cliEnvFor, runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -106,6 +107,16 @@ describe('rotating PIN_PEPPER', () => {
     // Signed in again under the new pepper: nothing more to do.
     await call(after, [`${user.extension}#`, `${user.pin}#`, '*']);
     expect((await credential(after, user.userId)).pin_hash).toBe(rehashed.pin_hash);
+  });
+
+  it('when a PIN hash from before hashes recorded their pepper signs in, then it is tried under each pepper held, and re-hashed under the current one', async () => {
+    const user = await createUser(before.services);
+    const unlabelled = await argon2.hash(user.pin, { type: argon2.argon2id, secret: Buffer.from(OLD_PEPPER), ...DEFAULT_HASH_PARAMETERS });
+    await after.services.pool.query('UPDATE pin_credentials SET pin_hash = $2 WHERE user_id = $1', [user.userId, unlabelled]);
+    expect((await keysStatus(AFTER_ENV)).peppers.find((row) => row.id === null)).toMatchObject({ role: 'unlabelled', pinHashes: 1 });
+    expect((await call(after, [`${user.extension}#`, `${user.pin}#`, '*'])).slice(-2)).toEqual(['menu.main', 'goodbye']);
+    expect(pepperIdOf((await credential(after, user.userId)).pin_hash)).toBe(pepperId(NEW_PEPPER));
+    expect((await keysStatus(AFTER_ENV)).peppers.find((row) => row.id === null)).toBeUndefined();
   });
 
   it('when a hash names a pepper an instance does not hold, then its caller hears [error.unavailable] with the right PIN or a wrong one, and nothing is counted', async () => {

@@ -468,19 +468,34 @@ describe('a newer PIN', () => {
     expect(smsTo(user.number)).toHaveLength(1);
   });
 
-  it('when a reset’s message waits for a retry and the PIN is reset again, then the older message is never sent again, only the newer', async () => {
-    const user = await reachableUser({ email: null });
-    const requests = twilio.requests;
-    twilio.failNext(1);
-    const first = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
-    await until('the first attempt to fail', () => twilio.requests > requests);
-    const second = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
-    const sms = await until('the text message', () => smsTo(user.number)[0]);
-    expect(pinIn(sms.body)).toBe(second.pin);
-    // Past the retry delay of the first message: it is gone, not retried.
-    await new Promise((resolve) => setTimeout(resolve, (RETRY.delaySeconds + 1) * 1000));
-    expect(smsTo(user.number).map((m) => pinIn(m.body))).toEqual([second.pin]);
-    expect(first.pin).not.toBe(second.pin);
+  it('when a reset’s message waits for a retry and the PIN is reset again, then the older message is deleted, never sent, and only the newer arrives', async () => {
+    // A retry far off, so the first message is surely still waiting when the second reset comes.
+    const server = await startPhoneServer(
+      database.url,
+      { twilioAuthToken: twilio.authToken, sms: { accountSid: twilio.accountSid, from: '+15550009999', apiUrl: twilio.url } },
+      { services: { notificationRetry: { limit: 3, delaySeconds: 600, backoff: false } } },
+    );
+    await phone.services.notifications.stop();
+    try {
+      await server.services.notifications.startWorker();
+      const user = await reachableUser({ email: null });
+      twilio.failNext(1);
+      const first = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      await until('the first attempt to fail', async () => {
+        const { rows } = await server.services.pool.query(`SELECT state FROM pgboss.job WHERE data->>'userId' = $1`, [String(user.userId)]);
+        return rows[0]?.state === 'retry';
+      });
+      const second = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      const sms = await until('the text message', () => smsTo(user.number)[0]);
+      expect(pinIn(sms.body)).toBe(second.pin);
+      expect(first.pin).not.toBe(second.pin);
+      // Nothing is left to send: the first message went with the second reset, the second once delivered.
+      await until('the jobs to be deleted', async () => (await jobsOf(user.userId)) === 0);
+      expect(smsTo(user.number).map((m) => pinIn(m.body))).toEqual([second.pin]);
+    } finally {
+      await server.close();
+      await phone.services.notifications.startWorker();
+    }
   });
 
   it('when an administrator sets the PIN while a reset’s message waits, then the reset PIN is never sent: only the notice of the change', async () => {
