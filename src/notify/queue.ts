@@ -87,8 +87,12 @@ export class NotificationQueue implements Notifier {
       ? this.deps.transports[to.channel] ? [to] : []
       : this.reachable(user).map((channel) => ({ channel, address: channel === 'sms' ? (user.phone as string) : (user.email as string) }));
     const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
-    // A new PIN makes any reset message still waiting worthless: it must not arrive after this one.
-    if (notice.kind === 'pin_reset' || notice.kind === 'pin_changed') await deleteQueuedResets(client, user.id);
+    // A reset or an administrator's new PIN makes any reset message still waiting worthless: it must
+    // not arrive after this one. The user's own change follows a sign-in with the reset PIN, so that
+    // message has arrived; skipping it there keeps a phone save at its statement count.
+    if (notice.kind === 'pin_reset' || (notice.kind === 'pin_changed' && notice.by === 'administrator')) {
+      await deleteQueuedResets(client, user.id);
+    }
     for (const target of targets) {
       const queued: QueuedNotice = {
         channel: target.channel,
