@@ -6,6 +6,7 @@ import { describeFailure } from '../errors.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRuleCommands } from './commands/rule.js';
@@ -21,6 +22,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerRuleCommands,
   registerReportCommand,
   registerAdminCommands,
+  registerKeysCommand,
   registerCallCommand,
 ];
 

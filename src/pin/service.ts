@@ -543,7 +543,7 @@ export class PinService {
     if (policy) return policy;
     const previous = [account.pinHash, ...(await pinHistory(client, account.user.id, account.rule.historyCount))];
     for (const hash of previous) {
-      if (await this.deps.hasher.verify(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
+      if (await this.deps.hasher.reuses(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
     }
     return null;
   }

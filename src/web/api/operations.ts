@@ -125,6 +125,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
         res
           .status(201)
           .location(`/api/users/${user.id}`)
+          .set('Cache-Control', 'no-store')
           // The generated PIN is in this one response only, for the caller to hand over; it is never stored.
           .json({ user: await userAnswer(services, user.id), ...(generatedPin !== null ? { generatedPin } : {}) });
       },
@@ -263,8 +264,8 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       },
       async handle({ params, body }, { services, actor, res }) {
         const result = await services.pins.resetPin(params.id, actor, { showOnce: body.show === true });
-        // The PIN is in this one answer only when asked for; it is never stored.
-        res.json({ channels: result.channels, ...(result.pin !== null ? { pin: result.pin } : {}) });
+        // The PIN is in this one answer only when asked for; it is never stored, nor cached.
+        res.set('Cache-Control', 'no-store').json({ channels: result.channels, ...(result.pin !== null ? { pin: result.pin } : {}) });
       },
     }),
 
