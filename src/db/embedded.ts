@@ -671,7 +671,8 @@ class ClusterSession {
       if (!this.postgresAlive()) void this.restart('its postmaster is gone');
       return;
     }
-    if (!this.lock.tryAcquire()) return;
+    // Read first: taking the lock writes a file, which a live holder makes pointless.
+    if (this.lock.owner() !== null || !this.lock.tryAcquire()) return;
     this.holding = true;
     const running = runningCluster(this.place.databaseDir);
     this.logger.info({ lock: this.files.lock }, `the pinline process in charge of the embedded Postgres is gone; this one (pid ${process.pid}) takes charge of it`);

@@ -22,6 +22,9 @@ import {
   SUPERUSER,
 } from '../support/embedded.js';
 
+/** Each test creates and starts clusters (initdb, a start, a stop): seconds alone, minutes on a busy machine. */
+const CLUSTER_TESTS = { timeout: 240_000 };
+
 /** Everything a test made: directories to remove and clusters to stop, even when it fails. */
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -74,7 +77,7 @@ async function connect(config: string | pg.ClientConfig): Promise<pg.Client> {
   return client;
 }
 
-describe.skipIf(!asRoot)('the embedded cluster, as root', () => {
+describe.skipIf(!asRoot)('the embedded cluster, as root', CLUSTER_TESTS, () => {
   it('when the postgres user cannot enter the checkout, then the cluster lives in the fallback, 0700 and owned by postgres, the start names it, and a second start finds the same cluster', async () => {
     const closed = tempDir('pinline-closed-', 0o700);
     const fallbackRoot = tempDir('pinline-fallback-', 0o755);
@@ -139,7 +142,7 @@ describe.skipIf(!asRoot)('the embedded cluster, as root', () => {
   });
 });
 
-describe('the embedded cluster, on failure', () => {
+describe('the embedded cluster, on failure', CLUSTER_TESTS, () => {
   it('when the binaries cannot be executed, then the start rejects with one clear error instead of crashing on a spawn error', async () => {
     const fallbackRoot = tempDir('pinline-fallback-', 0o755);
     const binariesDir = path.join(tempDir('pinline-broken-bin-', 0o755), 'native');
@@ -154,7 +157,7 @@ describe('the embedded cluster, on failure', () => {
   });
 });
 
-describe.skipIf(!asRoot)('the embedded cluster is private (DESIGN §10)', () => {
+describe.skipIf(!asRoot)('the embedded cluster is private (DESIGN §10)', CLUSTER_TESTS, () => {
   it('when a cluster is first started, then it takes connections on its 0700 socket only, with random passwords kept 0600, and the service role is no superuser and owns what the migrations make', async () => {
     const dataDir = path.join(tempDir('pinline-private-', 0o755), 'pg');
     const { database } = await start(dataDir, { persistent: false });
@@ -234,7 +237,7 @@ describe.skipIf(!asRoot)('the embedded cluster is private (DESIGN §10)', () => 
   });
 });
 
-describe('several processes on one embedded cluster (DESIGN §10, "Starting is race-free")', () => {
+describe('several processes on one embedded cluster (DESIGN §10, "Starting is race-free")', CLUSTER_TESTS, () => {
   it('when a second process starts on the same DATA_DIR, then it uses the cluster of the one the lock file names, and stopping it leaves the cluster running', async () => {
     const dataDir = path.join(tempDir('pinline-shared-', 0o755), 'pg');
     const holder = await start(dataDir, { description: 'the first server' });

@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('a start that cannot go on', () => {
+describe('a start that cannot go on', { timeout: 180_000 }, () => {
   it('when PORT is in use, then it exits 1 with one line naming PORT, and never says it listens', async () => {
     const port = await freePort();
     const taken: Server = createServer();
