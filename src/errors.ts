@@ -8,6 +8,8 @@ export class InputError extends Error {
     readonly code: string,
     message: string,
     readonly status: 400 | 403 | 404 | 409 | 413 | 422 | 429 = 400,
+    /** The field at fault, as the API names it (`error.field`), when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -36,6 +38,8 @@ export interface Failure {
   retryAfter?: number;
   /** What the message leaves out, for operators only (the CLI, the server's start): the database's own words. */
   detail?: string;
+  /** The field at fault, when one is. */
+  field?: string;
 }
 
 const BUSY_RETRY_SECONDS = 5;
@@ -84,7 +88,9 @@ function connectionReason(err: unknown): string {
  * null for anything unexpected, which each channel logs and answers as an internal error.
  */
 export function describeFailure(err: unknown): Failure | null {
-  if (err instanceof InputError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof InputError) {
+    return { status: err.status, code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) };
+  }
   if (err instanceof HashingBusyError) {
     return {
       status: 503,

@@ -80,16 +80,17 @@ export function createServices(
     onDelivery: (channel, result) => metrics.delivery(channel, result),
     ...(options.notificationRetry ? { retry: options.notificationRetry } : {}),
   });
+  const commonPins = loadCommonPins();
   const pins = new PinService({
     notifier: notifications,
     pool,
     hasher,
     gate,
-    commonPins: loadCommonPins(),
+    commonPins,
     observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const accounts = new AccountService(pool, pins, notifications, catalog.localeNames, config.defaultLocale);
+  const accounts = new AccountService(pool, pins, notifications, catalog.localeNames, config.defaultLocale, commonPins);
   const webCredentials = new WebCredentialService(pool, hasher, gate, notifications);
   return {
     config,

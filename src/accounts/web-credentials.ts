@@ -7,6 +7,7 @@ import { findAccount } from '../db/users.js';
 import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
 import { findWebPasswordHash, findWebPasswordState, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
 import { InputError, NotFoundError } from '../errors.js';
+import { checkPlainText } from './model.js';
 import { changedBy, type Notifier } from '../notify/notices.js';
 import type { HashGate } from '../pin/hash-gate.js';
 import type { SecretHasher } from '../pin/hasher.js';
@@ -20,6 +21,7 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 /** Refuses a password outside the length limits before any hashing is spent on it. */
 export function checkPassword(password: string): void {
+  checkPlainText('password', password);
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new InputError('password_too_short', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, 422);
   }

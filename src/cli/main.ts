@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { checkPlainText } from '../accounts/model.js';
 import { ConfigError } from '../config.js';
 import { describeFailure } from '../errors.js';
 import { registerAdminCommands } from './commands/admin.js';
@@ -50,7 +51,24 @@ function buildProgram(ctx: CliContext): Command {
       getErrHasColors: () => false,
     });
   for (const register of COMMANDS) register(program, ctx);
+  program.hook('preAction', (_program, command) => refuseControlCharacters(command));
   return program;
+}
+
+/**
+ * Every argument and option value of the command about to run, free of control characters
+ * (DESIGN §4): checked before anything is opened, and named as typed (`--first`, `<EXT>`).
+ */
+function refuseControlCharacters(command: Command): void {
+  command.registeredArguments.forEach((argument, i) => {
+    const values: unknown[] = [command.processedArgs[i]].flat();
+    for (const value of values) if (typeof value === 'string') checkPlainText(`<${argument.name()}>`, value);
+  });
+  const opts = command.opts();
+  for (const option of command.options) {
+    const values: unknown[] = [opts[option.attributeName()]].flat();
+    for (const value of values) if (typeof value === 'string') checkPlainText(option.long ?? option.flags, value);
+  }
 }
 
 /**

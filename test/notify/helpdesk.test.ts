@@ -394,6 +394,9 @@ describe('the web password and e-mail on /me', () => {
     const wrong = await client.post('/me/email', { email: 'new@example.com', current: 'not my password' });
     expect(wrong.status).toBe(422);
     expect((await phone.services.accounts.getAccount({ userId: user.userId })).user.email).toBe('old@example.com');
+    const control = await client.post('/me/email', { email: 'new\u0000@example.com', current: 'my own web password' });
+    expect(control.status).toBe(400);
+    expect(textOf(control.body)).toContain('e-mail address contains a control character (U+0000); remove it');
     const saved = await client.submit('/me/email', { email: 'new@example.com', current: 'my own web password' });
     expect(textOf(saved.body)).toContain('Your e-mail address was changed');
     expect((await phone.services.accounts.getAccount({ userId: user.userId })).user.email).toBe('new@example.com');
