@@ -12,7 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# tsc itself, not `npm run build`: that one (scripts/build.mjs, for checkouts where several starts
+# may race) makes dist a link to a build beside it, and a fresh stage has nothing to race with.
+RUN npx tsc -p tsconfig.build.json
 
 # --- runtime: production dependencies only, no compiler, no embedded Postgres
 FROM node:24-bookworm-slim AS runtime

@@ -2,7 +2,8 @@
 # DESIGN §10, checked: as root, `npm ci && npm start` in a checkout inside a directory that other
 # users cannot enter (a `mktemp -d`, mode 0700) starts on the embedded Postgres all the same: the
 # cluster lives where the postgres user can reach it, the start names that place, the demo user is
-# created, the CLI attaches to the running cluster, and a second start finds the same cluster.
+# created, another account (nobody) cannot connect to it, the CLI attaches to the running cluster,
+# and a second start finds the same cluster.
 #
 #   bash scripts/quickstart-anywhere.sh           the working tree's files (git ls-files -co --exclude-standard),
 #                                                 so uncommitted changes are checked too
@@ -96,11 +97,12 @@ fi
 
 echo "--- npm ci"
 (cd "$checkout" && npm ci --no-audit --no-fund) || fail "npm ci failed"
-(cd "$checkout" && npm run build >/dev/null) || fail "npm run build failed"
+[ -e "$checkout/dist/main.js" ] || fail "npm ci did not build dist/ (prepare)"
 
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 
-# `npm start` is `npm run build` and then this; node runs directly so that its PID is ours to stop.
+# `npm start` is `node scripts/build.mjs --if-stale` (nothing to do after npm ci built it) and then
+# this; node runs directly so that its PID is ours to stop.
 start() {
   (cd "$checkout" && exec env -u DATABASE_URL -u DATA_DIR -u NODE_ENV -u LOG_LEVEL PORT="$port" node dist/main.js) >"$log" 2>&1 &
   server=$!
@@ -133,6 +135,18 @@ case "$cluster" in
   "$work"/*) fail "the cluster is inside the 0700 directory, where the postgres user cannot reach it" ;;
 esac
 [ "$(stat -c '%U %a' "$cluster")" = "postgres 700" ] || fail "$cluster is $(stat -c '%U %a' "$cluster"), not postgres 700"
+# Private: its socket only (where postmaster.pid says), which the OS user nobody cannot reach, even
+# with the password pinline once wrote in its source.
+[ -z "$(sed -n 6p "$cluster/postmaster.pid")" ] || fail "the embedded Postgres listens on TCP"
+if command -v runuser >/dev/null && command -v psql >/dev/null; then
+  conninfo="host=$(sed -n 5p "$cluster/postmaster.pid") port=$(sed -n 4p "$cluster/postmaster.pid") user=pinline dbname=pinline"
+  if (cd / && runuser -u nobody -- env PGPASSWORD=pinline PGCONNECT_TIMEOUT=5 psql -w -X -c 'SELECT 1' "$conninfo") >"$work/nobody.out" 2>&1; then
+    fail "the OS user nobody connected to the embedded Postgres"
+  fi
+  grep -q 'Permission denied' "$work/nobody.out" || { cat "$work/nobody.out"; fail "nobody was refused otherwise than at the socket's directory"; }
+else
+  echo "runuser or psql missing: the check as the OS user nobody is skipped"
+fi
 shown="$(cd "$checkout" && env -u DATABASE_URL -u DATA_DIR -u NODE_ENV -u LOG_LEVEL node bin/pinline.js user show 1001 2>&1)" ||
   { echo "$shown"; fail "the CLI could not attach to the running cluster"; }
 grep -q '1001' <<<"$shown" || { echo "$shown"; fail "the CLI did not show the demo user"; }

@@ -44,6 +44,8 @@ export function createApp(services: Services): Express {
   const fallbackErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const failure = describeFailure(err);
     if (!failure) services.logger.error({ err: { message: err?.message, stack: err?.stack }, path: req.path }, 'request failed');
+    // Failed after the answer went out (a session saved as the database went away): nothing more to say.
+    if (res.headersSent) return void res.end();
     res
       .status(failure?.status ?? 500)
       .type('text/plain')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -107,7 +107,19 @@ function loadOrCreateDevSecrets(dataDir: string): Record<GeneratedSecret, string
   }
   if (changed) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    // Written aside, then linked (a first start) or renamed into place: two starts at once from one
+    // checkout must not each keep secrets of their own, and a reader never sees half a file.
+    const aside = `${file}.${process.pid}`;
+    writeFileSync(aside, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    try {
+      if (existsSync(file)) renameSync(aside, file);
+      else linkSync(aside, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return loadOrCreateDevSecrets(dataDir);
+    } finally {
+      rmSync(aside, { force: true });
+    }
   }
   return stored as Record<GeneratedSecret, string>;
 }

@@ -47,6 +47,8 @@ export interface Failure {
   message: string;
   /** Seconds to wait before trying again (Retry-After). */
   retryAfter?: number;
+  /** What the message leaves out, for operators only (the CLI, the server's start): the database's own words. */
+  detail?: string;
   /** The field at fault, when one is. */
   field?: string;
 }
@@ -54,6 +56,45 @@ export interface Failure {
 const BUSY_RETRY_SECONDS = 5;
 /** An instance behind a rollout is usually brought up to date within a minute or so. */
 const UNKNOWN_PEPPER_RETRY_SECONDS = 60;
+const UNAVAILABLE_RETRY_SECONDS = 5;
+
+// The database cannot be used at all, as opposed to one statement failing: SQLSTATE class 08
+// (connection), the server shutting down or starting (57P01-57P03), a login refused (28000,
+// 28P01) or no such database (3D000), and the socket errors of a server that is not there.
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '28000', '28P01', '3D000']);
+const CONNECTION_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|timeout expired|server conn crashed|server closed the connection/i;
+
+/**
+ * True for a failure of the connection to the database rather than of a statement: the same
+ * statement may work on a fresh connection once the database is back. ENOENT counts only from
+ * connect(), where it means the Unix socket is not there (the embedded Postgres is down).
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const fields = (err ?? {}) as { code?: unknown; syscall?: unknown; message?: unknown };
+  const code = typeof fields.code === 'string' ? fields.code : '';
+  if (code.startsWith('08') || CONNECTION_SQLSTATES.has(code) || CONNECTION_SOCKET_CODES.has(code)) return true;
+  if (code === 'ENOENT' && fields.syscall === 'connect') return true;
+  return CONNECTION_MESSAGES.test(String(fields.message ?? ''));
+}
+
+/** The database's own words for a connection failure (Node reports a refusal by every address of a host without a message). */
+function connectionReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  const parts = err instanceof AggregateError ? err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join(', ') : '';
+  return err.message || parts || (typeof code === 'string' ? code : '') || err.name;
+}
 
 /**
  * The one classification of errors, for the API, the web pages, the CLI and the fallback handler;
@@ -77,6 +118,15 @@ export function describeFailure(err: unknown): Failure | null {
       code: 'unavailable',
       message: 'This server cannot check that credential yet. Nothing was changed; try again in a minute.',
       retryAfter: UNKNOWN_PEPPER_RETRY_SECONDS,
+    };
+  }
+  if (isConnectionFailure(err)) {
+    return {
+      status: 503,
+      code: 'unavailable',
+      message: `The database cannot be reached right now; try again in ${UNAVAILABLE_RETRY_SECONDS} seconds.`,
+      retryAfter: UNAVAILABLE_RETRY_SECONDS,
+      detail: `cannot reach the database (${connectionReason(err)})`,
     };
   }
   const fields = (err ?? {}) as { code?: unknown; type?: unknown; status?: unknown };

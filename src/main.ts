@@ -1,12 +1,39 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ensureDemoUser } from './demo.js';
+import { describeFailure, InputError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startEventDispatcher } from './events/dispatcher.js';
 import { openRuntime } from './runtime.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Starts listening; rejects with the reason when it cannot (the port is taken, say). */
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function listenFailure(port: number, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const reason = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return `cannot listen on PORT ${port}: ${reason}`;
+}
+
+/** Two first starts at once both find the database new: the one that loses the race leaves the demo user to the other. */
+async function ensureDemoUserOnce(runtime: Parameters<typeof ensureDemoUser>[0]): Promise<void> {
+  try {
+    await ensureDemoUser(runtime, process.stdout);
+  } catch (err) {
+    if (!(err instanceof InputError && err.code === 'extension_taken')) throw err;
+  }
+}
 
 async function main(): Promise<void> {
   let config;
@@ -20,7 +47,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, config.nodeEnv);
-  const runtime = await openRuntime(config, logger);
+  // Before listening: a server that says it listens can serve (the database is there and migrated).
+  const runtime = await openRuntime(config, logger, { embedded: { supervise: true, description: `pinline server on PORT ${config.port}` } });
   // Said once: where each channel's messages go, or that they go nowhere.
   for (const note of runtime.notifications.notes) logger.info({ notifications: note }, note);
   // A rule saved before rules had to be met by some PIN is reported, never changed behind anyone's back.
@@ -30,16 +58,18 @@ async function main(): Promise<void> {
   await runtime.notifications.startWorker();
   // Every audit event POSTed to the operators' webhook, from this instance or another.
   const events = config.events ? startEventDispatcher({ pool: runtime.pool, config: config.events, logger }) : null;
-  if (config.nodeEnv !== 'production') await ensureDemoUser(runtime, process.stdout);
+  if (config.nodeEnv !== 'production') await ensureDemoUserOnce(runtime);
 
-  const app = createApp(runtime);
-  const server: Server = app.listen(config.port, () => {
-    logger.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, embeddedDatabase: !config.databaseUrl }, 'pinline listening');
-  });
-  server.on('error', (err) => {
-    logger.fatal({ err: { message: err.message } }, 'cannot listen');
-    void runtime.close().finally(() => process.exit(1));
-  });
+  const server = createServer(createApp(runtime));
+  try {
+    await listen(server, config.port);
+  } catch (err) {
+    await (events?.stop() ?? Promise.resolve()).then(() => runtime.close());
+    process.stderr.write(`pinline: ${listenFailure(config.port, err)}\n`);
+    process.exit(1);
+  }
+  logger.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, embeddedDatabase: !config.databaseUrl }, 'pinline listening');
+  server.on('error', (err) => logger.error({ err: { message: err.message } }, 'HTTP server error'));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -73,6 +103,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`pinline: ${err instanceof Error ? err.message : String(err)}\n`);
+  // One line, no stack: what the CLI would say (a database that cannot be reached, in its own words).
+  const failure = describeFailure(err);
+  const message = failure?.detail ?? failure?.message ?? (err instanceof Error ? err.message || err.name : String(err));
+  process.stderr.write(`pinline: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 });

@@ -11,7 +11,7 @@ import { pepperRing, sessionKeyRing } from './keys.js';
 import { loadMessageTexts } from './notify/messages.js';
 import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
 import { createTransports } from './notify/transports.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase, type EmbeddedOptions } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
@@ -113,14 +113,19 @@ export function createServices(
 }
 
 /**
- * Opens the database (DATABASE_URL, or an embedded Postgres under DATA_DIR/pg), applies
- * migrations, and builds the services.
+ * Opens the database (DATABASE_URL, or the embedded Postgres under DATA_DIR/pg, started or shared
+ * with another pinline process), applies migrations, and builds the services. `embedded`: how this
+ * process holds the embedded cluster (the server watches it; a command only uses it).
  */
-export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  options: { embedded?: Pick<EmbeddedOptions, 'supervise' | 'description'> } = {},
+): Promise<Runtime> {
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger);
+    embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger, options.embedded ?? { description: 'a pinline command' });
     databaseUrl = embedded.databaseUrl;
   }
   try {

@@ -8,7 +8,7 @@ import { ensureDemoUser, DEMO_EXTENSION } from '../src/demo.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { startPhoneServer } from './support/phone.js';
 import { silentLogger } from './support/services.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxyFor } from './support/tcp-proxy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 let database: TestDatabase;
@@ -23,12 +23,8 @@ afterAll(async () => {
 
 describe('health endpoints', () => {
   it('when the database goes away, then /healthz stays 200 and /readyz answers 503 until it is back', async () => {
-    const target = new URL(database.url);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    const via = new URL(database.url);
-    via.hostname = '127.0.0.1';
-    via.port = String(await proxy.start());
-    const server = await startPhoneServer(via.toString());
+    const { proxy, through } = proxyFor(database.url);
+    const server = await startPhoneServer(through(await proxy.start()));
     try {
       expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
       await proxy.cut();

@@ -112,40 +112,13 @@ function keepExitCode(code: number): void {
   }
 }
 
-// Postgres and socket errors that mean "the database cannot be used at all", not "this statement failed".
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  '28000', // invalid authorization
-  '28P01', // wrong password
-  '3D000', // no such database
-  '57P03', // starting up or shutting down
-]);
-const UNREACHABLE_MESSAGES = /timeout expired|connection timeout|Connection terminated/i;
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function describeError(err: unknown, env: CliIo['env']): string {
   if (err instanceof ConfigError) return err.message;
   const failure = describeFailure(err);
-  if (failure) return failure.message;
+  // The database's own words when it cannot be reached: the operator is the reader here.
+  if (failure) return scrub(failure.detail ?? failure.message, env);
   if (!(err instanceof Error)) return scrub(String(err), env);
-  // Node reports a refused connection to every address of a host as an AggregateError without a message.
-  const reason =
-    err.message || (err instanceof AggregateError ? err.errors.map((e: unknown) => String(e)).join(', ') : '') || errorCode(err) || err.name;
-  const code = errorCode(err);
-  if ((code !== undefined && UNREACHABLE_CODES.has(code)) || UNREACHABLE_MESSAGES.test(reason)) {
-    return `cannot reach the database (${scrub(reason, env)})`;
-  }
-  return scrub(reason, env);
+  return scrub(err.message || err.name, env);
 }
 
 /** Removes database passwords from a message: DATABASE_URL's own, and any user:password@ in a URL. */

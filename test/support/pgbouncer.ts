@@ -41,7 +41,8 @@ export async function startPgBouncer(serverUrl: string, settings: Record<string,
   const login = [`user=${decodeURIComponent(server.username) || 'postgres'}`, server.password ? `password=${decodeURIComponent(server.password)}` : ''];
   const ini = [
     '[databases]',
-    `* = host=${server.hostname} port=${server.port || '5432'} ${login.join(' ').trim()}`,
+    // The embedded Postgres listens on a Unix socket only: `?host=` names its directory.
+    `* = host=${server.searchParams.get('host') ?? server.hostname} port=${server.port || '5432'} ${login.join(' ').trim()}`,
     '[pgbouncer]',
     'listen_addr = 127.0.0.1',
     `listen_port = ${port}`,
@@ -61,6 +62,7 @@ export async function startPgBouncer(serverUrl: string, settings: Record<string,
     const through = new URL(databaseUrl);
     through.hostname = '127.0.0.1';
     through.port = String(port);
+    through.searchParams.delete('host');
     return through.toString();
   };
 

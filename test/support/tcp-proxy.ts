@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 /**
  * A TCP pass-through to Postgres that a test can cut and restore, to play a database outage
@@ -17,7 +18,10 @@ export class TcpProxy {
 
   async start(port = 0): Promise<number> {
     this.server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
+      // A host that is a directory: Postgres's Unix socket in it (the embedded one has no TCP).
+      const upstream = this.targetHost.startsWith('/')
+        ? connect(path.join(this.targetHost, `.s.PGSQL.${this.targetPort}`))
+        : connect(this.targetPort, this.targetHost);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -40,4 +44,20 @@ export class TcpProxy {
   async restore(): Promise<void> {
     if (!this.server) await this.start(this.port);
   }
+}
+
+/** A proxy in front of the Postgres of `databaseUrl`, and that URL through it (on 127.0.0.1:`port`). */
+export function proxyFor(databaseUrl: string): { proxy: TcpProxy; through(port: number): string } {
+  const target = new URL(databaseUrl);
+  const proxy = new TcpProxy(target.searchParams.get('host') ?? target.hostname, Number(target.port || 5432));
+  return {
+    proxy,
+    through(port) {
+      const via = new URL(databaseUrl);
+      via.hostname = '127.0.0.1';
+      via.port = String(port);
+      via.searchParams.delete('host');
+      return via.toString();
+    },
+  };
 }

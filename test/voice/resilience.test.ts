@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createUser } from '../support/factories.js';
 import { heardKeys, startPhoneServer, type PhoneServer } from '../support/phone.js';
 import { silentLogger } from '../support/services.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { proxyFor } from '../support/tcp-proxy.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -83,13 +83,8 @@ describe('two instances', () => {
 
 describe('database outage', () => {
   it('when the database goes away mid-call, then the caller hears [error.unavailable] in HTTP 200, and the next call works once it is back', async () => {
-    const target = new URL(database.url);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    const proxyPort = await proxy.start();
-    const viaProxy = new URL(database.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxyPort);
-    const server = await startPhoneServer(viaProxy.toString());
+    const { proxy, through } = proxyFor(database.url);
+    const server = await startPhoneServer(through(await proxy.start()));
     try {
       const user = await createUser(server.services);
       let turn = 0;
