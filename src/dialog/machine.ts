@@ -154,6 +154,8 @@ function refusalPrompt(refusal: PinRefusal): Say {
       return say('pin.too_soon');
     case 'locked':
       return say('signin.locked');
+    case 'reauth':
+      return say('signin.reauth');
   }
 }
 
@@ -162,9 +164,12 @@ function endsTheChange(refusal: PinRefusal): boolean {
   return refusal.rule === 'cannot_change' || refusal.rule === 'too_soon';
 }
 
-/** A lock or deletion since sign-in ends the call as a locked sign-in would. */
+/**
+ * A lock or deletion since sign-in ends the call as a locked sign-in would; a reset or another
+ * change of the credential since sign-in ends it with [signin.reauth].
+ */
 function onRefusal(state: CallState, kind: ChangeKind, refusal: PinRefusal): Step {
-  if (refusal.rule === 'locked') return end(state, [say('signin.locked')]);
+  if (refusal.rule === 'locked' || refusal.rule === 'reauth') return end(state, [refusalPrompt(refusal)]);
   if (endsTheChange(refusal)) return toMenu({ ...state, busyCount: 0 }, [refusalPrompt(refusal)]);
   return onRejectedEntry(state, kind, refusalPrompt(refusal));
 }
@@ -289,7 +294,7 @@ function onNewPin(state: CallState, kind: ChangeKind, digits: string): Step {
   // Non-digit entries go to the policy check too: it owns the rule and its prompt.
   return run(
     { ...state, phase: { name: 'checking_pin', kind }, pendingPinHash: null },
-    { type: 'check_new_pin', userId: account.userId, pin: digits, kind },
+    { type: 'check_new_pin', userId: account.userId, credentialVersion: account.credentialVersion, pin: digits, kind },
   );
 }
 
@@ -303,7 +308,7 @@ function onConfirmPin(state: CallState, kind: ChangeKind, digits: string): Step 
   if (account === null || pendingPinHash === null) return internalError(state);
   return run(
     { ...state, phase: { name: 'saving_pin', kind } },
-    { type: 'save_pin', userId: account.userId, confirmation: digits, pendingPinHash, kind },
+    { type: 'save_pin', userId: account.userId, credentialVersion: account.credentialVersion, confirmation: digits, pendingPinHash, kind },
   );
 }
 
@@ -396,6 +401,7 @@ function onPinSaved(state: CallState, kind: ChangeKind, event: DialogEvent): Ste
       if (account === null) return internalError(state);
       const updated: CallerSnapshot = {
         ...account,
+        credentialVersion: event.credentialVersion,
         requiredChange: null,
         tooSoonToChange: event.tooSoonToChange ?? true,
         daysUntilExpiry: event.daysUntilExpiry,

@@ -30,6 +30,7 @@ export const PROMPT_KEYS = [
   'error.unavailable',
   'system.busy',
   'pin.temp_expired',
+  'signin.reauth',
 ] as const;
 
 export type PromptKey = (typeof PROMPT_KEYS)[number];

@@ -4,7 +4,7 @@ import type { AuditEventName } from '../audit/events.js';
 import { recordAudit, type CallTurn } from '../db/audit.js';
 import { clearLocks, pinHistory, replacePinHash, updatePinFlags } from '../db/pin-credentials.js';
 import { withTransaction, type PoolClient, type Queryable } from '../db/pool.js';
-import { findAccount, findAccountWithHash, lockAccount } from '../db/users.js';
+import { findAccountWithHash, lockAccount } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { NotFoundError } from '../errors.js';
 import { changedBy } from '../notify/notices.js';
@@ -17,8 +17,8 @@ import { pinStatus } from './status.js';
 // The one path for every PIN change (DESIGN §3), the phone's two halves of it (a new PIN checked
 // and held as a hash, then confirmed and saved), and an administrator's flags and unlocks.
 
-/** A saved change comes back with the account as it is now (new expiry, flags). */
-export type ChangeResult = { ok: true; account: Account } | { ok: false; refusal: PinRefusal };
+/** A saved change comes back with the account as it is now (new expiry, flags) and the credential's new version. */
+export type ChangeResult = { ok: true; account: Account; credentialVersion: number } | { ok: false; refusal: PinRefusal };
 
 /** What an administrator may set besides a PIN: flags, and an unlock. */
 export interface PinSettings {
@@ -40,6 +40,25 @@ export interface ChangePinRequest {
   /** Resets only: the administrator sees the PIN once (audited as such). */
   showOnce?: boolean;
   call?: CallTurn;
+  /**
+   * The phone's changes: the credential version the call's sign-in proved. The change is refused
+   * ([signin.reauth]) once it has moved: a reset, another change, "must change" set or cleared.
+   */
+  provedVersion?: number;
+}
+
+/** The phone's new PIN, checked or confirmed, for the user and credential the call's sign-in proved. */
+export interface CallersChange {
+  userId: number;
+  provedVersion: number;
+  kind: OwnChangeKind;
+}
+
+/** The events that record a save request's outcome (a reset or an administrator's change never comes from a call). */
+const CHANGE_OUTCOMES: ReadonlySet<AuditEventName> = new Set<AuditEventName>(['pin.changed']);
+
+function saved(account: AccountWithHash): ChangeResult {
+  return { ok: true, account: { user: account.user, pin: account.pin, rule: account.rule }, credentialVersion: account.credentialVersion };
 }
 
 function ownerOf(account: Account): PinOwner {
@@ -52,13 +71,13 @@ function ownerOf(account: Account): PinOwner {
  */
 export function preparePin(
   ctx: PinContext,
-  request: { userId: number; newPin: string; kind: OwnChangeKind },
+  request: CallersChange & { newPin: string },
 ): Promise<{ ok: true; pendingPinHash: string } | { ok: false; refusal: PinRefusal }> {
   return ctx.gate.run(async () => {
-    // A plain read: the save checks everything again under the row lock.
+    // A plain read: the save checks everything again, the version too, under the row lock.
     const account = await findAccountWithHash(ctx.pool, { userId: request.userId });
     if (!account) return { ok: false, refusal: { rule: 'locked' } };
-    const refusal = await refusalFor(ctx, ctx.pool, account, request.newPin, request.kind);
+    const refusal = await refusalFor(ctx, ctx.pool, account, request);
     if (refusal) return { ok: false, refusal };
     return { ok: true, pendingPinHash: await ctx.hasher.hash(request.newPin) };
   });
@@ -70,7 +89,7 @@ export function preparePin(
  */
 export function confirmPin(
   ctx: PinContext,
-  request: { userId: number; confirmation: string; pendingPinHash: string; kind: OwnChangeKind; actor: Actor; call?: CallTurn },
+  request: CallersChange & { confirmation: string; pendingPinHash: string; actor: Actor; call?: CallTurn },
 ): Promise<ChangeResult | { ok: false; mismatch: true }> {
   return ctx.gate.run(async () => {
     if (!(await ctx.hasher.verify(request.pendingPinHash, request.confirmation))) {
@@ -90,35 +109,35 @@ export function changePin(ctx: PinContext, request: ChangePinRequest): Promise<C
 }
 
 async function changeInSlot(ctx: PinContext, request: ChangePinRequest): Promise<ChangeResult> {
-  // Set by a first delivery that saved, and reported once its transaction has committed.
-  let saved = false;
-  const result = await oncePerRequest<ChangeResult>(
-    ctx.pool,
-    request.call,
-    async (client) => {
-      const changed = await applyChange(ctx, client, request);
-      saved = changed.ok;
-      return changed;
+  // Set by a delivery that saved, and reported once its transaction has committed.
+  let changed = false;
+  const result = await oncePerRequest<ChangeResult>(ctx.pool, request.call, {
+    outcomes: CHANGE_OUTCOMES,
+    lock: (client) => lockAccount(client, { userId: request.userId }),
+    async apply(client, call, locked) {
+      const applied = await applyChange(ctx, client, { ...request, call }, locked);
+      changed = applied.ok;
+      return applied;
     },
-    // A retried save request: the PIN was saved by the first delivery.
-    async (_events, client) => {
-      const account = await findAccount(client, { userId: request.userId });
-      return account ? { ok: true, account } : { ok: false, refusal: { rule: 'locked' } };
-    },
-  );
-  if (saved) ctx.observer.pinChanged(request.actor.channel);
+    // A retried save of the credential as it still is: the first delivery saved the PIN.
+    replay: async (_events, account) => (account ? saved(account) : { ok: false, refusal: { rule: 'locked' } }),
+  });
+  if (changed) ctx.observer.pinChanged(request.actor.channel);
   return result;
 }
 
-/** The change itself, in the caller's transaction, inside a hashing slot the caller holds. */
-export async function applyChange(ctx: PinContext, client: PoolClient, request: ChangePinRequest): Promise<ChangeResult> {
-  const account = await lockAccount(client, { userId: request.userId });
+/**
+ * The change itself, in the caller's transaction, inside a hashing slot the caller holds.
+ * `locked`: the account when the caller has already locked its row.
+ */
+export async function applyChange(ctx: PinContext, client: PoolClient, request: ChangePinRequest, locked?: AccountWithHash | null): Promise<ChangeResult> {
+  const account = locked === undefined ? await lockAccount(client, { userId: request.userId }) : locked;
   if (!account) {
     // A user deleted during their own call or web session: nothing to save.
     if (request.kind !== 'administrative' && request.kind !== 'reset') return { ok: false, refusal: { rule: 'locked' } };
     throw new NotFoundError(`user ${request.userId}`);
   }
-  const refusal = await refusalFor(ctx, client, account, request.newPin, request.kind);
+  const refusal = await refusalFor(ctx, client, account, request);
   if (refusal) return { ok: false, refusal };
   const newHash = await ctx.hasher.hash(request.newPin);
   const reset = request.kind === 'reset';
@@ -145,6 +164,9 @@ export async function applyChange(ctx: PinContext, client: PoolClient, request: 
     account.user,
     reset ? { kind: 'pin_reset', pin: request.newPin, hours: account.rule.tempPinHours } : { kind: 'pin_changed', by: changedBy(request.actor) },
   );
+  // Read back before the audit row, which records the version this request's effects left.
+  const after = await findAccountWithHash(client, { userId: account.user.id });
+  if (!after) throw new NotFoundError(`user ${account.user.id}`);
   await recordAudit(client, {
     event: reset ? 'pin.reset' : 'pin.changed',
     actor: request.actor,
@@ -154,17 +176,24 @@ export async function applyChange(ctx: PinContext, client: PoolClient, request: 
       ? { channels, shownOnce: request.showOnce === true }
       : { kind: request.kind, ...(request.kind === 'administrative' ? { mustChange: flags.mustChange } : {}) },
     call: request.call ?? null,
+    credentialVersion: after.credentialVersion,
   });
-  const changed = await findAccount(client, { userId: account.user.id });
-  if (!changed) throw new NotFoundError(`user ${account.user.id}`);
-  return { ok: true, account: changed };
+  return saved(after);
 }
 
-async function refusalFor(ctx: PinContext, client: Queryable, account: AccountWithHash, newPin: string, kind: ChangeKind): Promise<PinRefusal | null> {
+async function refusalFor(
+  ctx: PinContext,
+  client: Queryable,
+  account: AccountWithHash,
+  request: { newPin: string; kind: ChangeKind; provedVersion?: number },
+): Promise<PinRefusal | null> {
+  const { newPin, kind } = request;
   const status = pinStatus(account.pin, account.rule, ctx.clock());
   // The user's own changes stop at a lock at once, even mid-call; an administrator's do not.
   const own = kind !== 'administrative' && kind !== 'reset';
   if (own && status.lockout) return { rule: 'locked' };
+  // A reset or a change since the call's sign-in takes the account back from the call.
+  if (request.provedVersion !== undefined && request.provedVersion !== account.credentialVersion) return { rule: 'reauth' };
   if (kind === 'voluntary') {
     if (account.pin.cannotChange) return { rule: 'cannot_change' };
     if (status.tooSoonToChange) return { rule: 'too_soon', minutes: account.rule.minChangeMinutes };

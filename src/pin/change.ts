@@ -23,7 +23,9 @@ export type PinRefusal =
   | { rule: 'cannot_change' }
   | { rule: 'too_soon'; minutes: number }
   // The user's own changes: the account is locked or no longer exists (flags take effect at once).
-  | { rule: 'locked' };
+  | { rule: 'locked' }
+  // A call's change: the credential its sign-in proved has changed since (a reset, another change).
+  | { rule: 'reauth' };
 
 /** What the policy alone refuses, without the stored hashes or flags. */
 export type PolicyRefusal = Extract<PinRefusal, { rule: 'too_short' | 'too_long' | 'trivial' }>;
@@ -63,6 +65,8 @@ export function describeRefusal(refusal: PinRefusal): string {
       return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
     case 'locked':
       return 'PIN change refused: the account is locked';
+    case 'reauth':
+      return 'PIN change refused: the PIN was reset or changed since this sign-in, so sign in again';
   }
 }
 

@@ -3,9 +3,9 @@ import type { Actor } from '../audit/actor.js';
 import type { CallTurn } from '../db/audit.js';
 import type { PoolClient } from '../db/pool.js';
 import type { DeliveryChannel } from '../notify/notices.js';
-import { refusalError, type OwnChangeKind, type PinRefusal } from './change.js';
+import { refusalError, type PinRefusal } from './change.js';
 import * as changes from './change-path.js';
-import type { ChangePinRequest, ChangeResult, PinSettings } from './change-path.js';
+import type { CallersChange, ChangePinRequest, ChangeResult, PinSettings } from './change-path.js';
 import { pinContext, type PinContext, type PinServiceDeps } from './context.js';
 import type { PinOwner } from './policy.js';
 import * as resets from './reset.js';
@@ -39,20 +39,13 @@ export class PinService {
     return signin.admitWebSignin(this.ctx, userId, actor);
   }
 
-  preparePin(request: { userId: number; newPin: string; kind: OwnChangeKind }): Promise<
+  preparePin(request: CallersChange & { newPin: string }): Promise<
     { ok: true; pendingPinHash: string } | { ok: false; refusal: PinRefusal }
   > {
     return changes.preparePin(this.ctx, request);
   }
 
-  confirmPin(request: {
-    userId: number;
-    confirmation: string;
-    pendingPinHash: string;
-    kind: OwnChangeKind;
-    actor: Actor;
-    call?: CallTurn;
-  }): Promise<ChangeResult | { ok: false; mismatch: true }> {
+  confirmPin(request: CallersChange & { confirmation: string; pendingPinHash: string; actor: Actor; call?: CallTurn }): Promise<ChangeResult | { ok: false; mismatch: true }> {
     return changes.confirmPin(this.ctx, request);
   }
 

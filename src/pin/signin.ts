@@ -1,4 +1,4 @@
-import { EXTENSION_PATTERN, type Account } from '../accounts/model.js';
+import { EXTENSION_PATTERN, type Account, type AccountWithHash } from '../accounts/model.js';
 import type { Actor } from '../audit/actor.js';
 import type { AuditEventName } from '../audit/events.js';
 import { recordAudit, type CallTurn } from '../db/audit.js';
@@ -6,7 +6,7 @@ import { claimLockoutNotice } from '../db/notifications.js';
 import { markInactiveLock, recordSigninFailure, recordSigninSuccess, recordWebSignin } from '../db/pin-credentials.js';
 import { withTransaction, type PoolClient } from '../db/pool.js';
 import { findRuleByName } from '../db/rules.js';
-import { findAccount, lockAccount } from '../db/users.js';
+import { lockAccount } from '../db/users.js';
 import { HashingBusyError } from '../errors.js';
 import type { PinContext } from './context.js';
 import { oncePerRequest } from './requests.js';
@@ -17,9 +17,11 @@ import { pinStatus, type PinStatus } from './status.js';
 // its first outcome, and the web's sign-in admitted past the same locks.
 
 export type SigninResult =
-  | { outcome: 'ok'; account: Account }
+  // The credential version the sign-in proved travels with the call (DESIGN §3).
+  | { outcome: 'ok'; account: Account; credentialVersion: number }
   | { outcome: 'invalid'; maxFailedPerCall: number }
-  | { outcome: 'locked' }
+  // lockedUntil: when an intruder lockout ends; null for any lock that waits for an administrator.
+  | { outcome: 'locked'; lockedUntil: Date | null }
   | { outcome: 'temp_expired' };
 
 /** What a sign-in came to, as counted: the result's outcome, or busy when no hashing slot freed up in time. */
@@ -32,32 +34,47 @@ export interface SigninRequest {
   call?: CallTurn;
 }
 
+/** The events that record a sign-in request's outcome: exactly one of them per check. */
+const SIGNIN_OUTCOMES: ReadonlySet<AuditEventName> = new Set<AuditEventName>(['signin.succeeded', 'signin.failed', 'signin.refused_locked', 'signin.temp_expired']);
+
+function locked(status: PinStatus): SigninResult {
+  return { outcome: 'locked', lockedUntil: status.lockedUntil };
+}
+
+function signedIn(account: AccountWithHash): SigninResult {
+  return { outcome: 'ok', account: { user: account.user, pin: account.pin, rule: account.rule }, credentialVersion: account.credentialVersion };
+}
+
 /**
  * Checks a sign-in. The credential row is locked for the whole check, so parallel guesses on
  * one account are counted one after another and cannot get past the lockout threshold.
  * Unknown extensions are verified against a dummy hash so they cost the same time.
- * With `call`, a retried request replays its first outcome instead of counting again.
+ * With `call`, a retried request replays its first outcome instead of counting again, while the
+ * user and credential it recorded are still current; otherwise it is checked in full.
  */
 export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<SigninResult> {
   const { hasher, gate } = ctx;
-  // Set by a first delivery only, and reported once its transaction has committed.
+  // Set by a delivery that checked the PIN, and reported once its transaction has committed.
   let applied = false;
   let lockedOut = false;
+  const lock = (client: PoolClient) =>
+    EXTENSION_PATTERN.test(request.extension) ? lockAccount(client, { extension: request.extension }) : Promise.resolve(null);
   const checked = gate.run(() =>
-    oncePerRequest<SigninResult>(
-      ctx.pool,
-      request.call,
-      async (client) => {
+    oncePerRequest<SigninResult>(ctx.pool, request.call, {
+      outcomes: SIGNIN_OUTCOMES,
+      lock,
+      async apply(client, call, alreadyLocked) {
         applied = true;
         const now = ctx.clock();
-        const account = EXTENSION_PATTERN.test(request.extension) ? await lockAccount(client, { extension: request.extension }) : null;
-        const auditOf = (event: AuditEventName, target: Account | null, details: Record<string, unknown> = {}) => ({
+        const account = alreadyLocked === undefined ? await lock(client) : alreadyLocked;
+        const auditOf = (event: AuditEventName, target: AccountWithHash | null, details: Record<string, unknown> = {}) => ({
           event,
           actor: request.actor,
           userId: target?.user.id ?? null,
           extension: target?.user.extension ?? null,
           details,
-          call: request.call ?? null,
+          call: call ?? null,
+          credentialVersion: target?.credentialVersion ?? null,
         });
         const audit = (...args: Parameters<typeof auditOf>) => recordAudit(client, auditOf(...args));
 
@@ -71,9 +88,9 @@ export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<S
         const status = pinStatus(account.pin, account.rule, now);
         if (status.lockout) {
           // Not checked, not counted, not extended.
-          await auditInactiveLock(client, account, status, now, request.actor, request.call);
+          await auditInactiveLock(client, account, status, now, request.actor, call);
           await audit('signin.refused_locked', account, { lockout: status.lockout });
-          return { outcome: 'locked' };
+          return locked(status);
         }
 
         if (await hasher.verify(account.pinHash, request.pin)) {
@@ -82,6 +99,7 @@ export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<S
             await audit('signin.temp_expired', account, { temporarySince: account.pin.temporarySince?.toISOString() });
             return { outcome: 'temp_expired' };
           }
+          // The same PIN re-hashed: the credential, and its version, stay.
           const upgraded = hasher.needsRehash(account.pinHash) ? await hasher.hash(request.pin) : null;
           // Always written: the last sign-in is what the inactivity lock and report count from.
           await recordSigninSuccess(client, {
@@ -91,7 +109,7 @@ export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<S
             audit: auditOf('signin.succeeded', account, upgraded ? { rehashed: true } : {}),
           });
           const pin = { ...account.pin, failedCount: 0, lockedAt: null, lastSigninAt: now, inactiveLockedAt: null };
-          return { outcome: 'ok', account: { ...account, pin } };
+          return signedIn({ ...account, pin });
         }
 
         const failedCount = status.effectiveFailedCount + 1;
@@ -106,23 +124,16 @@ export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<S
         lockedOut = lockNow;
         return { outcome: 'invalid', maxFailedPerCall: account.rule.maxFailedPerCall };
       },
-      async (events, client) => {
-        // A retry of a request already applied: answer as the first delivery did, unless the
-        // account has been locked or deleted since (flags take effect at once).
-        if (events.includes('signin.succeeded')) {
-          const account = await findAccount(client, { extension: request.extension });
-          if (!account || pinStatus(account.pin, account.rule, ctx.clock()).lockout) return { outcome: 'locked' };
-          return { outcome: 'ok', account };
-        }
-        if (events.includes('signin.refused_locked')) return { outcome: 'locked' };
+      // A retry of a request already applied, for the same user and credential: answer as the
+      // first delivery did, unless the account has been locked since (flags take effect at once).
+      async replay(events, account, client) {
+        const status = account ? pinStatus(account.pin, account.rule, ctx.clock()) : null;
+        if (events.includes('signin.succeeded') && account && status) return status.lockout ? locked(status) : signedIn(account);
+        if (events.includes('signin.refused_locked') && status) return locked(status);
         if (events.includes('signin.temp_expired')) return { outcome: 'temp_expired' };
-        const account = await findAccount(client, { extension: request.extension });
-        return {
-          outcome: 'invalid',
-          maxFailedPerCall: account?.rule.maxFailedPerCall ?? (await defaultMaxFailedPerCall(client)),
-        };
+        return { outcome: 'invalid', maxFailedPerCall: account?.rule.maxFailedPerCall ?? (await defaultMaxFailedPerCall(client)) };
       },
-    ),
+    }),
   );
   return checked.then(
     (result) => {

@@ -13,10 +13,11 @@ export interface CallContext {
 }
 
 /** The dialog's snapshot of an account: what its menu turns need without a database round-trip. */
-export function callerSnapshot(account: Account, now: Date): CallerSnapshot {
+export function callerSnapshot(account: Account, now: Date, credentialVersion: number): CallerSnapshot {
   const status = pinStatus(account.pin, account.rule, now);
   return {
     userId: account.user.id,
+    credentialVersion,
     extension: account.user.extension,
     locale: account.user.locale,
     requiredChange: status.requiredChange,
@@ -42,12 +43,15 @@ export async function runEffect(services: Services, context: CallContext, effect
       }
       case 'verify_signin': {
         const result = await pins.verifySignin({ extension: effect.extension, pin: effect.pin, actor: context.actor, call: context.call });
-        if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date()) };
+        if (result.outcome === 'ok') {
+          return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date(), result.credentialVersion) };
+        }
         if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
+        if (result.outcome === 'locked') return { type: 'signin_result', outcome: 'locked' };
         return { type: 'signin_result', outcome: result.outcome };
       }
       case 'check_new_pin': {
-        const result = await pins.preparePin({ userId: effect.userId, newPin: effect.pin, kind: effect.kind });
+        const result = await pins.preparePin({ userId: effect.userId, provedVersion: effect.credentialVersion, newPin: effect.pin, kind: effect.kind });
         return result.ok
           ? { type: 'pin_checked', outcome: 'accepted', pendingPinHash: result.pendingPinHash }
           : { type: 'pin_checked', outcome: 'rejected', refusal: result.refusal };
@@ -55,6 +59,7 @@ export async function runEffect(services: Services, context: CallContext, effect
       case 'save_pin': {
         const result = await pins.confirmPin({
           userId: effect.userId,
+          provedVersion: effect.credentialVersion,
           confirmation: effect.confirmation,
           pendingPinHash: effect.pendingPinHash,
           kind: effect.kind,
@@ -62,8 +67,14 @@ export async function runEffect(services: Services, context: CallContext, effect
           call: context.call,
         });
         if (result.ok) {
-          const snapshot = callerSnapshot(result.account, new Date());
-          return { type: 'pin_saved', outcome: 'saved', daysUntilExpiry: snapshot.daysUntilExpiry, tooSoonToChange: snapshot.tooSoonToChange };
+          const snapshot = callerSnapshot(result.account, new Date(), result.credentialVersion);
+          return {
+            type: 'pin_saved',
+            outcome: 'saved',
+            daysUntilExpiry: snapshot.daysUntilExpiry,
+            tooSoonToChange: snapshot.tooSoonToChange,
+            credentialVersion: snapshot.credentialVersion,
+          };
         }
         if ('mismatch' in result) return { type: 'pin_saved', outcome: 'mismatch' };
         return { type: 'pin_saved', outcome: 'rejected', refusal: result.refusal };

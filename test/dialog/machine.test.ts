@@ -20,6 +20,7 @@ import { seededRandom as prng } from '../support/random.js';
 function acct(over: Partial<CallerSnapshot> = {}): CallerSnapshot {
   return {
     userId: 7,
+    credentialVersion: 3,
     extension: '1001',
     locale: 'es-US',
     requiredChange: null,
@@ -58,8 +59,8 @@ const accepted = (hash = 'hash-A'): DialogEvent => ({ type: 'pin_checked', outco
 const checkRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_checked', outcome: 'rejected', refusal });
 const saved = (daysUntilExpiry: number | null = 180, tooSoonToChange?: boolean): DialogEvent =>
   tooSoonToChange === undefined
-    ? { type: 'pin_saved', outcome: 'saved', daysUntilExpiry }
-    : { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, tooSoonToChange };
+    ? { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, credentialVersion: 4 }
+    : { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, tooSoonToChange, credentialVersion: 4 };
 const MISMATCH: DialogEvent = { type: 'pin_saved', outcome: 'mismatch' };
 const saveRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_saved', outcome: 'rejected', refusal });
 
@@ -552,7 +553,7 @@ table('new PIN entry', [
       event: digits('135790'),
       say: [],
       phase: checking(kind),
-      effects: [{ type: 'check_new_pin', userId: 7, pin: '135790', kind }],
+      effects: [{ type: 'check_new_pin', userId: 7, credentialVersion: 3, pin: '135790', kind }],
     }),
   ),
   {
@@ -561,7 +562,7 @@ table('new PIN entry', [
     event: digits('12*4'),
     say: [],
     phase: checking('enrollment'),
-    effects: [{ type: 'check_new_pin', userId: 7, pin: '12*4', kind: 'enrollment' }],
+    effects: [{ type: 'check_new_pin', userId: 7, credentialVersion: 3, pin: '12*4', kind: 'enrollment' }],
   },
   {
     name: 'when new_pin without an account gets a PIN, then it is an internal error',
@@ -630,6 +631,21 @@ table('new PIN check', [
       state: signedIn(saving(kind), { pendingPinHash: 'hash-A' }),
       event: saveRejected({ rule: 'locked' }),
       say: ['signin.locked'],
+      phase: ENDED,
+      expectState: { pendingPinHash: null },
+    },
+    {
+      name: `when checking_pin (${kind}) finds the credential changed since sign-in, then it says [signin.reauth] and hangs up`,
+      state: signedIn(checking(kind), { rejectedEntries: 1 }),
+      event: checkRejected({ rule: 'reauth' }),
+      say: ['signin.reauth'],
+      phase: ENDED,
+    },
+    {
+      name: `when saving_pin (${kind}) finds the credential changed since sign-in, then it says [signin.reauth], hangs up and forgets the pending PIN`,
+      state: signedIn(saving(kind), { pendingPinHash: 'hash-A' }),
+      event: saveRejected({ rule: 'reauth' }),
+      say: ['signin.reauth'],
       phase: ENDED,
       expectState: { pendingPinHash: null },
     },
@@ -732,7 +748,7 @@ table('new PIN confirmation', [
       event: digits('135790'),
       say: [],
       phase: saving(kind),
-      effects: [{ type: 'save_pin', userId: 7, confirmation: '135790', pendingPinHash: 'hash-A', kind }],
+      effects: [{ type: 'save_pin', userId: 7, credentialVersion: 3, confirmation: '135790', pendingPinHash: 'hash-A', kind }],
       expectState: { pendingPinHash: 'hash-A' },
     }),
   ),
@@ -754,7 +770,7 @@ table('saving the new PIN', [
     expectState: {
       pendingPinHash: null,
       rejectedEntries: 0,
-      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 180 }),
+      account: acct({ credentialVersion: 4, requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 180 }),
     },
   },
   {
@@ -765,7 +781,7 @@ table('saving the new PIN', [
     phase: MENU,
     expectState: {
       pendingPinHash: null,
-      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 90 }),
+      account: acct({ credentialVersion: 4, requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 90 }),
     },
   },
   {
@@ -774,7 +790,7 @@ table('saving the new PIN', [
     event: saved(null),
     say: ['pin.changed', 'menu.main'],
     phase: MENU,
-    expectState: { pendingPinHash: null, busyCount: 0, account: acct({ tooSoonToChange: true, daysUntilExpiry: null }) },
+    expectState: { pendingPinHash: null, busyCount: 0, account: acct({ credentialVersion: 4, tooSoonToChange: true, daysUntilExpiry: null }) },
   },
   {
     name: 'when saving_pin gets saved under a rule with no minimum time, then another change stays allowed',
@@ -782,7 +798,7 @@ table('saving the new PIN', [
     event: saved(180, false),
     say: ['pin.changed', 'menu.main'],
     phase: MENU,
-    expectState: { account: acct({ tooSoonToChange: false, daysUntilExpiry: 180 }) },
+    expectState: { account: acct({ credentialVersion: 4, tooSoonToChange: false, daysUntilExpiry: 180 }) },
   },
   {
     name: 'when saving_pin (voluntary) gets mismatch, then it says [pin.mismatch] and asks for a new PIN with the hint',
