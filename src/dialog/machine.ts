@@ -100,12 +100,14 @@ function gatherFor(state: CallState, phase: InputPhase): Gather {
   return { kind: phase.name === 'menu' ? 'menu' : 'digits', waitSeconds };
 }
 
-function newPinPrompts(kind: ChangeKind): Say[] {
-  return kind === 'voluntary' ? [say('pin.enter_new'), say('pin.cancel_hint')] : [say('pin.enter_new')];
+function newPinPrompts(kind: ChangeKind, account: CallerSnapshot | null): Say[] {
+  // The length range is stated every time (DESIGN §1); a snapshot without one says the defaults.
+  const enter = say('pin.enter_new', { min: account?.minLength ?? 6, max: account?.maxLength ?? 20 });
+  return kind === 'voluntary' ? [enter, say('pin.cancel_hint')] : [enter];
 }
 
 /** The prompt(s) that ask for a phase's input; repeated after no input, busy, rejections. */
-function promptsFor(phase: InputPhase): Say[] {
+function promptsFor(phase: InputPhase, account: CallerSnapshot | null): Say[] {
   switch (phase.name) {
     case 'enter_id':
       return [say('signin.enter_id')];
@@ -114,7 +116,7 @@ function promptsFor(phase: InputPhase): Say[] {
     case 'menu':
       return [say('menu.main')];
     case 'new_pin':
-      return newPinPrompts(phase.kind);
+      return newPinPrompts(phase.kind, account);
     case 'confirm_pin':
       return [say('pin.confirm')];
   }
@@ -122,7 +124,7 @@ function promptsFor(phase: InputPhase): Say[] {
 
 /** Enter an input phase: say `before`, then the phase's own prompt, and gather. */
 function enter(state: CallState, phase: InputPhase, before: Say[] = []): Step {
-  return ask({ ...state, phase }, [...before, ...promptsFor(phase)], gatherFor(state, phase));
+  return ask({ ...state, phase }, [...before, ...promptsFor(phase, state.account)], gatherFor(state, phase));
 }
 
 /** Leaving a new-PIN dialog forgets its counters and any pending hash. */
@@ -145,7 +147,9 @@ function refusalPrompt(refusal: PinRefusal): Say {
     case 'too_long':
       return say('pin.too_long', { max: refusal.max });
     case 'trivial':
-      return say('pin.trivial');
+      if (refusal.reason === 'common') return say('pin.common');
+      // The keys said one by one ("9 8 7"), not as a number; other reasons name none.
+      return say('pin.trivial', { reason: refusal.reason, keys: refusal.reason === 'keypad' ? [...refusal.keys].join(' ') : '' });
     case 'reused':
       return say('pin.reused');
     case 'cannot_change':
@@ -351,7 +355,9 @@ function onSigninResult(
       return enter(next, { name: 'enter_id' }, [say('signin.invalid')]);
     }
     case 'locked':
-      return end(s, [say('signin.locked')]);
+      return end(s, [
+        event.lockedForMinutes === null ? say('signin.locked') : say('signin.locked_for', { minutes: Math.max(1, Math.ceil(event.lockedForMinutes)) }),
+      ]);
     case 'temp_expired':
       return end(s, [say('pin.temp_expired')]);
   }
@@ -372,8 +378,8 @@ function onRejectedEntry(state: CallState, kind: ChangeKind, reason: Say): Step 
   const s: CallState = { ...state, busyCount: 0, rejectedEntries, pendingPinHash: null };
   if (rejectedEntries >= MAX_REJECTED_ENTRIES) {
     if (kind === 'voluntary') return toMenu(s, [reason]);
-    // Enrollment and a forced change cannot be skipped, so the call ends.
-    return end(s, [reason, say('goodbye')], [audit('call.pin_entry_limit')]);
+    // Enrollment and a forced change cannot be skipped, so the call ends, saying nothing changed.
+    return end(s, [reason, say('pin.too_many_tries')], [audit('call.pin_entry_limit')]);
   }
   return enter(s, { name: 'new_pin', kind }, [reason]);
 }

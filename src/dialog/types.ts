@@ -37,6 +37,8 @@ export interface CallerSnapshot {
   cannotChange: boolean;
   tooSoonToChange: boolean; // less than the rule's minimum time since the last change (adapter computes)
   responseWait: number; // seconds to wait for keys from the turn after the PIN is verified
+  minLength: number; // the rule's PIN length range, said before each new PIN
+  maxLength: number;
 }
 
 export type Phase =
@@ -74,7 +76,8 @@ export type DialogEvent =
   | { type: 'no_input' }
   | { type: 'signin_result'; outcome: 'ok'; account: CallerSnapshot }
   | { type: 'signin_result'; outcome: 'invalid'; maxFailedPerCall: number }
-  | { type: 'signin_result'; outcome: 'locked' }
+  // lockedForMinutes: the minutes until an intruder lockout ends; null for a lock an administrator must lift.
+  | { type: 'signin_result'; outcome: 'locked'; lockedForMinutes: number | null }
   // The right PIN, but a temporary one (a reset) past its lifetime: not a failure, and the call ends.
   | { type: 'signin_result'; outcome: 'temp_expired' }
   | { type: 'pin_checked'; outcome: 'accepted'; pendingPinHash: string }

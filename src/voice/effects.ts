@@ -26,6 +26,8 @@ export function callerSnapshot(account: Account, now: Date, credentialVersion: n
     cannotChange: account.pin.cannotChange,
     tooSoonToChange: status.tooSoonToChange,
     responseWait: account.user.responseWait,
+    minLength: account.rule.minLength,
+    maxLength: account.rule.maxLength,
   };
 }
 
@@ -47,7 +49,10 @@ export async function runEffect(services: Services, context: CallContext, effect
           return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date(), result.credentialVersion) };
         }
         if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
-        if (result.outcome === 'locked') return { type: 'signin_result', outcome: 'locked' };
+        if (result.outcome === 'locked') {
+          const lockedForMinutes = result.lockedUntil === null ? null : (result.lockedUntil.getTime() - Date.now()) / 60_000;
+          return { type: 'signin_result', outcome: 'locked', lockedForMinutes };
+        }
         return { type: 'signin_result', outcome: result.outcome };
       }
       case 'check_new_pin': {

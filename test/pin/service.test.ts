@@ -231,7 +231,7 @@ describe('PIN change', () => {
     ['12345', { rule: 'too_short', min: 6 }],
     ['12a456', { rule: 'too_short', min: 6 }],
     ['730496730496730496730', { rule: 'too_long', max: 20 }],
-    ['147963', { rule: 'trivial', reason: 'keypad_line' }],
+    ['147963', { rule: 'trivial', reason: 'keypad', keys: '147' }],
   ])('when the new PIN is %s, then the change is refused naming the rule', async (newPin, refusal) => {
     const user = await createUser(fixture.services);
     const result = await fixture.services.pins.changePin({ userId: user.userId, newPin, kind: 'administrative', actor: testActor });

@@ -35,7 +35,7 @@ async function signedIn(user: { extension: string; pin: string }) {
 /** Heard nothing past the sign-in: not the menu, not a new-PIN dialog, and no state that carries a signed-in caller. */
 function expectRefusedSignin(answer: Answer): void {
   expect(answer.said[0]).toBe('signin.invalid');
-  for (const key of ['menu.main', 'enroll.welcome', 'pin.expired', 'pin.enter_new']) expect(answer.said.join(' ')).not.toContain(key);
+  for (const key of ['menu.main', 'enroll.welcome', 'pin.expired', 'pin.enter_new{min=6,max=20}']) expect(answer.said.join(' ')).not.toContain(key);
 }
 
 /** The account-changed ending: [signin.reauth] and a hang-up. */
@@ -56,7 +56,7 @@ describe('an old sign-in replayed', () => {
     expect(await pinHash(user.userId)).toBe(helpdeskHash);
     // The helpdesk's PIN is still the one that signs in, into the forced change.
     const next = await signedIn({ extension: user.extension, pin: resetPin as string });
-    expect(next.answer.said).toEqual(['pin.expired', 'pin.enter_new']);
+    expect(next.answer.said).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when the user has changed their own PIN since, then the replayed sign-in fails', async () => {
@@ -102,13 +102,13 @@ describe('a helpdesk reset during a call', () => {
   it('when the caller is in a forced change, then the new PIN is refused with [signin.reauth] and the helpdesk PIN stays', async () => {
     const user = await createUser(phone.services, { flags: { mustChange: true } });
     const { call, answer } = await signedIn(user);
-    expect(answer.said).toEqual(['pin.expired', 'pin.enter_new']);
+    expect(answer.said).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
     const { pin: resetPin } = await phone.services.pins.resetPin(user.userId, testActor, { showOnce: true });
     const helpdeskHash = await pinHash(user.userId);
 
     expectReauth(await call.press(answer.action, '604817'));
     expect(await pinHash(user.userId)).toBe(helpdeskHash);
-    expect((await signedIn({ extension: user.extension, pin: resetPin as string })).answer.said).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await signedIn({ extension: user.extension, pin: resetPin as string })).answer.said).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when the caller of a forced change is at the confirmation, then nothing is saved', async () => {
