@@ -57,6 +57,11 @@ export interface CallersChange {
 /** The events that record a save request's outcome (a reset or an administrator's change never comes from a call). */
 const CHANGE_OUTCOMES: ReadonlySet<AuditEventName> = new Set<AuditEventName>(['pin.changed']);
 
+/** A call state sealed before it carried a version (or altered) proves no credential at all. */
+function proves(change: CallersChange): boolean {
+  return Number.isInteger(change.provedVersion);
+}
+
 function saved(account: AccountWithHash): ChangeResult {
   return { ok: true, account: { user: account.user, pin: account.pin, rule: account.rule }, credentialVersion: account.credentialVersion };
 }
@@ -73,6 +78,7 @@ export function preparePin(
   ctx: PinContext,
   request: CallersChange & { newPin: string },
 ): Promise<{ ok: true; pendingPinHash: string } | { ok: false; refusal: PinRefusal }> {
+  if (!proves(request)) return Promise.resolve({ ok: false, refusal: { rule: 'reauth' } });
   return ctx.gate.run(async () => {
     // A plain read: the save checks everything again, the version too, under the row lock.
     const account = await findAccountWithHash(ctx.pool, { userId: request.userId });
@@ -91,6 +97,7 @@ export function confirmPin(
   ctx: PinContext,
   request: CallersChange & { confirmation: string; pendingPinHash: string; actor: Actor; call?: CallTurn },
 ): Promise<ChangeResult | { ok: false; mismatch: true }> {
+  if (!proves(request)) return Promise.resolve({ ok: false, refusal: { rule: 'reauth' } });
   return ctx.gate.run(async () => {
     if (!(await ctx.hasher.verify(request.pendingPinHash, request.confirmation))) {
       return { ok: false as const, mismatch: true as const };

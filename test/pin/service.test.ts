@@ -388,6 +388,18 @@ describe('the credential version', () => {
     ).toEqual({ ok: false, refusal: { rule: 'reauth' } });
     expect((await credential(user.userId)).pin_hash).toBe(reset.pin_hash);
   });
+
+  it('when a call state carries no version (sealed before the binding), then its change proves nothing and is refused as reauth', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { flags: { mustChange: true } });
+    const unproved = JSON.parse('{}').version as number;
+    expect(await pins.preparePin({ userId: user.userId, provedVersion: unproved, newPin: '604817', kind: 'forced' })).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: await version(user.userId), newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    expect(
+      await pins.confirmPin({ userId: user.userId, provedVersion: unproved, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller }),
+    ).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+  });
 });
 
 describe('a request checked again', () => {
