@@ -20,7 +20,11 @@ export interface Config {
   readonly publicBaseUrl: string;
   readonly twilioAuthToken: string;
   readonly pinPepper: string;
+  /** Older peppers whose hashes still verify (PIN_PEPPER_PREVIOUS), newest first: DESIGN §10 rotation. */
+  readonly pinPepperPrevious: readonly string[];
   readonly sessionSecret: string;
+  /** Other session secrets still accepted (SESSION_SECRET_PREVIOUS), newest first. */
+  readonly sessionSecretPrevious: readonly string[];
   readonly defaultLocale: string;
   readonly logLevel: string;
   /** Twilio `<Say voice>` per locale; a locale without an entry uses Twilio's default voice. */
@@ -152,6 +156,16 @@ const voices = z.string().transform((raw, ctx) => {
   return Object.freeze(parsed);
 });
 
+/** A comma-separated list of secrets (a secret has no comma: `openssl rand -hex 32` makes none). */
+const secretList = z.string().transform((raw) =>
+  Object.freeze(
+    raw
+      .split(',')
+      .map((secret) => secret.trim())
+      .filter(Boolean),
+  ),
+);
+
 const cores = Math.max(1, availableParallelism());
 
 const EnvSchema = z.object({
@@ -178,6 +192,8 @@ const EnvSchema = z.object({
   DB_POOL_SIZE: z.preprocess(unset, wholeNumber(2, 1000).optional()),
   TRUST_PROXY: z.preprocess(unset, trustProxy.default('loopback')),
   // A bearer token is one word: a space could never match an Authorization header.
+  PIN_PEPPER_PREVIOUS: z.preprocess(unset, secretList.default([])),
+  SESSION_SECRET_PREVIOUS: z.preprocess(unset, secretList.default([])),
   METRICS_TOKEN: z.preprocess(unset, z.string().regex(/^\S+$/, { error: 'must not contain spaces' }).optional()),
   TWILIO_ACCOUNT_SID: z.preprocess(
     unset,
@@ -240,7 +256,11 @@ export function loadConfig(env: Env = process.env): Config {
   const needsGenerated = GENERATED_SECRETS.some((name) => !env[name]);
   const generated = nodeEnv !== 'production' && needsGenerated ? loadOrCreateDevSecrets(dataDir) : null;
   const secret = (name: GeneratedSecret): string => env[name] || generated?.[name] || '';
-  problems.push(...secretProblems(nodeEnv === 'production' ? 'production' : 'development', secret));
+  const previous = {
+    PIN_PEPPER: vars?.PIN_PEPPER_PREVIOUS ?? [],
+    SESSION_SECRET: vars?.SESSION_SECRET_PREVIOUS ?? [],
+  };
+  problems.push(...secretProblems(nodeEnv === 'production' ? 'production' : 'development', secret, previous));
 
   if (!vars) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const hashConcurrency = vars.HASH_CONCURRENCY;
@@ -267,7 +287,9 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: (vars.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     twilioAuthToken: secret('TWILIO_AUTH_TOKEN'),
     pinPepper: secret('PIN_PEPPER'),
+    pinPepperPrevious: vars.PIN_PEPPER_PREVIOUS,
     sessionSecret: secret('SESSION_SECRET'),
+    sessionSecretPrevious: vars.SESSION_SECRET_PREVIOUS,
     defaultLocale: vars.DEFAULT_LOCALE,
     logLevel: vars.LOG_LEVEL,
     voices: vars.VOICES,
@@ -301,15 +323,35 @@ function pairProblems(vars: z.output<typeof EnvSchema>): string[] {
     .map(([nameA, a, nameB]) => (a === undefined ? `${nameA} is needed with ${nameB}` : `${nameB} is needed with ${nameA}`));
 }
 
-/** DESIGN §7: in production the pepper and session secret are long and distinct, and the auth token is Twilio's. */
-function secretProblems(strictness: 'production' | 'development', secret: (name: GeneratedSecret) => string): string[] {
+/**
+ * DESIGN §7: in production the pepper and session secret are long and distinct, and the auth
+ * token is Twilio's. The previous secrets of rotation (§10) are held to the same length, and to
+ * the same distinctness; each names its variable and place in the list, never its value.
+ */
+function secretProblems(
+  strictness: 'production' | 'development',
+  secret: (name: GeneratedSecret) => string,
+  previous: Readonly<Record<'PIN_PEPPER' | 'SESSION_SECRET', readonly string[]>>,
+): string[] {
   const problems: string[] = [];
   const minLength = MIN_SECRET_LENGTH[strictness];
   for (const name of ['PIN_PEPPER', 'SESSION_SECRET'] as const) {
     if (secret(name).length < minLength) problems.push(`${name} must be at least ${minLength} characters`);
+    const list = previous[name];
+    list.forEach((older, index) => {
+      const which = list.length > 1 ? `${name}_PREVIOUS (entry ${index + 1})` : `${name}_PREVIOUS`;
+      if (older.length < minLength) problems.push(`${which} must be at least ${minLength} characters`);
+      if (older === secret(name)) problems.push(`${which} repeats ${name}: list only other secrets`);
+      else if (list.indexOf(older) < index) problems.push(`${which} repeats an earlier entry`);
+    });
   }
   if (strictness === 'production') {
+    const peppers = [secret('PIN_PEPPER'), ...previous.PIN_PEPPER];
+    const sessionSecrets = new Set([secret('SESSION_SECRET'), ...previous.SESSION_SECRET]);
     if (secret('PIN_PEPPER') === secret('SESSION_SECRET')) problems.push('PIN_PEPPER and SESSION_SECRET must differ');
+    else if (peppers.some((pepper) => sessionSecrets.has(pepper))) {
+      problems.push('a pepper (PIN_PEPPER, PIN_PEPPER_PREVIOUS) must not also be a session secret (SESSION_SECRET, SESSION_SECRET_PREVIOUS)');
+    }
     if (!TWILIO_AUTH_TOKEN_PATTERN.test(secret('TWILIO_AUTH_TOKEN'))) {
       problems.push("TWILIO_AUTH_TOKEN must be the account's auth token (32 hexadecimal characters)");
     }

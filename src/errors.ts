@@ -8,6 +8,8 @@ export class InputError extends Error {
     readonly code: string,
     message: string,
     readonly status: 400 | 403 | 404 | 409 | 413 | 422 | 429 = 400,
+    /** The field at fault, as the API names it (`error.field`), when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -27,6 +29,17 @@ export class HashingBusyError extends Error {
   }
 }
 
+/**
+ * A stored hash names a pepper this instance does not hold (it lags a rotation, DESIGN §10): the
+ * check cannot be made here, so nothing is counted and the caller is asked to try again.
+ */
+export class UnknownPepperError extends Error {
+  override readonly name = 'UnknownPepperError';
+  constructor(readonly pepperId: string) {
+    super(`a hash was made under pepper ${pepperId}, which this instance does not hold (list it in PIN_PEPPER_PREVIOUS)`);
+  }
+}
+
 /** What a known failure means to whoever asked: a status, a stable code and a one-line message. */
 export interface Failure {
   status: number;
@@ -34,22 +47,36 @@ export interface Failure {
   message: string;
   /** Seconds to wait before trying again (Retry-After). */
   retryAfter?: number;
+  /** The field at fault, when one is. */
+  field?: string;
 }
 
 const BUSY_RETRY_SECONDS = 5;
+/** An instance behind a rollout is usually brought up to date within a minute or so. */
+const UNKNOWN_PEPPER_RETRY_SECONDS = 60;
 
 /**
  * The one classification of errors, for the API, the web pages, the CLI and the fallback handler;
  * null for anything unexpected, which each channel logs and answers as an internal error.
  */
 export function describeFailure(err: unknown): Failure | null {
-  if (err instanceof InputError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof InputError) {
+    return { status: err.status, code: err.code, message: err.message, ...(err.field !== undefined ? { field: err.field } : {}) };
+  }
   if (err instanceof HashingBusyError) {
     return {
       status: 503,
       code: 'busy',
       message: `The system is busy right now. Nothing was changed; try again in ${BUSY_RETRY_SECONDS} seconds.`,
       retryAfter: BUSY_RETRY_SECONDS,
+    };
+  }
+  if (err instanceof UnknownPepperError) {
+    return {
+      status: 503,
+      code: 'unavailable',
+      message: 'This server cannot check that credential yet. Nothing was changed; try again in a minute.',
+      retryAfter: UNKNOWN_PEPPER_RETRY_SECONDS,
     };
   }
   const fields = (err ?? {}) as { code?: unknown; type?: unknown; status?: unknown };

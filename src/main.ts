@@ -23,6 +23,10 @@ async function main(): Promise<void> {
   const runtime = await openRuntime(config, logger);
   // Said once: where each channel's messages go, or that they go nowhere.
   for (const note of runtime.notifications.notes) logger.info({ notifications: note }, note);
+  // A rule saved before rules had to be met by some PIN is reported, never changed behind anyone's back.
+  for (const { rule, problem } of await runtime.accounts.unmeetableRules()) {
+    logger.warn({ rule }, `authentication rule "${rule}" cannot be met: ${problem}; change it (pinline rule set, /admin/rules or the API)`);
+  }
   await runtime.notifications.startWorker();
   // Every audit event POSTed to the operators' webhook, from this instance or another.
   const events = config.events ? startEventDispatcher({ pool: runtime.pool, config: config.events, logger }) : null;

@@ -126,6 +126,12 @@ export class Metrics implements PinObserver {
     gauge(registers, 'pinline_db_pool_waiting_clients', 'Requests waiting for a database connection.', () => pool.waitingCount);
 
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names three gauges *_total (nodejs_active_handles_total, …_requests_total,
+    // …_resources_total), a suffix Prometheus keeps for counters: promtool refuses the whole
+    // exposition for it. Each is the sum of the by-type gauge beside it (nodejs_active_handles{type}).
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (metric.name.endsWith('_total') && !(metric instanceof Counter)) this.registry.removeSingleMetric(metric.name);
+    }
   }
 
   get contentType(): string {

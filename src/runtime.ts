@@ -7,7 +7,7 @@ import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
 import type { Config } from './config.js';
-import { deriveKey } from './keys.js';
+import { pepperRing, sessionKeyRing } from './keys.js';
 import { loadMessageTexts } from './notify/messages.js';
 import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
 import { createTransports } from './notify/transports.js';
@@ -65,9 +65,10 @@ export function createServices(
   // argon2 on at most one thread per core; the gate admits more turns than that, so that while
   // some wait on Postgres inside their slot, others keep every core hashing.
   const hasher = new SecretHasher(
-    config.pinPepper,
+    pepperRing(config.pinPepper, config.pinPepperPrevious),
     options.hashParameters ?? DEFAULT_HASH_PARAMETERS,
     Math.min(config.hashConcurrency, Math.max(1, availableParallelism())),
+    (pepperId) => logger.warn({ pepperId }, 'a hash names a pepper this instance does not hold: list it in PIN_PEPPER_PREVIOUS'),
   );
   const gate = new HashGate(config.hashConcurrency, config.hashQueueLimit, config.hashQueueTimeoutMs);
   const metrics = new Metrics({ gate, pool });
@@ -75,21 +76,22 @@ export function createServices(
     pool,
     transports: createTransports(config),
     texts: loadMessageTexts(),
-    sealKey: deriveKey(config.sessionSecret, 'pinline queued secret'),
+    sessionKeys: sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious),
     logger,
     onDelivery: (channel, result) => metrics.delivery(channel, result),
     ...(options.notificationRetry ? { retry: options.notificationRetry } : {}),
   });
+  const commonPins = loadCommonPins();
   const pins = new PinService({
     notifier: notifications,
     pool,
     hasher,
     gate,
-    commonPins: loadCommonPins(),
+    commonPins,
     observer: metrics,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const accounts = new AccountService(pool, pins, notifications, catalog.localeNames, config.defaultLocale);
+  const accounts = new AccountService(pool, pins, notifications, catalog.localeNames, config.defaultLocale, commonPins);
   const webCredentials = new WebCredentialService(pool, hasher, gate, notifications);
   return {
     config,

@@ -76,6 +76,19 @@ function runMain(env: Record<string, string>): { exited: Promise<{ code: number 
   return { exited, kill: (s) => child.kill(s), output: () => output };
 }
 
+/** A complete production environment on this file's database, listening on `port`. */
+function productionEnv(port: number): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef',
+    PIN_PEPPER: 'pepper-0123456789abcdef0123456789abcdef',
+    SESSION_SECRET: 'session-0123456789abcdef0123456789abcdef',
+    PORT: String(port),
+  };
+}
+
 describe('the server process', () => {
   it('when production is missing secrets, then it refuses to start and names each missing variable', async () => {
     const { exited } = runMain({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://pin.example' });
@@ -84,17 +97,37 @@ describe('the server process', () => {
     expect(output).toContain('missing: DATABASE_URL, TWILIO_AUTH_TOKEN, PIN_PEPPER, SESSION_SECRET');
   });
 
+  it('when a stored rule can be met by no PIN, then the start names it in the log and leaves it as it is', async () => {
+    const pool = createPool(database.url, silentLogger, 1);
+    try {
+      await pool.query(`INSERT INTO auth_rules (name, min_length, max_length) VALUES ('legacy tiny', 1, 2)`);
+    } finally {
+      await pool.end();
+    }
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = runMain(productionEnv(port));
+    // Said before the server listens; waited for generously, as a loaded machine starts slowly.
+    for (let i = 0; i < 600 && !server.output().includes('pinline listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    server.kill('SIGTERM');
+    const { output } = await server.exited;
+    const warning = output.split('\n').find((line) => line.includes('"rule":"legacy tiny"'));
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({
+      level: 40,
+      msg: expect.stringContaining('authentication rule "legacy tiny" cannot be met: no PIN of 1 digit passes the trivial-PIN check'),
+    });
+    const check = createPool(database.url, silentLogger, 1);
+    try {
+      const { rows } = await check.query(`SELECT min_length, max_length, trivial_check FROM auth_rules WHERE name = 'legacy tiny'`);
+      expect(rows).toEqual([{ min_length: 1, max_length: 2, trivial_check: true }]);
+      await check.query(`DELETE FROM auth_rules WHERE name = 'legacy tiny'`);
+    } finally {
+      await check.end();
+    }
+  }, 90_000);
+
   it('when it gets SIGTERM, then it stops accepting, closes the database and exits 0', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = runMain({
-      NODE_ENV: 'production',
-      DATABASE_URL: database.url,
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef',
-      PIN_PEPPER: 'pepper-0123456789abcdef0123456789abcdef',
-      SESSION_SECRET: 'session-0123456789abcdef0123456789abcdef',
-      PORT: String(port),
-    });
+    const server = runMain(productionEnv(port));
     let ready = false;
     for (let i = 0; i < 100 && !ready; i++) {
       ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);

@@ -44,6 +44,32 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), ...weak })).toThrow(message);
   });
 
+  it('when previous secrets are listed, then they are kept newest first, trimmed; unset, there are none', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      DATA_DIR: dataDir(),
+      PIN_PEPPER_PREVIOUS: ' older-pepper-0123456789abcdef0123456789 , oldest-pepper-0123456789abcdef012345678 ',
+      SESSION_SECRET_PREVIOUS: 'older-session-0123456789abcdef0123456789',
+    });
+    expect(config.pinPepperPrevious).toEqual(['older-pepper-0123456789abcdef0123456789', 'oldest-pepper-0123456789abcdef012345678']);
+    expect(config.sessionSecretPrevious).toEqual(['older-session-0123456789abcdef0123456789']);
+    expect(loadConfig({ ...PRODUCTION, DATA_DIR: dataDir() })).toMatchObject({ pinPepperPrevious: [], sessionSecretPrevious: [] });
+  });
+
+  it.each([
+    [{ PIN_PEPPER_PREVIOUS: 'short-old-pepper' }, /PIN_PEPPER_PREVIOUS must be at least 32 characters/],
+    [{ SESSION_SECRET_PREVIOUS: `session-old-0123456789abcdef0123456789,short-old-secret` }, /SESSION_SECRET_PREVIOUS \(entry 2\) must be at least 32 characters/],
+    [{ PIN_PEPPER_PREVIOUS: STRONG_SECRETS.PIN_PEPPER }, /PIN_PEPPER_PREVIOUS repeats PIN_PEPPER/],
+    [{ SESSION_SECRET_PREVIOUS: STRONG_SECRETS.SESSION_SECRET }, /SESSION_SECRET_PREVIOUS repeats SESSION_SECRET/],
+    [{ PIN_PEPPER_PREVIOUS: STRONG_SECRETS.SESSION_SECRET }, /a pepper \(PIN_PEPPER, PIN_PEPPER_PREVIOUS\) must not also be a session secret/],
+  ])('when production is given a weak or repeated previous secret (%j), then the start is refused naming the variable, never the value', (weak, message) => {
+    const refuse = () => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), ...weak });
+    expect(refuse).toThrow(message);
+    for (const value of Object.values(weak).flatMap((list) => list.split(','))) {
+      expect(refuse).toThrow(expect.objectContaining({ message: expect.not.stringContaining(value) }));
+    }
+  });
+
   it('when a weak secret is refused, then its value is not in the message', () => {
     expect(() => loadConfig({ ...PRODUCTION, DATA_DIR: dataDir(), PIN_PEPPER: 'a-secret-pepper' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('a-secret-pepper') }),

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { simulateCall, type CallTranscript } from '../src/cli/simulator.js';
 import { createPool } from '../src/db/pool.js';
@@ -291,5 +293,79 @@ describe('what this instance counts', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+/** Debian's `prometheus` package ships promtool; .ci/run installs it, so there it never skips. */
+const hasPromtool = spawnSync('promtool', ['--version']).error === undefined;
+
+/** Each metric family of an exposition with its type and the values of each of its labels. */
+function families(text: string): Map<string, { type: string; labels: Map<string, Set<string>> }> {
+  const found = new Map<string, { type: string; labels: Map<string, Set<string>> }>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) found.set(name as string, { type: type as string, labels: new Map() });
+  for (const [series] of samples(text)) {
+    const name = series.replace(/\{.*$/, '');
+    const family = found.get(name) ?? found.get(name.replace(/_(bucket|sum|count)$/, ''));
+    if (!family) throw new Error(`sample ${series} has no # TYPE line`);
+    for (const [, label, value] of (/\{(.*)\}/.exec(series)?.[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      if (label === 'le') continue;
+      const values = family.labels.get(label as string) ?? new Set<string>();
+      family.labels.set(label as string, values.add(value as string));
+    }
+  }
+  return found;
+}
+
+/** The README's metrics table: each name in a row's first cell (`name{label,…}`), with the whole row. */
+function readmeMetrics(): { name: string; labels: string[]; row: string }[] {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const section = /^## Metrics\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const rows = section.split('\n').filter((line) => /^\| `/.test(line));
+  return rows.flatMap((row) =>
+    [...(row.split('|')[1] ?? '').matchAll(/`([^`{]+)(?:\{([^}]*)\})?`/g)].map(([, name, labels]) => ({
+      name: name as string,
+      labels: labels ? labels.split(',') : [],
+      row,
+    })),
+  );
+}
+
+describe('the exposition as Prometheus reads it', () => {
+  it.skipIf(!hasPromtool)('when scraped after calls, then promtool check metrics accepts it, with no lint problem', async () => {
+    const caller = await user();
+    await call([...signIn(caller), '2', '*']);
+    await call([`${caller.extension}#`, '999222#']);
+    remember('999222');
+    const text = await exposition();
+    expect(sample(text, 'pinline_call_turns_total{phase="menu"}')).toBeGreaterThan(0);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect({ status: check.status, output: check.stdout + check.stderr }).toEqual({ status: 0, output: '' });
+  });
+
+  it('when scraped, then no gauge is named like a counter (*_total), and every counter is', async () => {
+    const misnamed = [...families(await exposition())].filter(([name, { type }]) => name.endsWith('_total') !== (type === 'counter'));
+    expect(misnamed.map(([name, { type }]) => `${name} (${type})`)).toEqual([]);
+  });
+
+  it("when the README's metrics table is compared with a scrape, then each lists every pinline series, label and label value of the other", async () => {
+    const scraped = families(await exposition());
+    const table = readmeMetrics();
+    const ours = (names: Iterable<string>) => [...names].filter((name) => name.startsWith('pinline_')).sort();
+    expect(ours(table.map((row) => row.name))).toEqual(ours(scraped.keys()));
+    for (const row of table.filter((r) => r.name.startsWith('pinline_'))) {
+      expect({ [row.name]: row.labels.sort() }).toEqual({ [row.name]: [...(scraped.get(row.name)?.labels.keys() ?? [])].sort() });
+    }
+    // Every label value is named in the table, in a row of a metric with that label.
+    for (const [name, { labels }] of scraped) {
+      for (const [label, values] of labels) {
+        if (!name.startsWith('pinline_')) continue;
+        const rows = table.filter((r) => r.labels.includes(label)).map((r) => r.row);
+        const missing = [...values].filter((value) => !rows.some((row) => row.includes(`\`${value}\``)));
+        expect({ [`${name}{${label}}`]: missing }).toEqual({ [`${name}{${label}}`]: [] });
+      }
+    }
+    // prom-client's own series are covered by the table's prefix rows (process_*, nodejs_*).
+    const prefixes = table.filter((r) => r.name.endsWith('*')).map((r) => r.name.slice(0, -1));
+    expect([...scraped.keys()].filter((name) => !name.startsWith('pinline_') && !prefixes.some((p) => name.startsWith(p)))).toEqual([]);
   });
 });

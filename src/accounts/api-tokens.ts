@@ -5,6 +5,7 @@ import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { InputError, NotFoundError } from '../errors.js';
+import { checkPlainText } from './model.js';
 
 const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/;
 /** Recognisable in logs and secret scanners; the rest is 256 random bits. */
@@ -26,7 +27,7 @@ export class ApiTokenService {
   }
 
   async create(name: string, actor: Actor): Promise<{ token: string; record: ApiToken }> {
-    if (!TOKEN_NAME_PATTERN.test(name)) {
+    if (!TOKEN_NAME_PATTERN.test(checkPlainText('token name', name))) {
       throw new InputError('invalid_token_name', `token name "${name}" must be 1-64 letters, digits, spaces, '.', '_', '@' or '-'`, 422);
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');

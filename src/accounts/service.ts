@@ -24,18 +24,21 @@ import {
 } from '../db/users.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
+import type { CommonPinList } from '../pin/common-pins.js';
 import {
   DEFAULT_RULE_NAME,
+  checkRuleCanBeMet,
   checkRuleConsistency,
   checkRuleName,
   ruleSettingsOf,
+  unmeetableRuleProblem,
   type AuthRule,
   type RuleSettings,
 } from '../pin/rules.js';
 import type { InitialPin, PinService, PinSettings } from '../pin/service.js';
 import { RESPONSE_WAIT, describeAccountKey, type Account, type AccountKey, type NewUser, type PinFlags, type User, type UserChanges } from './model.js';
 import type { Notifier } from '../notify/notices.js';
-import { checkEmail, checkExtension, checkLocale, checkName, checkPhone, checkResponseWait } from './user-fields.js';
+import { checkUserFields, type UserFieldsInput } from './user-fields.js';
 
 export interface NewUserInput {
   extension: string;
@@ -66,16 +69,8 @@ export interface CheckedNewUser {
 /** A rule by name; an unknown name is an InputError ("unknown authentication rule"). */
 export type RuleLookup = (name: string) => Promise<AuthRule>;
 
-export interface UserUpdateInput {
-  extension?: string;
-  firstName?: string;
-  lastName?: string;
-  phone?: string | null;
-  email?: string | null;
-  locale?: string;
-  ruleName?: string;
-  responseWait?: number | string;
-}
+/** The fields of a user to change, as typed; those left undefined stay as they are. */
+export type UserUpdateInput = UserFieldsInput;
 
 /** Users and authentication rules, as every channel manages them; PIN work goes to PinService. */
 export class AccountService {
@@ -85,6 +80,8 @@ export class AccountService {
     private readonly notifier: Notifier,
     private readonly locales: readonly string[],
     readonly defaultLocale: string,
+    /** For refusing a rule that no PIN could meet. */
+    private readonly commonPins: CommonPinList,
   ) {}
 
   async getAccount(key: AccountKey): Promise<Account> {
@@ -123,14 +120,20 @@ export class AccountService {
 
   /** A new user's fields as typed, checked into the values stored (nothing is written). */
   async checkNewUser(input: Omit<NewUserInput, 'pin' | 'enroll' | 'flags'>, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<CheckedNewUser> {
-    const extension = checkExtension(input.extension);
-    const firstName = checkName('first name', input.firstName);
-    const lastName = checkName('last name', input.lastName);
-    const phone = checkPhone(input.phone ?? null);
-    const email = checkEmail(input.email ?? null);
-    const locale = checkLocale(input.locale ?? this.defaultLocale, this.locales);
-    const responseWait = checkResponseWait(input.responseWait ?? RESPONSE_WAIT.default);
-    const rule = await findRule(input.ruleName ?? DEFAULT_RULE_NAME);
+    const { ruleName, ...fields } = checkUserFields(
+      {
+        ...input,
+        phone: input.phone ?? null,
+        email: input.email ?? null,
+        locale: input.locale ?? this.defaultLocale,
+        ruleName: input.ruleName ?? DEFAULT_RULE_NAME,
+        responseWait: input.responseWait ?? RESPONSE_WAIT.default,
+      },
+      this.locales,
+    );
+    // Every field was given, so every one came back checked.
+    const { extension, firstName, lastName, phone, email, locale, responseWait } = fields as Required<typeof fields>;
+    const rule = await findRule(ruleName ?? DEFAULT_RULE_NAME);
     return { user: { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait }, rule };
   }
 
@@ -203,7 +206,7 @@ export class AccountService {
 
   /** The rule by name; an unknown name is a NotFoundError ("… not found"), for lookups by name. */
   async getRule(name: string): Promise<AuthRule> {
-    const rule = await findRuleByName(this.pool, name);
+    const rule = await findRuleByName(this.pool, checkRuleName(name));
     if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
     return rule;
   }
@@ -237,6 +240,7 @@ export class AccountService {
   }
 
   async deleteRule(name: string, actor: Actor): Promise<void> {
+    checkRuleName(name);
     await withTransaction(this.pool, async (client) => {
       const outcome = await deleteRule(client, name);
       if (outcome === 'not_found') throw new NotFoundError(`authentication rule "${name}"`);
@@ -250,7 +254,9 @@ export class AccountService {
   private async saveRule(client: PoolClient, name: string, changes: Partial<RuleSettings>): Promise<AuthRule> {
     const stored = await lockRuleByName(client, name);
     if (!stored) throw new NotFoundError(`authentication rule "${name}"`);
-    checkRuleConsistency(name, { ...ruleSettingsOf(stored), ...changes });
+    const settings = { ...ruleSettingsOf(stored), ...changes };
+    checkRuleConsistency(name, settings);
+    checkRuleCanBeMet(name, settings, this.commonPins);
     const rule = await updateRule(client, name, changes);
     if (!rule) throw new NotFoundError(`authentication rule "${name}"`);
     return rule;
@@ -258,16 +264,16 @@ export class AccountService {
 
   /** The fields given, checked into the values stored (nothing is written). */
   async checkUserChanges(input: UserUpdateInput, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<UserChanges> {
-    const changes: UserChanges = {};
-    if (input.extension !== undefined) changes.extension = checkExtension(input.extension);
-    if (input.firstName !== undefined) changes.firstName = checkName('first name', input.firstName);
-    if (input.lastName !== undefined) changes.lastName = checkName('last name', input.lastName);
-    if (input.phone !== undefined) changes.phone = checkPhone(input.phone);
-    if (input.email !== undefined) changes.email = checkEmail(input.email);
-    if (input.locale !== undefined) changes.locale = checkLocale(input.locale, this.locales);
-    if (input.responseWait !== undefined) changes.responseWait = checkResponseWait(input.responseWait);
-    if (input.ruleName !== undefined) changes.ruleId = (await findRule(input.ruleName)).id;
-    return changes;
+    const { ruleName, ...changes } = checkUserFields(input, this.locales);
+    return ruleName !== undefined ? { ...changes, ruleId: (await findRule(ruleName)).id } : changes;
+  }
+
+  /** Each stored rule that no PIN could meet (made before such rules were refused), with why: reported at start, never changed. */
+  async unmeetableRules(): Promise<Array<{ rule: string; problem: string }>> {
+    return (await listRules(this.pool)).flatMap((rule) => {
+      const problem = unmeetableRuleProblem(rule, this.commonPins);
+      return problem === null ? [] : [{ rule: rule.name, problem }];
+    });
   }
 
   /** Applies checked changes in the caller's transaction, audited; a changed e-mail address is told to the old one. */
@@ -321,7 +327,7 @@ export class AccountService {
 
   private async mustFindRule(name: string): Promise<AuthRule> {
     const rule = await findRuleByName(this.pool, name);
-    if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422);
+    if (!rule) throw new InputError('unknown_rule', `unknown authentication rule "${name}"`, 422, 'rule');
     return rule;
   }
 }

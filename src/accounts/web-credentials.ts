@@ -1,12 +1,13 @@
-import { findAdminById, findAdminWithHash, insertAdmin, updateAdminPassword, type Admin } from '../db/admins.js';
+import { findAdminById, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { findAccount } from '../db/users.js';
 import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
-import { findWebPasswordHash, findWebPasswordState, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
+import { findWebPasswordHash, findWebPasswordState, rehashWebPassword, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
 import { InputError, NotFoundError } from '../errors.js';
+import { checkPlainText } from './model.js';
 import { changedBy, type Notifier } from '../notify/notices.js';
 import type { HashGate } from '../pin/hash-gate.js';
 import type { SecretHasher } from '../pin/hasher.js';
@@ -18,8 +19,15 @@ const MIN_PASSWORD_LENGTH = 10;
 const MAX_PASSWORD_LENGTH = 256;
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
+/** A stored password hash, and how to store the same password hashed anew. */
+interface StoredPassword {
+  hash: string;
+  rehash(newHash: string): Promise<void>;
+}
+
 /** Refuses a password outside the length limits before any hashing is spent on it. */
 export function checkPassword(password: string): void {
+  checkPlainText('password', password);
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new InputError('password_too_short', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, 422);
   }
@@ -79,10 +87,25 @@ export class WebCredentialService {
   /** The administrator, or null; an unknown name costs the same time as a wrong password. */
   async verifyAdmin(username: string, password: string): Promise<Admin | null> {
     const found = USERNAME_PATTERN.test(username) ? await findAdminWithHash(this.pool, username) : null;
-    const ok = await this.gate.run(() =>
-      found ? this.hasher.verify(found.passwordHash, password) : this.hasher.verifyDummy(password),
+    const ok = await this.verifyPassword(
+      found && { hash: found.passwordHash, rehash: (newHash) => rehashAdminPassword(this.pool, found.admin.id, found.passwordHash, newHash) },
+      password,
     );
     return ok && found ? found.admin : null;
+  }
+
+  /**
+   * Checks a password against its stored hash (or, with none, a dummy, in the same time). Right,
+   * and made under an older pepper or other parameters, it is hashed again under the current
+   * ones and stored (DESIGN §10): nothing else about the password changes.
+   */
+  private verifyPassword(stored: StoredPassword | null, password: string): Promise<boolean> {
+    return this.gate.run(async () => {
+      if (stored === null) return this.hasher.verifyDummy(password);
+      if (!(await this.hasher.verify(stored.hash, password))) return false;
+      if (this.hasher.needsRehash(stored.hash)) await stored.rehash(await this.hasher.hash(password));
+      return true;
+    });
   }
 
   /** The administrator as stored now, or null once deleted: sessions check it on every page. */
@@ -134,8 +157,9 @@ export class WebCredentialService {
   /** The user id for a correct extension and web password, or null (same time either way). */
   async verifyUserPassword(extension: string, password: string): Promise<number | null> {
     const found = await findWebPasswordHash(this.pool, extension);
-    const ok = await this.gate.run(() =>
-      found ? this.hasher.verify(found.passwordHash, password) : this.hasher.verifyDummy(password),
+    const ok = await this.verifyPassword(
+      found && { hash: found.passwordHash, rehash: (newHash) => rehashWebPassword(this.pool, found.userId, found.passwordHash, newHash) },
+      password,
     );
     return ok && found ? found.userId : null;
   }

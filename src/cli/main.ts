@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { checkPlainText } from '../accounts/model.js';
 import { ConfigError } from '../config.js';
 import { describeFailure } from '../errors.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRuleCommands } from './commands/rule.js';
@@ -20,6 +22,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerRuleCommands,
   registerReportCommand,
   registerAdminCommands,
+  registerKeysCommand,
   registerCallCommand,
 ];
 
@@ -50,7 +53,24 @@ function buildProgram(ctx: CliContext): Command {
       getErrHasColors: () => false,
     });
   for (const register of COMMANDS) register(program, ctx);
+  program.hook('preAction', (_program, command) => refuseControlCharacters(command));
   return program;
+}
+
+/**
+ * Every argument and option value of the command about to run, free of control characters
+ * (DESIGN §4): checked before anything is opened, and named as typed (`--first`, `<EXT>`).
+ */
+function refuseControlCharacters(command: Command): void {
+  command.registeredArguments.forEach((argument, i) => {
+    const values: unknown[] = [command.processedArgs[i]].flat();
+    for (const value of values) if (typeof value === 'string') checkPlainText(`<${argument.name()}>`, value);
+  });
+  const opts = command.opts();
+  for (const option of command.options) {
+    const values: unknown[] = [opts[option.attributeName()]].flat();
+    for (const value of values) if (typeof value === 'string') checkPlainText(option.long ?? option.flags, value);
+  }
 }
 
 /**

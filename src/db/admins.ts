@@ -47,3 +47,11 @@ export async function updateAdminPassword(db: Queryable, username: string, passw
   );
   return rows[0] ? adminFromRow(rows[0]) : null;
 }
+
+/**
+ * Replaces the hash with one of the same password under the current pepper or parameters; nothing
+ * else moves (not password_changed_at, which ends sessions). Only if the hash is still the one verified.
+ */
+export async function rehashAdminPassword(db: Queryable, adminId: number, verifiedHash: string, newHash: string): Promise<void> {
+  await db.query('UPDATE admins SET password_hash = $3::text WHERE id = $1::bigint AND password_hash = $2::text', [adminId, verifiedHash, newHash]);
+}

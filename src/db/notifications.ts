@@ -1,5 +1,8 @@
 import type { Queryable } from './pool.js';
 
+/** The pg-boss queue every user notification goes through; created by migrations/0006. */
+export const NOTIFY_QUEUE = 'notify';
+
 export interface NotificationFailure {
   id: number;
   at: Date;
@@ -50,4 +53,20 @@ export async function claimLockoutNotice(db: Queryable, userId: number): Promise
     [userId],
   );
   return result.rowCount === 1;
+}
+
+/**
+ * Deletes a user's reset messages that are still waiting in the queue (pg-boss's job table;
+ * pg-boss can delete jobs only by id): a newer PIN makes their PIN worthless, and it must never
+ * arrive after the new one. A job being sent at this moment is deleted too, so it is not retried.
+ * Returns how many were deleted.
+ */
+export async function deleteQueuedResets(db: Queryable, userId: number): Promise<number> {
+  const result = await db.query(
+    `DELETE FROM pgboss.job
+      WHERE name = $1::text AND state < 'completed'
+        AND data->>'userId' = $2::text AND data->'notice'->>'kind' = 'pin_reset'`,
+    [NOTIFY_QUEUE, String(userId)],
+  );
+  return result.rowCount ?? 0;
 }

@@ -33,3 +33,15 @@ export async function findWebPasswordHash(db: Queryable, extension: string): Pro
   );
   return rows[0] ? { userId: rows[0].id as number, passwordHash: rows[0].password_hash as string } : null;
 }
+
+/**
+ * Replaces the hash with one of the same password under the current pepper or parameters; nothing
+ * else moves (not changed_at, which ends sessions). Only if the hash is still the one verified.
+ */
+export async function rehashWebPassword(db: Queryable, userId: number, verifiedHash: string, newHash: string): Promise<void> {
+  await db.query('UPDATE web_passwords SET password_hash = $3::text WHERE user_id = $1::bigint AND password_hash = $2::text', [
+    userId,
+    verifiedHash,
+    newHash,
+  ]);
+}

@@ -1,15 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { User } from '../accounts/model.js';
-import { insertNotificationFailure, listNotificationFailures, type NotificationFailure } from '../db/notifications.js';
+import { deleteQueuedResets, insertNotificationFailure, listNotificationFailures, NOTIFY_QUEUE as QUEUE, type NotificationFailure } from '../db/notifications.js';
 import type { Pool, PoolClient } from '../db/pool.js';
+import type { KeyRing, SessionSecret } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { renderNotice, type MessageTexts } from './messages.js';
 import type { DeliveryChannel, Notice, Notifier } from './notices.js';
 import { DeliveryError, type Transport, type Transports } from './transports.js';
+import { maskPin } from './transports/delivery-error.js';
 
-/** The pg-boss queue every notification goes through; created by migrations/0006. */
-const QUEUE = 'notify';
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -17,14 +17,17 @@ const TAG_BYTES = 16;
 /** How often an idle worker looks for jobs: pg-boss polls (no LISTEN/NOTIFY, so PgBouncer is fine). */
 const POLL_SECONDS = 0.5;
 
-/** A notice as it waits in the queue: everything but a reset's PIN in clear; the PIN sealed. */
+/**
+ * A notice as it waits in the queue: everything but a reset's PIN in clear; the PIN sealed, with
+ * the id of the SESSION_SECRET that sealed it (absent on messages queued before ids were kept).
+ */
 interface QueuedNotice {
   channel: DeliveryChannel;
   to: string;
   locale: string;
   userId: number;
   extension: string;
-  notice: Exclude<Notice, { kind: 'pin_reset' }> | { kind: 'pin_reset'; hours: number; sealedPin: string };
+  notice: Exclude<Notice, { kind: 'pin_reset' }> | { kind: 'pin_reset'; hours: number; sealedPin: string; sealedUnder?: string };
 }
 
 export interface RetryPolicy {
@@ -41,8 +44,8 @@ export interface NotificationQueueDeps {
   pool: Pool;
   transports: Transports;
   texts: MessageTexts;
-  /** The key that seals a reset PIN while it waits (derived from SESSION_SECRET). */
-  sealKey: Buffer;
+  /** SESSION_SECRET and the previous ones: a reset PIN is sealed under the current one while it waits, and opened under whichever sealed it. */
+  sessionKeys: KeyRing<SessionSecret>;
   logger: Logger;
   /** Told of each delivery attempt (the metrics). */
   onDelivery?: (channel: DeliveryChannel, result: 'sent' | 'failed') => void;
@@ -84,6 +87,12 @@ export class NotificationQueue implements Notifier {
       ? this.deps.transports[to.channel] ? [to] : []
       : this.reachable(user).map((channel) => ({ channel, address: channel === 'sms' ? (user.phone as string) : (user.email as string) }));
     const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
+    // A reset or an administrator's new PIN makes any reset message still waiting worthless: it must
+    // not arrive after this one. The user's own change follows a sign-in with the reset PIN, so that
+    // message has arrived; skipping it there keeps a phone save at its statement count.
+    if (notice.kind === 'pin_reset' || (notice.kind === 'pin_changed' && notice.by === 'administrator')) {
+      await deleteQueuedResets(client, user.id);
+    }
     for (const target of targets) {
       const queued: QueuedNotice = {
         channel: target.channel,
@@ -93,7 +102,7 @@ export class NotificationQueue implements Notifier {
         extension: user.extension,
         notice:
           notice.kind === 'pin_reset'
-            ? { kind: 'pin_reset', hours: notice.hours, sealedPin: this.seal(notice.pin, user.id, target) }
+            ? { kind: 'pin_reset', hours: notice.hours, sealedPin: this.seal(notice.pin, user.id, target), sealedUnder: this.deps.sessionKeys.current.id }
             : notice,
       };
       await this.boss.send(QUEUE, queued, {
@@ -139,18 +148,23 @@ export class NotificationQueue implements Notifier {
   private async deliver(job: PgBoss.JobWithMetadata<QueuedNotice>): Promise<void> {
     const queued = job.data;
     const transport: Transport | null = this.deps.transports[queued.channel];
+    let notice: Notice | null = null;
     try {
       if (!transport) throw new Error(`${queued.channel === 'sms' ? 'text messages are' : 'e-mail is'} no longer configured`);
-      const notice: Notice =
-        queued.notice.kind === 'pin_reset'
-          ? { kind: 'pin_reset', hours: queued.notice.hours, pin: this.open(queued.notice.sealedPin, queued.userId, { channel: queued.channel, address: queued.to }) }
-          : queued.notice;
+      notice = this.unseal(queued);
       const message = renderNotice(this.deps.texts, queued.locale, queued.channel, notice);
-      await transport.send({ channel: queued.channel, to: queued.to, text: message.text, ...(message.subject ? { subject: message.subject } : {}) });
+      await transport.send({
+        channel: queued.channel,
+        to: queued.to,
+        text: message.text,
+        ...(message.subject ? { subject: message.subject } : {}),
+        ...(notice.kind === 'pin_reset' ? { pin: notice.pin } : {}),
+      });
       this.deps.onDelivery?.(queued.channel, 'sent');
     } catch (err) {
       this.deps.onDelivery?.(queued.channel, 'failed');
-      const reason = oneLine(err);
+      // The transports mask the PIN already; this holds for any other failure too.
+      const reason = maskPin(oneLine(err), notice?.kind === 'pin_reset' ? notice.pin : undefined);
       this.deps.logger.warn({ jobId: job.id, channel: queued.channel, kind: queued.notice.kind, attempt: job.retryCount + 1, reason }, 'notification not delivered');
       // Retried by the queue until the last attempt, unless sending it again cannot help (a refused
       // number); then recorded (never the message) and dropped.
@@ -170,20 +184,43 @@ export class NotificationQueue implements Notifier {
     await this.boss.deleteJob(QUEUE, job.id);
   }
 
+  /** The notice as queued, with a reset's PIN opened. */
+  private unseal(queued: QueuedNotice): Notice {
+    if (queued.notice.kind !== 'pin_reset') return queued.notice;
+    const { hours, sealedPin, sealedUnder } = queued.notice;
+    return { kind: 'pin_reset', hours, pin: this.open(sealedPin, sealedUnder, queued.userId, { channel: queued.channel, address: queued.to }) };
+  }
+
   private seal(pin: string, userId: number, target: { channel: DeliveryChannel; address: string }): string {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(CIPHER, this.deps.sealKey, iv);
+    const cipher = createCipheriv(CIPHER, this.deps.sessionKeys.current.key('pinline queued secret'), iv);
     cipher.setAAD(Buffer.from(`${userId}|${target.channel}|${target.address}`));
     const body = Buffer.concat([cipher.update(pin, 'utf8'), cipher.final()]);
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  private open(sealed: string, userId: number, target: { channel: DeliveryChannel; address: string }): string {
+  /**
+   * Opens a sealed PIN under the secret whose id it carries; one queued before ids were kept is
+   * tried under each secret held, newest first. A secret this instance does not hold fails the
+   * attempt, and the queue retries it (another instance, or this one once configured, may hold it).
+   */
+  private open(sealed: string, sealedUnder: string | undefined, userId: number, target: { channel: DeliveryChannel; address: string }): string {
+    const named = sealedUnder === undefined ? null : this.deps.sessionKeys.find(sealedUnder);
+    if (sealedUnder !== undefined && !named) {
+      throw new Error(`the PIN was sealed under SESSION_SECRET ${sealedUnder}, which this instance does not hold (list it in SESSION_SECRET_PREVIOUS)`);
+    }
     const raw = Buffer.from(sealed, 'base64url');
-    const decipher = createDecipheriv(CIPHER, this.deps.sealKey, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(`${userId}|${target.channel}|${target.address}`));
-    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    for (const secret of named ? [named] : this.deps.sessionKeys.all) {
+      const decipher = createDecipheriv(CIPHER, secret.key('pinline queued secret'), raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(`${userId}|${target.channel}|${target.address}`));
+      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      try {
+        return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+      } catch {
+        // Sealed under another secret: try the next.
+      }
+    }
+    throw new Error('the sealed PIN does not open under any SESSION_SECRET held here');
   }
 }
 

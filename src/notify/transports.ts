@@ -16,6 +16,8 @@ export interface OutgoingMessage {
   readonly subject?: string;
   /** The body, plain text. It may carry a one-time PIN: it is never logged, nor put in an error. */
   readonly text: string;
+  /** The one-time PIN the body carries (a reset's), so that a provider's words can be masked of it. */
+  readonly pin?: string;
 }
 
 export interface Transport {

@@ -209,7 +209,7 @@ async function refusalFor(
   if (policy) return policy;
   const previous = [account.pinHash, ...(await pinHistory(client, account.user.id, account.rule.historyCount))];
   for (const hash of previous) {
-    if (await ctx.hasher.verify(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
+    if (await ctx.hasher.reuses(hash, newPin)) return { rule: 'reused', history: account.rule.historyCount };
   }
   return null;
 }

@@ -2,6 +2,7 @@
 // No I/O here: the common-PIN lists and the random source are passed in.
 import type { PolicyRefusal, TrivialReason } from './change.js';
 import type { CommonPinList } from './common-pins.js';
+import { InputError } from '../errors.js';
 
 export interface PinLengthRule {
   minLength: number;
@@ -162,7 +163,8 @@ const MAX_GENERATE_ATTEMPTS = 100_000;
 
 /**
  * A random PIN of max(minLength, 6) digits (capped at maxLength) that passes checkPinPolicy.
- * randomDigit must return an integer 0-9; callers pass () => crypto.randomInt(10).
+ * randomDigit must return an integer 0-9; callers pass () => crypto.randomInt(10). A rule that
+ * no PIN of that length can pass for this owner is an InputError (422), not a crash.
  */
 export function generatePin(
   rule: PinLengthRule,
@@ -170,11 +172,46 @@ export function generatePin(
   commonPins: CommonPinList,
   randomDigit: () => number,
 ): string {
-  const length = Math.min(Math.max(rule.minLength, 6), rule.maxLength);
+  const length = generatedPinLength(rule);
   if (length < 1 || length < rule.minLength) {
     throw new RangeError(`cannot generate a PIN: length rule ${rule.minLength}-${rule.maxLength} is empty`);
   }
-  for (let attempt = 0; attempt < MAX_GENERATE_ATTEMPTS; attempt++) {
+  const pin = findPassingPin(length, rule, owner, commonPins, randomDigit);
+  if (pin === null) {
+    throw new InputError(
+      'rule_unmeetable',
+      `no PIN of ${length} digits passes this user's rule (its trivial-PIN check), so none can be generated; raise the rule's minimum PIN length or turn its trivial-PIN check off`,
+      422,
+    );
+  }
+  return pin;
+}
+
+// ---- a rule that can be met: the same search generatePin makes, without a user
+
+/** The length of the PINs generatePin makes for a rule: 6 digits, or the minimum when longer, within the maximum. */
+function generatedPinLength(rule: PinLengthRule): number {
+  return Math.min(Math.max(rule.minLength, 6), rule.maxLength);
+}
+
+/** Up to this many digits every PIN can be tried (100,000 at most), so "none passes" is certain. */
+const EXHAUSTIVE_DIGITS = 5;
+
+/**
+ * A PIN of `length` digits that passes checkPinPolicy, or null when none does. Random draws come
+ * first, so a PIN found is as random as the rule allows; then, for up to 5 digits, every PIN in
+ * turn. Beyond 5 digits a null means 100,000 draws all failed, which no rule's checks come near.
+ */
+function findPassingPin(
+  length: number,
+  rule: PinLengthRule,
+  owner: PinOwner,
+  commonPins: CommonPinList,
+  randomDigit: () => number,
+): string | null {
+  const every = length <= EXHAUSTIVE_DIGITS ? 10 ** length : Infinity;
+  const draws = Math.min(MAX_GENERATE_ATTEMPTS, 10 * every);
+  for (let attempt = 0; attempt < draws; attempt++) {
     let pin = '';
     for (let i = 0; i < length; i++) {
       const digit = randomDigit();
@@ -185,5 +222,45 @@ export function generatePin(
     }
     if (checkPinPolicy(pin, rule, owner, commonPins) === null) return pin;
   }
-  throw new Error(`cannot generate a PIN of ${length} digits that passes the trivial-PIN check`);
+  for (let n = 0; n < every; n++) {
+    const pin = String(n).padStart(length, '0');
+    if (checkPinPolicy(pin, rule, owner, commonPins) === null) return pin;
+  }
+  return null;
+}
+
+/** A user with no extension or name to avoid: only the rule's own checks apply (and no history, as for a new user). */
+const NO_OWNER: PinOwner = { extension: '', firstName: '', lastName: '' };
+
+/** Digits from a fixed seed: the check of a rule gives the same answer every time. */
+function seededDigits(): () => number {
+  let state = 0x2545f491;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state >>> 24) % 10;
+  };
+}
+
+/** Why no PIN can meet a rule: the length at which none passes, and the shortest length at which one would. */
+export interface UnmeetableRule {
+  digits: number;
+  /** The shortest PIN length from the rule's minimum up to `longest` that some PIN passes; null if none. */
+  shortestPossible: number | null;
+}
+
+/**
+ * Null when a rule can be met: some PIN of its minimum length, and of the length generatePin
+ * makes, passes every check of the rule (length, trivial and common PINs) for a new user, by the
+ * same search generatePin makes. Otherwise the length that fails, for the refusal's message.
+ */
+export function unmeetableRule(rule: PinLengthRule, commonPins: CommonPinList, longest: number): UnmeetableRule | null {
+  const digits = seededDigits();
+  const lengths = [...new Set([rule.minLength, generatedPinLength(rule)])];
+  const failing = lengths.find((length) => findPassingPin(length, rule, NO_OWNER, commonPins, digits) === null);
+  if (failing === undefined) return null;
+  let shortestPossible: number | null = null;
+  for (let length = failing + 1; length <= longest && shortestPossible === null; length++) {
+    if (findPassingPin(length, { ...rule, maxLength: longest }, NO_OWNER, commonPins, digits) !== null) shortestPossible = length;
+  }
+  return { digits: failing, shortestPossible };
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { checkPlainText } from '../accounts/model.js';
 import { InputError } from '../errors.js';
+import type { CommonPinList } from './common-pins.js';
+import { unmeetableRule } from './policy.js';
 
 /** An authentication rule (DESIGN §2). */
 export interface AuthRule {
@@ -64,9 +67,11 @@ export const RULE_FIELDS: readonly RuleField[] = [
 ];
 
 export const DEFAULT_RULE_NAME = 'default';
-const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+/** The shape of a rule's name (the auth_rules CHECK), so also of the API's rule fields and paths. */
+export const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
 export function checkRuleName(name: string): string {
+  checkPlainText('rule name', name);
   if (!RULE_NAME_PATTERN.test(name)) {
     throw new InputError('invalid_rule_name', `rule name "${name}" must be 1-64 letters, digits, spaces, '.', '_' or '-'`);
   }
@@ -112,7 +117,7 @@ export function describeRange(field: RuleField): string {
  */
 export function ruleValueFromText(field: RuleField, raw: string, name: string): number | null {
   if (field.kind === 'boolean') throw new Error(`${field.key} is not a number field`);
-  const text = raw.trim();
+  const text = checkPlainText(name, raw).trim();
   if (text === '' && field.kind === 'minutes-or-admin') return null;
   const parsed = z
     .string()
@@ -135,8 +140,31 @@ export function checkRuleConsistency(name: string, settings: Pick<RuleSettings, 
       'invalid_rule',
       `rule "${name}": the minimum PIN length (${settings.minLength}) must not be greater than the maximum PIN length (${settings.maxLength})`,
       422,
+      'minLength',
     );
   }
+}
+
+const MAX_LENGTH_FIELD = RULE_FIELDS.find((f) => f.key === 'maxLength');
+
+/**
+ * Why no PIN could ever meet the rule (so none could be chosen, generated or reset), or null: some
+ * PIN of its minimum length must pass all its checks, found by the search generatePin makes.
+ */
+export function unmeetableRuleProblem(settings: Pick<RuleSettings, 'minLength' | 'maxLength' | 'trivialCheck'>, commonPins: CommonPinList): string | null {
+  const unmet = unmeetableRule(settings, commonPins, MAX_LENGTH_FIELD?.kind === 'integer' ? MAX_LENGTH_FIELD.max : settings.maxLength);
+  if (unmet === null) return null;
+  const advice =
+    unmet.shortestPossible === null
+      ? 'turn the trivial-PIN check off'
+      : `raise the minimum PIN length to ${unmet.shortestPossible} or more${settings.maxLength < unmet.shortestPossible ? ' (and the maximum with it)' : ''}, or turn the trivial-PIN check off`;
+  return `no PIN of ${unmet.digits} digit${unmet.digits === 1 ? '' : 's'} passes the trivial-PIN check, so no PIN could be chosen or generated; ${advice}`;
+}
+
+/** Refuses a rule no PIN can meet (422, naming the minimum length and the trivial-PIN check). */
+export function checkRuleCanBeMet(name: string, settings: Pick<RuleSettings, 'minLength' | 'maxLength' | 'trivialCheck'>, commonPins: CommonPinList): void {
+  const problem = unmeetableRuleProblem(settings, commonPins);
+  if (problem !== null) throw new InputError('rule_unmeetable', `rule "${name}": ${problem}`, 422, 'minLength');
 }
 
 /** A field's value in words, the same on every channel: "30", "on", "0 (never lock)". */

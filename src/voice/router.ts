@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import { awaitsEffect, initialState, transition, type CallState, type DialogEvent, type Say, type Step } from '../dialog/index.js';
-import { deriveKey } from '../keys.js';
+import { sessionKeyRing, type SessionSecret } from '../keys.js';
 import type { Services } from '../runtime.js';
 import { runEffect, type CallContext } from './effects.js';
 import { CallStateSealer, SealError } from './seal.js';
@@ -20,14 +20,14 @@ type Body = Record<string, string | undefined>;
  */
 export function createVoiceRouter(services: Services): Router {
   const { config, logger, metrics } = services;
-  const sealer = new CallStateSealer(config.sessionSecret);
-  const fingerprintKey = deriveKey(config.sessionSecret, 'pinline request fingerprint');
+  const sealer = new CallStateSealer(sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious));
   /**
    * Identifies one request: the same URL (path and sealed state) with the same keys is a retry.
-   * Keyed, so the audit table's fingerprints say nothing about the keys to a database reader.
+   * Keyed, so the audit table's fingerprints say nothing about the keys to a database reader; keyed
+   * by the secret that sealed the state, so every instance agrees on it in the middle of a rotation.
    */
-  const fingerprint = (path: string, callSid: string, sealed: string, digits: string): Buffer =>
-    createHmac('sha256', fingerprintKey).update(`${path}\n${callSid}\n${sealed}\n${digits}`).digest();
+  const fingerprint = (secret: SessionSecret, path: string, callSid: string, sealed: string, digits: string): Buffer =>
+    createHmac('sha256', secret.key('pinline request fingerprint')).update(`${path}\n${callSid}\n${sealed}\n${digits}`).digest();
   const twiml = new TwimlRenderer({ catalog: services.catalog, voices: config.voices }, config.publicBaseUrl);
   const router = Router();
 
@@ -58,12 +58,12 @@ export function createVoiceRouter(services: Services): Router {
     return { step, say };
   }
 
-  async function answer(req: Request, res: Response, started: number, sealed: string, turn: number, state: CallState, event: DialogEvent) {
+  async function answer(req: Request, res: Response, started: number, sealed: string, turn: number, state: CallState, event: DialogEvent, sealedUnder: SessionSecret = sealer.secrets.current) {
     const body = req.body as Body;
     const callSid = body.CallSid as string;
     const digits = event.type === 'digits' ? event.digits : '';
     const context: CallContext = {
-      call: { callSid, turn, requestKey: fingerprint(req.path, callSid, sealed, digits) },
+      call: { callSid, turn, requestKey: fingerprint(sealedUnder, req.path, callSid, sealed, digits) },
       from: body.From ?? '',
       actor: { channel: 'phone', name: body.From ? `caller:${body.From}` : 'caller' },
     };
@@ -113,8 +113,8 @@ export function createVoiceRouter(services: Services): Router {
       // Read once: express 5 parses the query string again on every access to req.query.
       const { s: sealed } = req.query;
       const token = typeof sealed === 'string' ? sealed : '';
-      const { turn, state } = sealer.open(body.CallSid as string, token);
-      await answer(req, res, started, token, turn, state, eventOf(body));
+      const { turn, state, sealedUnder } = sealer.open(body.CallSid as string, token);
+      await answer(req, res, started, token, turn, state, eventOf(body), sealedUnder);
     });
 
   router.post(

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { checkPlainText } from '../accounts/model.js';
 
 /** One text value of an urlencoded form (the first, if a name was sent twice), trimmed unless `keepSpaces`. */
 export function formText(req: Request, name: string, options: { keepSpaces?: boolean } = {}): string {
@@ -14,10 +15,13 @@ export function formChecked(req: Request, name: string): boolean {
   return formText(req, name) !== '';
 }
 
-/** A query-string value, for the GET search and filter forms. */
+/**
+ * A query-string value, for the GET search and filter forms. A control character is refused
+ * (400) before the value can reach a query: these forms have no fields of their own to check it.
+ */
 export function queryText(req: Request, name: string): string {
   const value = (req.query as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value.trim() : '';
+  return typeof value === 'string' ? checkPlainText(`the search field "${name}"`, value).trim() : '';
 }
 
 /** A 1-based page number from the query string. */

@@ -5,7 +5,7 @@ import { doubleCsrf } from 'csrf-csrf';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import session from 'express-session';
 import type { Services } from '../runtime.js';
-import { deriveKey } from '../keys.js';
+import { sessionKeyRing } from '../keys.js';
 import { multipartUploads } from './uploads.js';
 
 declare module 'express-session' {
@@ -53,6 +53,8 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
     next();
   };
 
+  // SESSION_SECRET signs cookies and CSRF tokens; SESSION_SECRET_PREVIOUS still opens them (DESIGN §10).
+  const secrets = sessionKeyRing(services.config.sessionSecret, services.config.sessionSecretPrevious).all;
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool: services.pool,
@@ -63,7 +65,8 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
 
   const sessions = session({
     name: SESSION_COOKIE,
-    secret: deriveKey(services.config.sessionSecret, 'pinline web session').toString('hex'),
+    // express-session signs with the first and accepts any; rolling, so a session moves to the current one.
+    secret: secrets.map((secret) => secret.key('pinline web session').toString('hex')),
     store,
     resave: false,
     // No row for visitors who never sign in.
@@ -83,9 +86,10 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
     next();
   };
 
-  const csrfSecret = deriveKey(services.config.sessionSecret, 'pinline csrf').toString('hex');
+  // csrf-csrf likewise makes new tokens with the first and accepts any.
+  const csrfSecrets = secrets.map((secret) => secret.key('pinline csrf').toString('hex'));
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
-    getSecret: () => csrfSecret,
+    getSecret: () => csrfSecrets,
     getSessionIdentifier: (req) =>
       req.session?.admin || req.session?.user
         ? req.sessionID

@@ -172,6 +172,19 @@ describe('pinline user add and show', () => {
     expect(failure(await run([...base, '--locale', 'fr-FR']))).toMatch(/^pinline: locale "fr-FR" is not one of .*en-US/);
   });
 
+  it('when an argument or an option holds a control character, then the command fails with one line naming it, before anything is stored', async () => {
+    const ext = extension();
+    expect(failure(await run(['user', 'add', '--extension', ext, '--first', 'Al\u0007ice', '--last', 'Smith']))).toBe(
+      'pinline: --first contains a control character (U+0007); remove it',
+    );
+    expect(failure(await run(['user', 'add', '--extension', ext, '--first', 'Alice', '--last', 'Smith', '--email', 'a\tb@example.com']))).toBe(
+      'pinline: --email contains a control character (U+0009); remove it',
+    );
+    expect(failure(await run(['user', 'show', `${ext}\u001b[2J`]))).toBe('pinline: <EXT> contains a control character (U+001B); remove it');
+    expect(failure(await run(['rule', 'show', 'x\u007f']))).toBe('pinline: <NAME> contains a control character (U+007F); remove it');
+    expect(await services.accounts.findAccount({ extension: ext })).toBeNull();
+  });
+
   it('when a required option is missing, then it is a usage error (exit 2)', async () => {
     const result = await run(['user', 'add', '--extension', extension(), '--first', 'Fay']);
     expect(result.code).toBe(2);
@@ -317,6 +330,17 @@ describe('pinline rule', () => {
       'pinline: rule "bad": the minimum PIN length (30) must not be greater than the maximum PIN length (20)',
     );
     expect(failure(await run(['rule', 'show', 'bad']))).toBe('pinline: authentication rule "bad" not found');
+  });
+
+  it('when rule set would leave a rule no PIN can meet, then it fails with one line naming the fields and nothing changes', async () => {
+    expect(failure(await run(['rule', 'set', 'tiny', '--min-length', '1', '--max-length', '2']))).toBe(
+      'pinline: rule "tiny": no PIN of 1 digit passes the trivial-PIN check, so no PIN could be chosen or generated; ' +
+        'raise the minimum PIN length to 3 or more (and the maximum with it), or turn the trivial-PIN check off',
+    );
+    expect(await services.accounts.getRule('tiny').catch(() => null)).toBeNull();
+    expect(failure(await run(['rule', 'set', 'default', '--min-length', '2', '--max-length', '2']))).toContain('no PIN of 2 digits passes');
+    expect((await services.accounts.getRule('default')).minLength).toBe(6);
+    expect((await run(['rule', 'set', 'tiny', '--min-length', '1', '--max-length', '2', '--no-trivial-check'])).code).toBe(0);
   });
 
   it('when --admin-unlock is given, then the lockout duration is stored as null and shown as admin-only', async () => {

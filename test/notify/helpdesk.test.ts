@@ -394,9 +394,124 @@ describe('the web password and e-mail on /me', () => {
     const wrong = await client.post('/me/email', { email: 'new@example.com', current: 'not my password' });
     expect(wrong.status).toBe(422);
     expect((await phone.services.accounts.getAccount({ userId: user.userId })).user.email).toBe('old@example.com');
+    const control = await client.post('/me/email', { email: 'new\u0000@example.com', current: 'my own web password' });
+    expect(control.status).toBe(400);
+    expect(textOf(control.body)).toContain('e-mail address contains a control character (U+0000); remove it');
     const saved = await client.submit('/me/email', { email: 'new@example.com', current: 'my own web password' });
     expect(textOf(saved.body)).toContain('Your e-mail address was changed');
     expect((await phone.services.accounts.getAccount({ userId: user.userId })).user.email).toBe('new@example.com');
     await until('the notice to the old address', () => mailTo('old@example.com').find((m) => m.header('subject') === 'Your e-mail address was changed'));
+  });
+});
+
+describe('a provider that quotes what it refused', () => {
+  const echoes: Array<[string, (text: string) => string]> = [
+    ['all of the message', (text) => `4.7.1 Held for review: ${text.replace(/\s+/g, ' ')}`],
+    ['part of it', (text) => `4.7.1 Held for review: "${/new PIN is [0-9]+/.exec(text)?.[0] ?? ''}" ref 20261130`],
+    ['none of it', () => '4.7.1 Held for review'],
+  ];
+
+  it.each(echoes)('when the server quotes %s in every refusal, then the retries, the log, the failure kept and its page hold the reply code but never the PIN', async (_case, echo) => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, { write: (line: string) => lines.push(line) });
+    const server = await startPhoneServer(
+      database.url,
+      { twilioAuthToken: twilio.authToken, email: { smtpUrl: smtp.url, from: 'pinline@example.com' } },
+      { logger, services: { notificationRetry: RETRY } },
+    );
+    await phone.services.notifications.stop();
+    try {
+      const user = await reachableUser({ phone: null });
+      smtp.failNext(RETRY.limit + 1, { stage: 'data', code: 451, message: echo });
+      await server.services.notifications.startWorker();
+      const { pin } = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      const outputs: string[] = [];
+      const listed = await until('the failure to be recorded', async () => {
+        const { rows } = await server.services.pool.query(`SELECT output::text AS output FROM pgboss.job WHERE data->>'userId' = $1 AND output IS NOT NULL`, [
+          String(user.userId),
+        ]);
+        outputs.push(...rows.map((r) => r.output as string));
+        return (await server.services.notifications.failures(10, 0)).find((r) => r.userId === user.userId);
+      });
+      expect(listed.error).toMatch(/^SMTP 451 \(DATA\): the server asks to try again later; it said "4\.7\.1 Held for review/);
+      expect(listed.error).not.toContain(pin as string);
+      expect(outputs.length).toBeGreaterThan(0);
+      expect(outputs.join('\n')).toContain('SMTP 451');
+      const warned = lines.filter((line) => line.includes('notification not delivered'));
+      expect(warned).toHaveLength(RETRY.limit + 1);
+      const client = new WebClient(server.baseUrl);
+      await client.signInAsAdmin(await createAdmin(server.services));
+      const page = await client.load('/admin/deliveries');
+      expect(textOf(page.body)).toContain('SMTP 451 (DATA)');
+      for (const text of [...outputs, ...warned, page.body, await tableDump()]) expect(text).not.toContain(pin as string);
+    } finally {
+      await server.close();
+      await phone.services.notifications.startWorker();
+    }
+  });
+});
+
+describe('a newer PIN', () => {
+  it('when two resets are queued while delivery is stopped, then only the newer PIN is delivered', async () => {
+    const user = await reachableUser({ email: null });
+    await phone.services.notifications.stop();
+    let pins: Array<string | null> = [];
+    try {
+      pins = [
+        (await phone.services.pins.resetPin(user.userId, admin, { showOnce: true })).pin,
+        (await phone.services.pins.resetPin(user.userId, admin, { showOnce: true })).pin,
+      ];
+      expect(await jobsOf(user.userId)).toBe(1);
+    } finally {
+      await phone.services.notifications.startWorker();
+    }
+    const sms = await until('the text message', () => smsTo(user.number)[0]);
+    expect(pinIn(sms.body)).toBe(pins[1]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(smsTo(user.number)).toHaveLength(1);
+  });
+
+  it('when a reset’s message waits for a retry and the PIN is reset again, then the older message is deleted, never sent, and only the newer arrives', async () => {
+    // A retry far off, so the first message is surely still waiting when the second reset comes.
+    const server = await startPhoneServer(
+      database.url,
+      { twilioAuthToken: twilio.authToken, sms: { accountSid: twilio.accountSid, from: '+15550009999', apiUrl: twilio.url } },
+      { services: { notificationRetry: { limit: 3, delaySeconds: 600, backoff: false } } },
+    );
+    await phone.services.notifications.stop();
+    try {
+      await server.services.notifications.startWorker();
+      const user = await reachableUser({ email: null });
+      twilio.failNext(1);
+      const first = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      await until('the first attempt to fail', async () => {
+        const { rows } = await server.services.pool.query(`SELECT state FROM pgboss.job WHERE data->>'userId' = $1`, [String(user.userId)]);
+        return rows[0]?.state === 'retry';
+      });
+      const second = await server.services.pins.resetPin(user.userId, admin, { showOnce: true });
+      const sms = await until('the text message', () => smsTo(user.number)[0]);
+      expect(pinIn(sms.body)).toBe(second.pin);
+      expect(first.pin).not.toBe(second.pin);
+      // Nothing is left to send: the first message went with the second reset, the second once delivered.
+      await until('the jobs to be deleted', async () => (await jobsOf(user.userId)) === 0);
+      expect(smsTo(user.number).map((m) => pinIn(m.body))).toEqual([second.pin]);
+    } finally {
+      await server.close();
+      await phone.services.notifications.startWorker();
+    }
+  });
+
+  it('when an administrator sets the PIN while a reset’s message waits, then the reset PIN is never sent: only the notice of the change', async () => {
+    const user = await reachableUser({ email: null });
+    await phone.services.notifications.stop();
+    try {
+      await phone.services.pins.resetPin(user.userId, admin);
+      await phone.services.pins.changePinOrThrow({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: admin });
+    } finally {
+      await phone.services.notifications.startWorker();
+    }
+    await until('the notice', () => smsTo(user.number)[0]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(smsTo(user.number).map((m) => (pinIn(m.body) ? 'reset' : 'notice'))).toEqual(['notice']);
   });
 });

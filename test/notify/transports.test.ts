@@ -91,20 +91,31 @@ describe('text messages through Twilio', () => {
 
   it('when Twilio refuses the number, then the send rejects with its code on one line, permanently, without the body', async () => {
     const failure = await failureOf(present(transportsFor(twilioEnv()).sms).send({ ...SMS, to: '+0123' }));
-    expect(failure.message).toBe("Twilio refused the message (HTTP 400): 21211 The 'To' number +0123 is not a valid phone number.");
+    expect(failure.message).toBe('Twilio 400, error 21211: the number is not a valid phone number; it said "The \'To\' number +[digits] is not a valid phone number."');
     expect(failure.permanent).toBe(true);
   });
 
   it("when Twilio's refusal quotes the body, then the error says [message] in its place", async () => {
     twilio.failNext(1, { status: 400, code: 30007, message: `Message filtered: ${PIN_TEXT}` });
     const failure = await failureOf(present(transportsFor(twilioEnv()).sms).send(SMS));
-    expect(failure.message).toBe('Twilio refused the message (HTTP 400): 30007 Message filtered: [message]');
+    expect(failure.message).toBe('Twilio 400, error 30007: Twilio refused this message; it said "Message filtered: [message]"');
+  });
+
+  it.each([
+    ['all of the message', `Message filtered: ${PIN_TEXT}`, 'Message filtered: [message]'],
+    ['part of it, with the PIN', 'Blocked: Your new PIN is 482913', 'Blocked: Your new PIN is [PIN]'],
+    ['the PIN run into other digits', 'Blocked content ref 9482913 (482913) for +15551230001', 'Blocked content ref [digits] ([PIN]) for +[digits]'],
+    ['none of it', 'Message body is invalid', 'Message body is invalid'],
+  ])("when Twilio's refusal quotes %s, then the PIN and every run of 4 or more digits are masked, and the status and code kept", async (_case, words, kept) => {
+    twilio.failNext(1, { status: 400, code: 21617, message: words });
+    const failure = await failureOf(present(transportsFor(twilioEnv()).sms).send({ ...SMS, pin: '482913' }));
+    expect(failure.message).toBe(`Twilio 400, error 21617: Twilio refused this message; it said "${kept}"`);
   });
 
   it('when the auth token is wrong, then Twilio refuses with 401 and nothing is sent', async () => {
     const before = twilio.messages.length;
     const failure = await failureOf(present(transportsFor({ ...twilioEnv(), TWILIO_AUTH_TOKEN: 'f'.repeat(32) }).sms).send(SMS));
-    expect(failure.message).toBe('Twilio refused the message (HTTP 401): 20003 Authenticate');
+    expect(failure.message).toBe('Twilio 401, error 20003: Twilio refused the account SID or auth token; it said "Authenticate"');
     expect(failure.permanent).toBe(false);
     expect(twilio.messages.length).toBe(before);
   });
@@ -114,7 +125,7 @@ describe('text messages through Twilio', () => {
     twilio.failNext(1);
     twilio.failNext(1, 'disconnect');
     const unavailable = await failureOf(sms.send(SMS));
-    expect(unavailable).toMatchObject({ message: 'Twilio refused the message (HTTP 503): 20503 Service Unavailable', permanent: false });
+    expect(unavailable).toMatchObject({ message: 'Twilio 503, error 20503: Twilio is having trouble; it said "Service Unavailable"', permanent: false });
     const dropped = await failureOf(sms.send(SMS));
     expect(dropped.message).toMatch(/^Twilio could not be reached: /);
     expect(dropped.permanent).toBe(false);
@@ -163,14 +174,26 @@ describe('e-mail through SMTP', () => {
   it('when the server rejects the recipient for good, then the send rejects with its answer on one line, permanently', async () => {
     smtp.failNext(1, { stage: 'rcpt', code: 550, message: '5.1.1 No such user' });
     const failure = await failureOf(present(transportsFor(smtpEnv()).email).send(EMAIL));
-    expect(failure.message).toMatch(/^SMTP: .*550 5\.1\.1 No such user$/);
+    expect(failure.message).toBe('SMTP 550 (RCPT TO): the server refused the recipient; it said "5.1.1 No such user"');
+    expect(failure.permanent).toBe(true);
+  });
+
+  it.each([
+    ['all of the message', `Rejected: ${PIN_TEXT}`, 'Rejected: [message]'],
+    ['part of it, with the PIN', '5.7.1 Spam: "Your new PIN is 482913."', '5.7.1 Spam: "Your new PIN is [PIN]."'],
+    ['the PIN run into other digits', '5.7.1 Rejected 4829130 id 20260101', '5.7.1 Rejected [digits] id [digits]'],
+    ['none of it', '5.7.1 Message refused', '5.7.1 Message refused'],
+  ])('when the server refuses the message quoting %s, then the PIN and every run of 4 or more digits are masked, and the reply code kept', async (_case, words, kept) => {
+    smtp.failNext(1, { stage: 'data', code: 554, message: words });
+    const failure = await failureOf(present(transportsFor(smtpEnv()).email).send({ ...EMAIL, pin: '482913' }));
+    expect(failure.message).toBe(`SMTP 554 (DATA): the server refused the message; it said "${kept}"`);
     expect(failure.permanent).toBe(true);
   });
 
   it('when the server refuses the sender, then the send rejects as worth a retry: every message would fail until MAIL_FROM is fixed', async () => {
     smtp.failNext(1, { stage: 'mail', code: 550, message: '5.7.1 Sender not allowed' });
     const failure = await failureOf(present(transportsFor(smtpEnv()).email).send(EMAIL));
-    expect(failure).toMatchObject({ message: 'SMTP: Mail command failed: 550 5.7.1 Sender not allowed', permanent: false });
+    expect(failure).toMatchObject({ message: 'SMTP 550 (MAIL FROM): the server refused the sender (MAIL_FROM); it said "5.7.1 Sender not allowed"', permanent: false });
   });
 
   it('when the server says try later, at the recipient or at the greeting, then the send rejects as worth a retry', async () => {
@@ -178,10 +201,10 @@ describe('e-mail through SMTP', () => {
     smtp.failNext(1);
     smtp.failNext(1, { stage: 'connect', code: 421, message: '4.3.2 Service not available' });
     const later = await failureOf(email.send(EMAIL));
-    expect(later.message).toMatch(/451 4\.3\.0 Try again later$/);
+    expect(later.message).toBe('SMTP 451 (RCPT TO): the server asks to try again later; it said "4.3.0 Try again later"');
     expect(later.permanent).toBe(false);
     const greeting = await failureOf(email.send(EMAIL));
-    expect(greeting.message).toMatch(/^SMTP: .*421/);
+    expect(greeting.message).toMatch(/^SMTP 421\b.*: the server asks to try again later; it said "4\.3\.2 Service not available"$/);
     expect(greeting.permanent).toBe(false);
     const before = smtp.mails.length;
     await email.send(EMAIL);
@@ -191,7 +214,7 @@ describe('e-mail through SMTP', () => {
   it('when nothing listens at SMTP_URL, then the send rejects naming the connection failure', async () => {
     const port = await freePort();
     const failure = await failureOf(present(transportsFor({ ...smtpEnv(), SMTP_URL: `smtp://127.0.0.1:${port}` }).email).send(EMAIL));
-    expect(failure.message).toMatch(/^SMTP: .*ECONNREFUSED/);
+    expect(failure.message).toMatch(/^SMTP: could not deliver to the server: .*ECONNREFUSED/);
     expect(failure.permanent).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { loadCommonPins } from '../../src/pin/common-pins.js';
 import type { CommonPinList } from '../../src/pin/common-pins.js';
 import { describeRefusal, type PinRefusal, type TrivialReason } from '../../src/pin/change.js';
-import { KEYPAD_LINES, checkPinPolicy, generatePin, keypadDigits, keypadLine, trivialReason } from '../../src/pin/policy.js';
+import { KEYPAD_LINES, checkPinPolicy, generatePin, keypadDigits, keypadLine, trivialReason, unmeetableRule } from '../../src/pin/policy.js';
 import type { PinLengthRule, PinOwner } from '../../src/pin/policy.js';
 
 const commonPins = loadCommonPins();
@@ -310,5 +310,50 @@ describe('loadCommonPins', () => {
 
   it('when loaded twice, then the cached lists are returned', () => {
     expect(loadCommonPins()).toBe(loadCommonPins());
+  });
+});
+
+describe('unmeetableRule', () => {
+  const LONGEST = 64;
+
+  it.each<[string, PinLengthRule, { digits: number; shortestPossible: number | null } | null]>([
+    ['1 to 2 digits, trivial check on', { minLength: 1, maxLength: 2, trivialCheck: true }, { digits: 1, shortestPossible: 3 }],
+    ['exactly 1 digit', { minLength: 1, maxLength: 1, trivialCheck: true }, { digits: 1, shortestPossible: 3 }],
+    ['exactly 2 digits', { minLength: 2, maxLength: 2, trivialCheck: true }, { digits: 2, shortestPossible: 3 }],
+    ['2 to 20 digits (2-digit PINs are all trivial)', { minLength: 2, maxLength: 20, trivialCheck: true }, { digits: 2, shortestPossible: 3 }],
+    ['exactly 3 digits', { minLength: 3, maxLength: 3, trivialCheck: true }, null],
+    ['exactly 4 digits', { minLength: 4, maxLength: 4, trivialCheck: true }, null],
+    ['the default 6 to 20', RULE, null],
+    ['1 digit without the trivial check', { minLength: 1, maxLength: 1, trivialCheck: false }, null],
+    ['64 digits', { minLength: 64, maxLength: 64, trivialCheck: true }, null],
+  ])('when a rule is %s, then the check says so', (_case, rule, expected) => {
+    expect(unmeetableRule(rule, commonPins, LONGEST)).toEqual(expected);
+  });
+
+  it('when any length rule from 1 to 8 digits is checked, then generatePin can make a PIN under every rule it accepts', () => {
+    const nobody: PinOwner = { extension: '', firstName: '', lastName: '' };
+    const random = (): number => Math.floor(Math.random() * 10);
+    for (let min = 1; min <= 8; min++) {
+      for (let max = min; max <= 8; max++) {
+        for (const trivialCheck of [true, false]) {
+          const rule = { minLength: min, maxLength: max, trivialCheck };
+          const met = unmeetableRule(rule, commonPins, LONGEST) === null;
+          let generated: string | null = null;
+          try {
+            generated = generatePin(rule, nobody, commonPins, random);
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'rule_unmeetable', status: 422 });
+          }
+          // A rule is held to its minimum length, so it may be refused while longer PINs would pass (1 to 3 digits).
+          if (met) expect(generated, `${min}-${max} ${trivialCheck ? 'checked' : 'unchecked'}`).not.toBeNull();
+        }
+      }
+    }
+  });
+
+  it('when generatePin meets a rule no PIN can pass, then it throws a 422 input error, not a crash', () => {
+    expect(() => generatePin({ minLength: 2, maxLength: 2, trivialCheck: true }, OWNER, commonPins, () => 5)).toThrow(
+      expect.objectContaining({ code: 'rule_unmeetable', status: 422 }),
+    );
   });
 });

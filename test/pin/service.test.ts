@@ -189,7 +189,7 @@ describe('sign-in', () => {
     await fixture.pool.query('UPDATE pin_credentials SET pin_hash = $2 WHERE user_id = $1', [user.userId, await weak.hash(user.pin)]);
     expect((await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller })).outcome).toBe('ok');
     const upgraded = (await credential(user.userId)).pin_hash;
-    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2,data=[A-Za-z0-9+/]+\$/);
     expect(hasher.needsRehash(upgraded)).toBe(false);
   });
 });
@@ -320,7 +320,7 @@ describe('PIN change', () => {
       `SELECT pin_hash AS h FROM pin_credentials UNION ALL SELECT pin_hash FROM pin_history`,
     );
     expect(rows.length).toBeGreaterThan(5);
-    for (const row of rows) expect(row.h).toMatch(/^\$argon2id\$v=19\$m=\d+,p=\d+,t=\d+\$/);
+    for (const row of rows) expect(row.h).toMatch(/^\$argon2id\$v=19\$m=\d+,p=\d+,t=\d+,data=[A-Za-z0-9+/]+\$/);
     const dump = await fixture.pool.query(`SELECT row_to_json(a)::text AS j FROM audit_events a`);
     for (const row of dump.rows) expect(row.j).not.toMatch(/604817|730496|860472/);
   });

@@ -12,8 +12,13 @@ export interface ReceivedSms {
   readonly body: string;
 }
 
-/** How the fake fails a request: a Twilio error answer, or a connection dropped without one. */
-export type TwilioFailure = { readonly status: number; readonly code: number; readonly message: string } | 'disconnect';
+/**
+ * How the fake fails a request: a Twilio error answer, or a connection dropped without one. The
+ * message may be made from the request's Body, as a provider that quotes what it refused.
+ */
+export type TwilioFailure =
+  | { readonly status: number; readonly code: number; readonly message: string | ((body: string) => string) }
+  | 'disconnect';
 
 /** Twilio's answer when it is having trouble; what a retry is for. */
 const TWILIO_UNAVAILABLE: TwilioFailure = { status: 503, code: 20503, message: 'Service Unavailable' };
@@ -76,7 +81,10 @@ export class FakeTwilio {
 
     const failure = this.failures.shift();
     if (failure === 'disconnect') return void req.socket.destroy();
-    if (failure) return answerError(res, failure);
+    if (failure) {
+      const { message } = failure;
+      return answerError(res, { ...failure, message: typeof message === 'function' ? message(new URLSearchParams(body).get('Body') ?? '') : message });
+    }
 
     if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       return answerError(res, { status: 400, code: 20001, message: 'Content-Type must be application/x-www-form-urlencoded' });

@@ -18,7 +18,8 @@ export interface SmtpFailure {
   readonly stage: 'connect' | 'mail' | 'rcpt' | 'data';
   /** 4xx: try again later; 5xx: never. */
   readonly code: number;
-  readonly message: string;
+  /** At the data stage, it may be made from the message's text, as a server that quotes what it refused. */
+  readonly message: string | ((text: string) => string);
 }
 
 /** A relay that is having trouble; what a retry is for. */
@@ -58,8 +59,9 @@ export class TestSmtpServer {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
-          const failure = this.failureAt('data', session);
-          if (!failure) this.mails.push(parseMail(session, Buffer.concat(chunks).toString('utf8')));
+          const mail = parseMail(session, Buffer.concat(chunks).toString('utf8'));
+          const failure = this.failureAt('data', session, mail.text);
+          if (!failure) this.mails.push(mail);
           callback(failure);
         });
       },
@@ -86,10 +88,11 @@ export class TestSmtpServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private failureAt(stage: SmtpFailure['stage'], session: SMTPServerSession): Error | null {
+  private failureAt(stage: SmtpFailure['stage'], session: SMTPServerSession, text = ''): Error | null {
     const failure = this.failing.get(session.id);
     if (failure?.stage !== stage) return null;
-    return Object.assign(new Error(failure.message), { responseCode: failure.code });
+    const message = typeof failure.message === 'function' ? failure.message(text) : failure.message;
+    return Object.assign(new Error(message), { responseCode: failure.code });
   }
 }
 

@@ -354,6 +354,41 @@ describe('users', () => {
     expect(events.every((e) => e.actor === `admin:${admin.username}` && e.channel === 'admin')).toBe(true);
   });
 
+  it('when a field holds a control character, then the form says which, keeps the rest, and nothing is stored', async () => {
+    const { client } = await signedInClient();
+    await client.load('/admin/users/new');
+    const page = await client.post('/admin/users', {
+      extension: '7481',
+      firstName: 'Ada\u0000',
+      lastName: 'Byron',
+      locale: 'en-US',
+      rule: 'default',
+      pin: '604817',
+      pinConfirm: '604817',
+    });
+    expect(page.status).toBe(400);
+    expect(textOf(page.body)).toContain('first name contains a control character (U+0000); remove it');
+    expect(page.body).toContain('value="Byron"');
+    expect(await web.services.accounts.findAccount({ extension: '7481' })).toBeNull();
+
+    const user = await createUser(web.services);
+    await client.load(`/admin/users/${user.userId}/edit`);
+    const edited = await client.post(`/admin/users/${user.userId}/edit`, {
+      extension: user.extension,
+      firstName: 'Test',
+      lastName: 'Person',
+      email: 'a\u000b@example.com',
+      locale: 'en-US',
+    });
+    expect(edited.status).toBe(400);
+    expect(textOf(edited.body)).toContain('e-mail address contains a control character (U+000B); remove it');
+
+    const search = await client.get('/admin/users?q=%00');
+    expect(search.status).toBe(400);
+    expect(textOf(search.body)).toContain('contains a control character (U+0000)');
+    expect((await client.get('/admin/audit?event=%00')).status).toBe(400);
+  });
+
   it('when the new user is invalid, then the form keeps what was typed except the PIN and names the problem', async () => {
     const { client } = await signedInClient();
     await client.load('/admin/users/new');
@@ -476,6 +511,12 @@ describe('authentication rules', () => {
     expect(textOf(range.body)).toContain('Previous PINs remembered must be a whole number from 0 to 50');
     const crossed = await client.post('/admin/rules', { ...base, minLength: '9', maxLength: '8' });
     expect(textOf(crossed.body)).toContain('rule "broken": the minimum PIN length (9) must not be greater than the maximum PIN length (8)');
+    const unmeetable = await client.post('/admin/rules', { ...base, minLength: '2', maxLength: '2', trivialCheck: 'on' });
+    expect(unmeetable.status).toBe(422);
+    expect(textOf(unmeetable.body)).toContain('rule "broken": no PIN of 2 digits passes the trivial-PIN check');
+    const control = await client.post('/admin/rules', { ...base, historyCount: '5\u0000' });
+    expect(control.status).toBe(400);
+    expect(textOf(control.body)).toContain('Previous PINs remembered contains a control character (U+0000)');
     const exists = await client.post('/admin/rules', { ...base, name: 'default' });
     expect(exists.status).toBe(409);
     expect(await web.services.accounts.getRule('broken').catch(() => null)).toBeNull();

@@ -106,6 +106,38 @@ describe('the OpenAPI document', () => {
     expect((await call('delete', '/users/{id}', { id })).status).toBe(204);
   });
 
+  it('when the requests the fuzzer saw refused for their shape are held to the document, then the document refuses each one too', () => {
+    const bodyOf = (path: string, method: string) =>
+      (document.paths[path]?.[method] as unknown as { requestBody: { content: Record<string, { schema: unknown }> } }).requestBody.content['application/json']
+        ?.schema;
+    const accepts = (path: string, method: string, body: unknown) => ajv.validate(withDocumentRefs(bodyOf(path, method)) as object, body);
+    expect(accepts('/users/{id}', 'patch', { extension: '' })).toBe(false);
+    expect(accepts('/users/{id}', 'patch', { responseWait: 0 })).toBe(false);
+    expect(accepts('/users/{id}', 'patch', { locale: 'xx-XX' })).toBe(false);
+    expect(accepts('/users/{id}', 'patch', { firstName: 'A\u0000' })).toBe(false);
+    expect(accepts('/users', 'post', { extension: '5301', firstName: '', lastName: ' ' })).toBe(false);
+    expect(accepts('/rules', 'post', { name: '' })).toBe(false);
+    expect(accepts('/users/{id}/credential/pin', 'put', {})).toBe(false);
+    expect(accepts('/users/{id}/credential/pin', 'put', { unlock: true, flags: { lockedByAdmin: true } })).toBe(false);
+    // And what the server takes, the document takes.
+    expect(accepts('/users/{id}', 'patch', { firstName: ' Ada ', phone: null, locale: 'es-US' })).toBe(true);
+    expect(accepts('/users/{id}/credential/pin', 'put', { unlock: true, flags: { lockedByAdmin: false } })).toBe(true);
+  });
+
+  it('when its parameters and answers are read, then offset is a plain integer, unknown query parameters are said to be refused, and every operation declares 503 with Retry-After', () => {
+    const list = document.paths['/users']?.get as unknown as { description: string; parameters: Array<{ name: string; schema: Record<string, unknown> }> };
+    expect(list.parameters.find((p) => p.name === 'offset')?.schema).toMatchObject({ type: 'integer', minimum: 0 });
+    expect(list.description).toContain('any other is refused with 400');
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const unavailable = operation.responses['503'] as { headers?: Record<string, unknown> } | undefined;
+        expect(unavailable?.headers?.['Retry-After'], `${method} ${path}`).toBeDefined();
+      }
+    }
+    const schemas = document.components.schemas as Record<string, { additionalProperties?: unknown }>;
+    for (const name of ['NewUser', 'UserChanges', 'PinUpdate', 'PinReset', 'NewRule', 'RuleChanges']) expect(schemas[name]?.additionalProperties, name).toBe(false);
+  });
+
   it('when the walk above is done, then it has called every operation the document describes', () => {
     const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
     expect([...checked].sort()).toEqual(documented.sort());
