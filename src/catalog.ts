@@ -17,6 +17,8 @@ export interface CatalogSpec<K extends string> {
   keys: readonly K[];
   /** The arguments each key's message must use, exactly; keys not listed use none. */
   arguments: Readonly<Partial<Record<K, readonly string[]>>>;
+  /** For a key, the values each select argument takes: its options must be exactly these, and `other`. */
+  selects?: Readonly<Partial<Record<K, Readonly<Record<string, readonly string[]>>>>>;
 }
 
 type Texts = Readonly<Record<string, string>>;
@@ -50,6 +52,23 @@ function unknownPluralOptions(elements: readonly MessageFormatElement[], locale:
     } else if (element.type === TYPE.select) {
       for (const { value } of Object.values(element.options)) found.push(...unknownPluralOptions(value, locale));
     }
+  }
+  return found;
+}
+
+/** Select options that differ from the values the argument takes (a missing one would fall to `other` unheard). */
+function selectMismatches(elements: readonly MessageFormatElement[], values: Readonly<Record<string, readonly string[]>>): string[] {
+  const found: string[] = [];
+  for (const element of elements) {
+    if (element.type === TYPE.tag) found.push(...selectMismatches(element.children, values));
+    if (element.type !== TYPE.plural && element.type !== TYPE.select) continue;
+    const wanted = values[element.value];
+    if (element.type === TYPE.select && wanted) {
+      const options = Object.keys(element.options).filter((option) => option !== 'other');
+      for (const value of wanted) if (!options.includes(value)) found.push(`{${element.value}} has no option "${value}"`);
+      for (const option of options) if (!wanted.includes(option)) found.push(`{${element.value}} has an unknown option "${option}"`);
+    }
+    for (const { value } of Object.values(element.options)) found.push(...selectMismatches(value, values));
   }
   return found;
 }
@@ -113,6 +132,7 @@ export class MessageCatalog<K extends string = string> {
         for (const option of unknownPluralOptions(elements, locale)) {
           problems.push(`${where} "${key}" has the plural form "${option}", which ${locale} does not have`);
         }
+        for (const mismatch of selectMismatches(elements, spec.selects?.[key] ?? {})) problems.push(`${where} "${key}": ${mismatch}`);
       }
       locales.set(locale, Object.freeze(texts as Record<string, string>));
     }

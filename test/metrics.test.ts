@@ -127,7 +127,7 @@ describe('what this instance counts', () => {
     const wrong = ['111111', '222222', '333333'].flatMap((pin) => [`${intruded.extension}#`, `${pin}#`]);
     expect(heardKeys(await call(wrong), phone.services.catalog).slice(-2)).toEqual(['signin.invalid', 'goodbye']);
     // The right PIN now meets the lock.
-    expect(heardKeys(await call(signIn(intruded)), phone.services.catalog).at(-1)).toBe('signin.locked');
+    expect(heardKeys(await call(signIn(intruded)), phone.services.catalog).at(-1)).toBe('signin.locked_for{minutes=30}');
     // An administrative change over the API.
     const { token } = await phone.services.apiTokens.create('metrics test', { channel: 'admin', name: 'admin:test' });
     const put = await fetch(`${phone.phone.baseUrl}/api/users/${managed.userId}/credential/pin`, {

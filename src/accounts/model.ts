@@ -98,9 +98,11 @@ export interface Account {
   rule: AuthRule;
 }
 
-/** The same plus the PIN hash, only for the sign-in and change paths. */
+/** The same plus the PIN hash and its credential version, only for the sign-in and change paths. */
 export interface AccountWithHash extends Account {
   pinHash: string;
+  /** Moves with every new PIN hash and change of "must change" (DESIGN §3): what a call's sign-in proved. */
+  credentialVersion: number;
 }
 
 export type AccountKey = { extension: string } | { userId: number };

@@ -21,6 +21,8 @@ export interface AuditInput {
   extension?: string | null;
   details?: Record<string, unknown>;
   call?: CallTurn | null;
+  /** The user's credential version after this request's effects: what a retry's answer stands for. */
+  credentialVersion?: number | null;
 }
 
 /** An audit row as read back. */
@@ -48,8 +50,8 @@ export async function recordAudit(db: Queryable, input: AuditInput): Promise<voi
 export function auditInsert(input: AuditInput, first: number): { text: string; values: unknown[] } {
   const p = (i: number) => `$${first + i}`;
   return {
-    text: `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key)
-     VALUES (${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::bigint, ${p(4)}::text, ${p(5)}::jsonb, ${p(6)}::text, ${p(7)}::int, ${p(8)}::bytea)`,
+    text: `INSERT INTO audit_events (event, channel, actor, user_id, extension, details, call_sid, call_turn, request_key, credential_version)
+     VALUES (${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::bigint, ${p(4)}::text, ${p(5)}::jsonb, ${p(6)}::text, ${p(7)}::int, ${p(8)}::bytea, ${p(9)}::int)`,
     values: [
       input.event,
       input.actor.channel,
@@ -60,8 +62,16 @@ export function auditInsert(input: AuditInput, first: number): { text: string; v
       input.call?.callSid ?? null,
       input.call?.turn ?? null,
       input.call?.requestKey ?? null,
+      input.credentialVersion ?? null,
     ],
   };
+}
+
+/** An event a request wrote, with the user and credential version it stood for (both null: an unknown ID). */
+export interface RecordedEvent {
+  event: string;
+  userId: number | null;
+  credentialVersion: number | null;
 }
 
 /**
@@ -69,10 +79,17 @@ export function auditInsert(input: AuditInput, first: number): { text: string; v
  * wrote: a non-empty answer means this delivery is a retry. The lock is transaction-scoped (it
  * works behind PgBouncer in transaction mode) and keyed by the fingerprint's first 8 bytes.
  */
-export async function lockRequest(db: Queryable, call: CallTurn): Promise<string[]> {
+export async function lockRequest(db: Queryable, call: CallTurn): Promise<RecordedEvent[]> {
   await db.query('SELECT pg_advisory_xact_lock($1::bigint)', [call.requestKey.readBigInt64BE(0).toString()]);
-  const { rows } = await db.query('SELECT event FROM audit_events WHERE request_key = $1::bytea ORDER BY id', [call.requestKey]);
-  return rows.map((r) => r.event as string);
+  return recordedEvents(db, call.requestKey);
+}
+
+/** The events written under a request key, without a lock: for a key derived from one already locked. */
+export async function recordedEvents(db: Queryable, requestKey: Buffer): Promise<RecordedEvent[]> {
+  const { rows } = await db.query('SELECT event, user_id, credential_version FROM audit_events WHERE request_key = $1::bytea ORDER BY id', [
+    requestKey,
+  ]);
+  return rows.map((r) => ({ event: r.event as string, userId: r.user_id as number | null, credentialVersion: r.credential_version as number | null }));
 }
 
 export interface AuditFilter {

@@ -23,11 +23,25 @@ export async function insertPinCredential(
   );
 }
 
-export async function updatePinFlags(db: Queryable, userId: number, flags: Partial<PinFlags>): Promise<void> {
+/**
+ * The SET list for the given flags, their parameters numbered from `first`. Unless the statement
+ * moves the credential version itself, a change of "must change" moves it (the expression reads
+ * the row as it was).
+ */
+function flagAssignments(flags: Partial<PinFlags>, first: number, versionMoved = false): { assignments: string[]; values: boolean[] } {
   const keys = PIN_FLAGS.filter((k) => flags[k] !== undefined);
-  if (keys.length === 0) return;
-  const assignments = keys.map((k, i) => `${columnOf(k)} = $${i + 2}::boolean`);
-  await db.query(`UPDATE pin_credentials SET ${assignments.join(', ')} WHERE user_id = $1::bigint`, [userId, ...keys.map((k) => flags[k])]);
+  const assignments = keys.map((k, i) => `${columnOf(k)} = $${first + i}::boolean`);
+  const mustChange = keys.indexOf('mustChange');
+  if (mustChange >= 0 && !versionMoved) {
+    assignments.push(`version = version + (must_change IS DISTINCT FROM $${first + mustChange}::boolean)::int`);
+  }
+  return { assignments, values: keys.map((k) => flags[k] as boolean) };
+}
+
+export async function updatePinFlags(db: Queryable, userId: number, flags: Partial<PinFlags>): Promise<void> {
+  const { assignments, values } = flagAssignments(flags, 2);
+  if (assignments.length === 0) return;
+  await db.query(`UPDATE pin_credentials SET ${assignments.join(', ')} WHERE user_id = $1::bigint`, [userId, ...values]);
 }
 
 /** Recent PIN hashes, newest first. */
@@ -51,10 +65,11 @@ export interface Replacement {
 }
 
 /**
- * Replaces the PIN hash, moving the old one into the history (trimmed to `keep` entries) and
- * resetting the failed-sign-in count.
+ * Replaces the PIN hash, moving the old one into the history (trimmed to `keep` entries),
+ * resetting the failed-sign-in count and setting the flags. A new hash is a new credential: its
+ * version moves, and comes back.
  */
-export async function replacePinHash(db: Queryable, userId: number, oldHash: string, newHash: string, replacement: Replacement): Promise<void> {
+export async function replacePinHash(db: Queryable, userId: number, oldHash: string, newHash: string, replacement: Replacement): Promise<number> {
   const { keep, flags } = replacement;
   if (keep > 0) {
     await db.query('INSERT INTO pin_history (user_id, pin_hash) VALUES ($1::bigint, $2::text)', [userId, oldHash]);
@@ -64,21 +79,25 @@ export async function replacePinHash(db: Queryable, userId: number, oldHash: str
        SELECT id FROM pin_history WHERE user_id = $1::bigint ORDER BY retired_at DESC, id DESC LIMIT $2::int)`,
     [userId, keep],
   );
-  await db.query(
+  const { assignments, values } = flagAssignments(flags, 5, true);
+  const { rows } = await db.query(
     `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL,
             temporary_since = CASE WHEN $3::boolean THEN now() END,
             locked_at = CASE WHEN $4::boolean THEN NULL ELSE locked_at END,
-            activity_since = now(), inactive_locked_at = NULL
-      WHERE user_id = $1::bigint`,
-    [userId, newHash, replacement.temporary, replacement.clearLockout],
+            activity_since = now(), inactive_locked_at = NULL, version = version + 1
+            ${assignments.map((a) => `, ${a}`).join('')}
+      WHERE user_id = $1::bigint
+      RETURNING version`,
+    [userId, newHash, replacement.temporary, replacement.clearLockout, ...values],
   );
-  await updatePinFlags(db, userId, flags);
+  return rows[0].version as number;
 }
 
 /**
  * After a right PIN: the sign-in recorded as the user's last activity, failures forgotten, an
- * intruder lockout over, and an upgraded hash if one was made. Written with its audit row in one
- * statement, so recording the last sign-in costs the sign-in transaction no extra round-trip.
+ * intruder lockout over, and an upgraded hash if one was made (the same PIN re-hashed: the
+ * credential version stays). Written with its audit row in one statement, so recording the last
+ * sign-in costs the sign-in transaction no extra round-trip.
  */
 export async function recordSigninSuccess(
   db: Queryable,

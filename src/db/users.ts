@@ -22,6 +22,7 @@ const ACCOUNT_SELECT = `
   ${USER_COLUMNS},
   c.changed_at, c.must_change, c.enrollment_pending, c.does_not_expire, c.locked_by_admin, c.cannot_change,
   c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.last_signin_at, c.activity_since, c.inactive_locked_at, c.pin_hash,
+  c.version AS credential_version,
   ${RULE_COLUMNS}
   FROM users u
   JOIN pin_credentials c ON c.user_id = u.id
@@ -62,6 +63,7 @@ function accountFromRow(row: Record<string, unknown>): AccountWithHash {
     },
     rule: ruleFromRow(row),
     pinHash: row.pin_hash as string,
+    credentialVersion: row.credential_version as number,
   };
 }
 

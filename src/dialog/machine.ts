@@ -100,12 +100,14 @@ function gatherFor(state: CallState, phase: InputPhase): Gather {
   return { kind: phase.name === 'menu' ? 'menu' : 'digits', waitSeconds };
 }
 
-function newPinPrompts(kind: ChangeKind): Say[] {
-  return kind === 'voluntary' ? [say('pin.enter_new'), say('pin.cancel_hint')] : [say('pin.enter_new')];
+function newPinPrompts(kind: ChangeKind, account: CallerSnapshot | null): Say[] {
+  // The length range is stated every time (DESIGN §1); a snapshot without one says the defaults.
+  const enter = say('pin.enter_new', { min: account?.minLength ?? 6, max: account?.maxLength ?? 20 });
+  return kind === 'voluntary' ? [enter, say('pin.cancel_hint')] : [enter];
 }
 
 /** The prompt(s) that ask for a phase's input; repeated after no input, busy, rejections. */
-function promptsFor(phase: InputPhase): Say[] {
+function promptsFor(phase: InputPhase, account: CallerSnapshot | null): Say[] {
   switch (phase.name) {
     case 'enter_id':
       return [say('signin.enter_id')];
@@ -114,7 +116,7 @@ function promptsFor(phase: InputPhase): Say[] {
     case 'menu':
       return [say('menu.main')];
     case 'new_pin':
-      return newPinPrompts(phase.kind);
+      return newPinPrompts(phase.kind, account);
     case 'confirm_pin':
       return [say('pin.confirm')];
   }
@@ -122,7 +124,7 @@ function promptsFor(phase: InputPhase): Say[] {
 
 /** Enter an input phase: say `before`, then the phase's own prompt, and gather. */
 function enter(state: CallState, phase: InputPhase, before: Say[] = []): Step {
-  return ask({ ...state, phase }, [...before, ...promptsFor(phase)], gatherFor(state, phase));
+  return ask({ ...state, phase }, [...before, ...promptsFor(phase, state.account)], gatherFor(state, phase));
 }
 
 /** Leaving a new-PIN dialog forgets its counters and any pending hash. */
@@ -145,7 +147,9 @@ function refusalPrompt(refusal: PinRefusal): Say {
     case 'too_long':
       return say('pin.too_long', { max: refusal.max });
     case 'trivial':
-      return say('pin.trivial');
+      if (refusal.reason === 'common') return say('pin.common');
+      // The keys said one by one ("9 8 7"), not as a number; other reasons name none.
+      return say('pin.trivial', { reason: refusal.reason, keys: refusal.reason === 'keypad' ? [...refusal.keys].join(' ') : '' });
     case 'reused':
       return say('pin.reused');
     case 'cannot_change':
@@ -154,6 +158,8 @@ function refusalPrompt(refusal: PinRefusal): Say {
       return say('pin.too_soon');
     case 'locked':
       return say('signin.locked');
+    case 'reauth':
+      return say('signin.reauth');
   }
 }
 
@@ -162,9 +168,12 @@ function endsTheChange(refusal: PinRefusal): boolean {
   return refusal.rule === 'cannot_change' || refusal.rule === 'too_soon';
 }
 
-/** A lock or deletion since sign-in ends the call as a locked sign-in would. */
+/**
+ * A lock or deletion since sign-in ends the call as a locked sign-in would; a reset or another
+ * change of the credential since sign-in ends it with [signin.reauth].
+ */
 function onRefusal(state: CallState, kind: ChangeKind, refusal: PinRefusal): Step {
-  if (refusal.rule === 'locked') return end(state, [say('signin.locked')]);
+  if (refusal.rule === 'locked' || refusal.rule === 'reauth') return end(state, [refusalPrompt(refusal)]);
   if (endsTheChange(refusal)) return toMenu({ ...state, busyCount: 0 }, [refusalPrompt(refusal)]);
   return onRejectedEntry(state, kind, refusalPrompt(refusal));
 }
@@ -289,7 +298,7 @@ function onNewPin(state: CallState, kind: ChangeKind, digits: string): Step {
   // Non-digit entries go to the policy check too: it owns the rule and its prompt.
   return run(
     { ...state, phase: { name: 'checking_pin', kind }, pendingPinHash: null },
-    { type: 'check_new_pin', userId: account.userId, pin: digits, kind },
+    { type: 'check_new_pin', userId: account.userId, credentialVersion: account.credentialVersion, pin: digits, kind },
   );
 }
 
@@ -303,7 +312,7 @@ function onConfirmPin(state: CallState, kind: ChangeKind, digits: string): Step 
   if (account === null || pendingPinHash === null) return internalError(state);
   return run(
     { ...state, phase: { name: 'saving_pin', kind } },
-    { type: 'save_pin', userId: account.userId, confirmation: digits, pendingPinHash, kind },
+    { type: 'save_pin', userId: account.userId, credentialVersion: account.credentialVersion, confirmation: digits, pendingPinHash, kind },
   );
 }
 
@@ -346,7 +355,9 @@ function onSigninResult(
       return enter(next, { name: 'enter_id' }, [say('signin.invalid')]);
     }
     case 'locked':
-      return end(s, [say('signin.locked')]);
+      return end(s, [
+        event.lockedForMinutes === null ? say('signin.locked') : say('signin.locked_for', { minutes: Math.max(1, Math.ceil(event.lockedForMinutes)) }),
+      ]);
     case 'temp_expired':
       return end(s, [say('pin.temp_expired')]);
   }
@@ -367,8 +378,8 @@ function onRejectedEntry(state: CallState, kind: ChangeKind, reason: Say): Step 
   const s: CallState = { ...state, busyCount: 0, rejectedEntries, pendingPinHash: null };
   if (rejectedEntries >= MAX_REJECTED_ENTRIES) {
     if (kind === 'voluntary') return toMenu(s, [reason]);
-    // Enrollment and a forced change cannot be skipped, so the call ends.
-    return end(s, [reason, say('goodbye')], [audit('call.pin_entry_limit')]);
+    // Enrollment and a forced change cannot be skipped, so the call ends, saying nothing changed.
+    return end(s, [reason, say('pin.too_many_tries')], [audit('call.pin_entry_limit')]);
   }
   return enter(s, { name: 'new_pin', kind }, [reason]);
 }
@@ -396,6 +407,7 @@ function onPinSaved(state: CallState, kind: ChangeKind, event: DialogEvent): Ste
       if (account === null) return internalError(state);
       const updated: CallerSnapshot = {
         ...account,
+        credentialVersion: event.credentialVersion,
         requiredChange: null,
         tooSoonToChange: event.tooSoonToChange ?? true,
         daysUntilExpiry: event.daysUntilExpiry,

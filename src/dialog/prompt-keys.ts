@@ -1,3 +1,5 @@
+import type { TrivialReason } from '../pin/change.js';
+
 /** Every prompt the phone dialog can say (DESIGN §1 "Prompt keys"). Each shipped locale has all of them. */
 export const PROMPT_KEYS = [
   'welcome',
@@ -30,6 +32,10 @@ export const PROMPT_KEYS = [
   'error.unavailable',
   'system.busy',
   'pin.temp_expired',
+  'signin.reauth',
+  'signin.locked_for',
+  'pin.common',
+  'pin.too_many_tries',
 ] as const;
 
 export type PromptKey = (typeof PROMPT_KEYS)[number];
@@ -40,4 +46,15 @@ export const PROMPT_PLACEHOLDERS: Readonly<Partial<Record<PromptKey, readonly st
   'pin.status': ['days'],
   'pin.too_short': ['min'],
   'pin.too_long': ['max'],
+  'pin.enter_new': ['min', 'max'],
+  'pin.trivial': ['reason', 'keys'],
+  'signin.locked_for': ['minutes'],
+};
+
+/** The reasons [pin.trivial] names, one select option each; a common PIN has its own prompt, [pin.common]. */
+const TRIVIAL_PROMPT_REASONS = ['repeats', 'run', 'group', 'keypad', 'extension', 'name'] as const satisfies readonly Exclude<TrivialReason, 'common'>[];
+
+/** The values each select placeholder takes; every locale's text must have an option for each. */
+export const PROMPT_SELECTS: Readonly<Partial<Record<PromptKey, Readonly<Record<string, readonly string[]>>>>> = {
+  'pin.trivial': { reason: TRIVIAL_PROMPT_REASONS },
 };

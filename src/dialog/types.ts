@@ -26,6 +26,8 @@ export type ChangeKind = OwnChangeKind;
 /** What a successful sign-in tells the dialog (a snapshot, sealed into the call state). */
 export interface CallerSnapshot {
   userId: number;
+  /** The version of the credential the sign-in proved; a turn that reaches the database checks it is still current. */
+  credentialVersion: number;
   extension: string;
   locale: Locale;
   /** The change due before the menu (the domain decides: enrollment first, then expiry or "must change"). */
@@ -35,6 +37,8 @@ export interface CallerSnapshot {
   cannotChange: boolean;
   tooSoonToChange: boolean; // less than the rule's minimum time since the last change (adapter computes)
   responseWait: number; // seconds to wait for keys from the turn after the PIN is verified
+  minLength: number; // the rule's PIN length range, said before each new PIN
+  maxLength: number;
 }
 
 export type Phase =
@@ -72,13 +76,15 @@ export type DialogEvent =
   | { type: 'no_input' }
   | { type: 'signin_result'; outcome: 'ok'; account: CallerSnapshot }
   | { type: 'signin_result'; outcome: 'invalid'; maxFailedPerCall: number }
-  | { type: 'signin_result'; outcome: 'locked' }
+  // lockedForMinutes: the minutes until an intruder lockout ends; null for a lock an administrator must lift.
+  | { type: 'signin_result'; outcome: 'locked'; lockedForMinutes: number | null }
   // The right PIN, but a temporary one (a reset) past its lifetime: not a failure, and the call ends.
   | { type: 'signin_result'; outcome: 'temp_expired' }
   | { type: 'pin_checked'; outcome: 'accepted'; pendingPinHash: string }
   | { type: 'pin_checked'; outcome: 'rejected'; refusal: PinRefusal }
   // The adapter reports the new expiry (it knows the rule); tooSoonToChange defaults to true when omitted.
-  | { type: 'pin_saved'; outcome: 'saved'; daysUntilExpiry: number | null; tooSoonToChange?: boolean }
+  // The call's own save moves the credential version; the call goes on with the new one.
+  | { type: 'pin_saved'; outcome: 'saved'; daysUntilExpiry: number | null; tooSoonToChange?: boolean; credentialVersion: number }
   | { type: 'pin_saved'; outcome: 'mismatch' }
   | { type: 'pin_saved'; outcome: 'rejected'; refusal: PinRefusal }
   | { type: 'busy' } // an effect could not get a hashing slot in time
@@ -89,8 +95,8 @@ export type DialogEvent =
 export type Effect =
   | { type: 'lookup_caller' } // → caller_identified (adapter knows From)
   | { type: 'verify_signin'; extension: string; pin: string } // → signin_result | busy | failed
-  | { type: 'check_new_pin'; userId: number; pin: string; kind: ChangeKind } // → pin_checked | busy | failed
-  | { type: 'save_pin'; userId: number; confirmation: string; pendingPinHash: string; kind: ChangeKind } // → pin_saved | busy | failed
+  | { type: 'check_new_pin'; userId: number; credentialVersion: number; pin: string; kind: ChangeKind } // → pin_checked | busy | failed
+  | { type: 'save_pin'; userId: number; credentialVersion: number; confirmation: string; pendingPinHash: string; kind: ChangeKind } // → pin_saved | busy | failed
   | { type: 'audit'; event: CallAuditEvent }; // fire-and-forget, no result event
 
 export interface Step {

@@ -11,32 +11,47 @@ export type ChangeKind = 'enrollment' | 'forced' | 'voluntary' | 'administrative
 /** The changes a user makes themselves. */
 export type OwnChangeKind = Extract<ChangeKind, 'enrollment' | 'forced' | 'voluntary'>;
 
-export type TrivialReason = 'repeats' | 'run' | 'repeated_group' | 'keypad_line' | 'extension' | 'name' | 'common';
+/** Why a PIN is trivial (DESIGN §2), named as the phone's [pin.trivial] select names them; `common` has its own prompt. */
+export type TrivialReason = 'repeats' | 'run' | 'group' | 'keypad' | 'extension' | 'name' | 'common';
 
 /** Why a PIN was refused: the one name for it on every channel. */
 export type PinRefusal =
   | { rule: 'too_short'; min: number } // empty, not all digits 0-9, or shorter than min
   | { rule: 'too_long'; max: number }
-  | { rule: 'trivial'; reason: TrivialReason }
+  | { rule: 'trivial'; reason: Exclude<TrivialReason, 'keypad'> }
+  // keys: the first three keys found in a straight line (198705 → 987).
+  | { rule: 'trivial'; reason: 'keypad'; keys: string }
   | { rule: 'reused'; history: number }
   // Voluntary changes only: a flag, or the minimum time between changes.
   | { rule: 'cannot_change' }
   | { rule: 'too_soon'; minutes: number }
   // The user's own changes: the account is locked or no longer exists (flags take effect at once).
-  | { rule: 'locked' };
+  | { rule: 'locked' }
+  // A call's change: the credential its sign-in proved has changed since (a reset, another change).
+  | { rule: 'reauth' };
 
 /** What the policy alone refuses, without the stored hashes or flags. */
 export type PolicyRefusal = Extract<PinRefusal, { rule: 'too_short' | 'too_long' | 'trivial' }>;
 
-const TRIVIAL_LABELS: Readonly<Record<TrivialReason, readonly [label: string, detail: string]>> = {
+const TRIVIAL_LABELS: Readonly<Record<Exclude<TrivialReason, 'keypad'>, readonly [label: string, detail: string]>> = {
   repeats: ['repeated digits', 'it uses only one or two different digits, or a digit more than twice in a row'],
   run: ['run', 'it is an ascending or descending run of digits'],
-  repeated_group: ['repeated group', 'it is one group of digits repeated'],
-  keypad_line: ['keypad line', 'it contains three or more keys in a straight line on the keypad'],
+  group: ['repeated group', 'it is one group of digits repeated'],
   extension: ['extension', "it contains the user's extension or the extension reversed"],
   name: ['name', "it contains the user's first or last name typed on the keypad"],
   common: ['common PIN', 'it is on the list of commonly chosen PINs'],
 };
+
+/** 987 → "9, 8 and 7". */
+function keysInWords(keys: string): string {
+  const list = [...keys];
+  return list.length < 2 ? keys : `${list.slice(0, -1).join(', ')} and ${list.at(-1) as string}`;
+}
+
+function trivialDetail(refusal: Extract<PinRefusal, { rule: 'trivial' }>): readonly [label: string, detail: string] {
+  if (refusal.reason === 'keypad') return ['keypad line', `the keys ${keysInWords(refusal.keys)} are in a straight line on the keypad`];
+  return TRIVIAL_LABELS[refusal.reason];
+}
 
 function digitsWord(n: number): string {
   return n === 1 ? '1 digit' : `${n} digits`;
@@ -50,7 +65,7 @@ export function describeRefusal(refusal: PinRefusal): string {
     case 'too_long':
       return `PIN rejected by rule 'maximum length': it must be at most ${digitsWord(refusal.max)}`;
     case 'trivial': {
-      const [label, detail] = TRIVIAL_LABELS[refusal.reason];
+      const [label, detail] = trivialDetail(refusal);
       return `PIN rejected by rule 'trivial PIN' (${label}): ${detail}`;
     }
     case 'reused':
@@ -63,6 +78,8 @@ export function describeRefusal(refusal: PinRefusal): string {
       return `PIN change refused by rule 'minimum time between changes': wait ${refusal.minutes} minutes after the last change`;
     case 'locked':
       return 'PIN change refused: the account is locked';
+    case 'reauth':
+      return 'PIN change refused: the PIN was reset or changed since this sign-in, so sign in again';
   }
 }
 

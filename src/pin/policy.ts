@@ -33,9 +33,8 @@ export function checkPinPolicy(
   }
   if (rule.trivialCheck) {
     const reason = trivialReason(pin, owner, commonPins);
-    if (reason !== null) {
-      return { rule: 'trivial', reason };
-    }
+    if (reason === 'keypad') return { rule: 'trivial', reason, keys: keypadLine(pin) as string };
+    if (reason !== null) return { rule: 'trivial', reason };
   }
   return null;
 }
@@ -48,8 +47,8 @@ export function trivialReason(
 ): TrivialReason | null {
   if (isRepeats(pin)) return 'repeats';
   if (isRun(pin)) return 'run';
-  if (isRepeatedGroup(pin)) return 'repeated_group';
-  if (hasKeypadLine(pin)) return 'keypad_line';
+  if (isRepeatedGroup(pin)) return 'group';
+  if (keypadLine(pin) !== null) return 'keypad';
   if (containsExtension(pin, owner.extension)) return 'extension';
   if (containsName(pin, owner)) return 'name';
   if (commonPins.get(pin.length)?.has(pin) === true) return 'common';
@@ -113,11 +112,13 @@ export const KEYPAD_LINES: ReadonlySet<string> = (() => {
   return lines;
 })();
 
-function hasKeypadLine(pin: string): boolean {
+/** The first three keys in a straight line on the keypad that the PIN contains (198705 → 987), or null. */
+export function keypadLine(pin: string): string | null {
   for (let i = 0; i + 3 <= pin.length; i++) {
-    if (KEYPAD_LINES.has(pin.slice(i, i + 3))) return true;
+    const keys = pin.slice(i, i + 3);
+    if (KEYPAD_LINES.has(keys)) return keys;
   }
-  return false;
+  return null;
 }
 
 // Short extensions are skipped: any 1-2 digit string would reject far too many PINs.

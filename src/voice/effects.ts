@@ -13,10 +13,11 @@ export interface CallContext {
 }
 
 /** The dialog's snapshot of an account: what its menu turns need without a database round-trip. */
-export function callerSnapshot(account: Account, now: Date): CallerSnapshot {
+export function callerSnapshot(account: Account, now: Date, credentialVersion: number): CallerSnapshot {
   const status = pinStatus(account.pin, account.rule, now);
   return {
     userId: account.user.id,
+    credentialVersion,
     extension: account.user.extension,
     locale: account.user.locale,
     requiredChange: status.requiredChange,
@@ -25,6 +26,8 @@ export function callerSnapshot(account: Account, now: Date): CallerSnapshot {
     cannotChange: account.pin.cannotChange,
     tooSoonToChange: status.tooSoonToChange,
     responseWait: account.user.responseWait,
+    minLength: account.rule.minLength,
+    maxLength: account.rule.maxLength,
   };
 }
 
@@ -42,12 +45,18 @@ export async function runEffect(services: Services, context: CallContext, effect
       }
       case 'verify_signin': {
         const result = await pins.verifySignin({ extension: effect.extension, pin: effect.pin, actor: context.actor, call: context.call });
-        if (result.outcome === 'ok') return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date()) };
+        if (result.outcome === 'ok') {
+          return { type: 'signin_result', outcome: 'ok', account: callerSnapshot(result.account, new Date(), result.credentialVersion) };
+        }
         if (result.outcome === 'invalid') return { type: 'signin_result', outcome: 'invalid', maxFailedPerCall: result.maxFailedPerCall };
+        if (result.outcome === 'locked') {
+          const lockedForMinutes = result.lockedUntil === null ? null : (result.lockedUntil.getTime() - Date.now()) / 60_000;
+          return { type: 'signin_result', outcome: 'locked', lockedForMinutes };
+        }
         return { type: 'signin_result', outcome: result.outcome };
       }
       case 'check_new_pin': {
-        const result = await pins.preparePin({ userId: effect.userId, newPin: effect.pin, kind: effect.kind });
+        const result = await pins.preparePin({ userId: effect.userId, provedVersion: effect.credentialVersion, newPin: effect.pin, kind: effect.kind });
         return result.ok
           ? { type: 'pin_checked', outcome: 'accepted', pendingPinHash: result.pendingPinHash }
           : { type: 'pin_checked', outcome: 'rejected', refusal: result.refusal };
@@ -55,6 +64,7 @@ export async function runEffect(services: Services, context: CallContext, effect
       case 'save_pin': {
         const result = await pins.confirmPin({
           userId: effect.userId,
+          provedVersion: effect.credentialVersion,
           confirmation: effect.confirmation,
           pendingPinHash: effect.pendingPinHash,
           kind: effect.kind,
@@ -62,8 +72,14 @@ export async function runEffect(services: Services, context: CallContext, effect
           call: context.call,
         });
         if (result.ok) {
-          const snapshot = callerSnapshot(result.account, new Date());
-          return { type: 'pin_saved', outcome: 'saved', daysUntilExpiry: snapshot.daysUntilExpiry, tooSoonToChange: snapshot.tooSoonToChange };
+          const snapshot = callerSnapshot(result.account, new Date(), result.credentialVersion);
+          return {
+            type: 'pin_saved',
+            outcome: 'saved',
+            daysUntilExpiry: snapshot.daysUntilExpiry,
+            tooSoonToChange: snapshot.tooSoonToChange,
+            credentialVersion: snapshot.credentialVersion,
+          };
         }
         if ('mismatch' in result) return { type: 'pin_saved', outcome: 'mismatch' };
         return { type: 'pin_saved', outcome: 'rejected', refusal: result.refusal };

@@ -173,7 +173,7 @@ describe('reports on PIN status', () => {
       const view = presentPinStatus(account, NOW);
       // What the phone says after this user's sign-in, straight from the dialog.
       const signingIn = { ...initialState('en-US'), phase: { name: 'signing_in' as const, extension, fromCallerId: false } };
-      const step = transition(signingIn, { type: 'signin_result', outcome: 'ok', account: callerSnapshot(account, NOW) });
+      const step = transition(signingIn, { type: 'signin_result', outcome: 'ok', account: callerSnapshot(account, NOW, 1) });
       const warned = step.say.some((say) => say.key === 'pin.expiry_warning');
 
       const inReport = (name: string) => members.get(name)?.has(extension);

@@ -20,6 +20,7 @@ import { seededRandom as prng } from '../support/random.js';
 function acct(over: Partial<CallerSnapshot> = {}): CallerSnapshot {
   return {
     userId: 7,
+    credentialVersion: 3,
     extension: '1001',
     locale: 'es-US',
     requiredChange: null,
@@ -28,6 +29,8 @@ function acct(over: Partial<CallerSnapshot> = {}): CallerSnapshot {
     cannotChange: false,
     tooSoonToChange: false,
     responseWait: 9,
+    minLength: 6,
+    maxLength: 20,
     ...over,
   };
 }
@@ -53,13 +56,15 @@ const ok = (account: Partial<CallerSnapshot> = {}): DialogEvent => ({
   account: acct(account),
 });
 const invalid = (maxFailedPerCall = 3): DialogEvent => ({ type: 'signin_result', outcome: 'invalid', maxFailedPerCall });
-const LOCKED: DialogEvent = { type: 'signin_result', outcome: 'locked' };
+const LOCKED: DialogEvent = { type: 'signin_result', outcome: 'locked', lockedForMinutes: null };
+/** [pin.enter_new] with the default rule's length range. */
+const ENTER_NEW: Say = { key: 'pin.enter_new', params: { min: 6, max: 20 } };
 const accepted = (hash = 'hash-A'): DialogEvent => ({ type: 'pin_checked', outcome: 'accepted', pendingPinHash: hash });
 const checkRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_checked', outcome: 'rejected', refusal });
 const saved = (daysUntilExpiry: number | null = 180, tooSoonToChange?: boolean): DialogEvent =>
   tooSoonToChange === undefined
-    ? { type: 'pin_saved', outcome: 'saved', daysUntilExpiry }
-    : { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, tooSoonToChange };
+    ? { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, credentialVersion: 4 }
+    : { type: 'pin_saved', outcome: 'saved', daysUntilExpiry, tooSoonToChange, credentialVersion: 4 };
 const MISMATCH: DialogEvent = { type: 'pin_saved', outcome: 'mismatch' };
 const saveRejected = (refusal: PinRefusal): DialogEvent => ({ type: 'pin_saved', outcome: 'rejected', refusal });
 
@@ -253,7 +258,7 @@ table('sign-in results', [
     name: 'when signing_in gets ok with enrollment pending, then it welcomes and asks for a new PIN without a cancel hint',
     state: at(signingIn('1001', true)),
     event: ok({ requiredChange: 'enrollment' }),
-    say: ['enroll.welcome', 'pin.enter_new'],
+    say: ['enroll.welcome', ENTER_NEW],
     phase: newPin('enrollment'),
     expectState: { rejectedEntries: 0, pendingPinHash: null },
   },
@@ -261,21 +266,21 @@ table('sign-in results', [
     name: 'when signing_in gets ok with enrollment pending and cannot-change, then enrollment still runs',
     state: at(signingIn('1001', false)),
     event: ok({ requiredChange: 'enrollment', cannotChange: true, tooSoonToChange: true }),
-    say: ['enroll.welcome', 'pin.enter_new'],
+    say: ['enroll.welcome', ENTER_NEW],
     phase: newPin('enrollment'),
   },
   {
     name: 'when signing_in gets ok with must-change, then it says [pin.expired] and forces a new PIN',
     state: at(signingIn('1001', false)),
     event: ok({ requiredChange: 'forced' }),
-    say: ['pin.expired', 'pin.enter_new'],
+    say: ['pin.expired', ENTER_NEW],
     phase: newPin('forced'),
   },
   {
     name: 'when signing_in gets ok with must-change and cannot-change, then the change is still forced',
     state: at(signingIn('1001', false)),
     event: ok({ requiredChange: 'forced', cannotChange: true, tooSoonToChange: true }),
-    say: ['pin.expired', 'pin.enter_new'],
+    say: ['pin.expired', ENTER_NEW],
     phase: newPin('forced'),
   },
   {
@@ -379,6 +384,20 @@ table('sign-in results', [
     phase: ENDED,
     expectState: { failedSignins: 0 },
   },
+  ...([
+    [30, 30],
+    [0.2, 1],
+    [29.5, 30],
+    [1, 1],
+  ] as const).map(
+    ([lockedForMinutes, minutes]): Case => ({
+      name: `when signing_in gets an intruder lockout ending in ${lockedForMinutes} minutes, then it says [signin.locked_for] ${minutes} and hangs up`,
+      state: at(signingIn('1001', false)),
+      event: { type: 'signin_result', outcome: 'locked', lockedForMinutes },
+      say: [{ key: 'signin.locked_for', params: { minutes } }],
+      phase: ENDED,
+    }),
+  ),
   {
     name: 'when signing_in gets temp_expired, then it says [pin.temp_expired] and hangs up without counting a failure',
     state: at(signingIn('1001', false)),
@@ -436,7 +455,7 @@ table('main menu', [
     name: 'when menu gets 1, then it asks for a new PIN with the cancel hint',
     state: signedIn(MENU, { rejectedEntries: 2 }),
     event: digits('1'),
-    say: ['pin.enter_new', 'pin.cancel_hint'],
+    say: [ENTER_NEW, 'pin.cancel_hint'],
     phase: newPin('voluntary'),
     expectState: { rejectedEntries: 0, pendingPinHash: null },
   },
@@ -534,7 +553,7 @@ table('new PIN entry', [
     name: 'when new_pin (enrollment) gets *, then it says [pin.must_change] and asks again',
     state: signedIn(newPin('enrollment'), { rejectedEntries: 1 }),
     event: digits('*'),
-    say: ['pin.must_change', 'pin.enter_new'],
+    say: ['pin.must_change', ENTER_NEW],
     phase: newPin('enrollment'),
     expectState: { rejectedEntries: 1 },
   },
@@ -542,7 +561,7 @@ table('new PIN entry', [
     name: 'when new_pin (forced) gets *, then it says [pin.must_change] and asks again',
     state: signedIn(newPin('forced')),
     event: digits('*'),
-    say: ['pin.must_change', 'pin.enter_new'],
+    say: ['pin.must_change', ENTER_NEW],
     phase: newPin('forced'),
   },
   ...(['voluntary', 'enrollment', 'forced'] as const).map(
@@ -552,7 +571,7 @@ table('new PIN entry', [
       event: digits('135790'),
       say: [],
       phase: checking(kind),
-      effects: [{ type: 'check_new_pin', userId: 7, pin: '135790', kind }],
+      effects: [{ type: 'check_new_pin', userId: 7, credentialVersion: 3, pin: '135790', kind }],
     }),
   ),
   {
@@ -561,7 +580,7 @@ table('new PIN entry', [
     event: digits('12*4'),
     say: [],
     phase: checking('enrollment'),
-    effects: [{ type: 'check_new_pin', userId: 7, pin: '12*4', kind: 'enrollment' }],
+    effects: [{ type: 'check_new_pin', userId: 7, credentialVersion: 3, pin: '12*4', kind: 'enrollment' }],
   },
   {
     name: 'when new_pin without an account gets a PIN, then it is an internal error',
@@ -574,7 +593,13 @@ table('new PIN entry', [
 const REFUSALS: { refusal: PinRefusal; say: Say }[] = [
   { refusal: { rule: 'too_short', min: 6 }, say: { key: 'pin.too_short', params: { min: 6 } } },
   { refusal: { rule: 'too_long', max: 20 }, say: { key: 'pin.too_long', params: { max: 20 } } },
-  { refusal: { rule: 'trivial', reason: 'keypad_line' }, say: { key: 'pin.trivial' } },
+  { refusal: { rule: 'trivial', reason: 'keypad', keys: '987' }, say: { key: 'pin.trivial', params: { reason: 'keypad', keys: '9 8 7' } } },
+  { refusal: { rule: 'trivial', reason: 'repeats' }, say: { key: 'pin.trivial', params: { reason: 'repeats', keys: '' } } },
+  { refusal: { rule: 'trivial', reason: 'run' }, say: { key: 'pin.trivial', params: { reason: 'run', keys: '' } } },
+  { refusal: { rule: 'trivial', reason: 'group' }, say: { key: 'pin.trivial', params: { reason: 'group', keys: '' } } },
+  { refusal: { rule: 'trivial', reason: 'extension' }, say: { key: 'pin.trivial', params: { reason: 'extension', keys: '' } } },
+  { refusal: { rule: 'trivial', reason: 'name' }, say: { key: 'pin.trivial', params: { reason: 'name', keys: '' } } },
+  { refusal: { rule: 'trivial', reason: 'common' }, say: { key: 'pin.common' } },
   { refusal: { rule: 'reused', history: 5 }, say: { key: 'pin.reused' } },
 ];
 
@@ -589,20 +614,20 @@ table('new PIN check', [
   },
   ...REFUSALS.map(
     ({ refusal, say }): Case => ({
-      name: `when checking_pin (voluntary) gets rejected for ${refusal.rule}, then it says why and asks again with the hint`,
+      name: `when checking_pin (voluntary) gets rejected for ${refusal.rule} (${'reason' in refusal ? refusal.reason : '-'}), then it says why and asks again with the hint`,
       state: signedIn(checking('voluntary')),
       event: checkRejected(refusal),
-      say: [say, 'pin.enter_new', 'pin.cancel_hint'],
+      say: [say, ENTER_NEW, 'pin.cancel_hint'],
       phase: newPin('voluntary'),
       expectState: { rejectedEntries: 1 },
     }),
   ),
   ...REFUSALS.map(
     ({ refusal, say }): Case => ({
-      name: `when checking_pin (forced) gets rejected for ${refusal.rule}, then it says why and asks again`,
+      name: `when checking_pin (forced) gets rejected for ${refusal.rule} (${'reason' in refusal ? refusal.reason : '-'}), then it says why and asks again`,
       state: signedIn(checking('forced'), { rejectedEntries: 1 }),
       event: checkRejected(refusal),
-      say: [say, 'pin.enter_new'],
+      say: [say, ENTER_NEW],
       phase: newPin('forced'),
       expectState: { rejectedEntries: 2 },
     }),
@@ -633,6 +658,21 @@ table('new PIN check', [
       phase: ENDED,
       expectState: { pendingPinHash: null },
     },
+    {
+      name: `when checking_pin (${kind}) finds the credential changed since sign-in, then it says [signin.reauth] and hangs up`,
+      state: signedIn(checking(kind), { rejectedEntries: 1 }),
+      event: checkRejected({ rule: 'reauth' }),
+      say: ['signin.reauth'],
+      phase: ENDED,
+    },
+    {
+      name: `when saving_pin (${kind}) finds the credential changed since sign-in, then it says [signin.reauth], hangs up and forgets the pending PIN`,
+      state: signedIn(saving(kind), { pendingPinHash: 'hash-A' }),
+      event: saveRejected({ rule: 'reauth' }),
+      say: ['signin.reauth'],
+      phase: ENDED,
+      expectState: { pendingPinHash: null },
+    },
   ]),
   {
     name: 'when saving_pin (voluntary) gets refused as too soon, then it says why and goes back to the menu',
@@ -646,23 +686,23 @@ table('new PIN check', [
     name: 'when checking_pin (voluntary) gets a third rejection, then it goes back to the menu',
     state: signedIn(checking('voluntary'), { rejectedEntries: 2 }),
     event: checkRejected({ rule: 'trivial', reason: 'run' }),
-    say: ['pin.trivial', 'menu.main'],
+    say: [{ key: 'pin.trivial', params: { reason: 'run', keys: '' } }, 'menu.main'],
     phase: MENU,
     expectState: { rejectedEntries: 0, pendingPinHash: null },
   },
   {
-    name: 'when checking_pin (enrollment) gets a third rejection, then it says goodbye, hangs up and audits',
+    name: 'when checking_pin (enrollment) gets a third rejection, then it says the PIN was not changed, hangs up and audits',
     state: signedIn(checking('enrollment'), { rejectedEntries: 2 }),
     event: checkRejected({ rule: 'reused', history: 5 }),
-    say: ['pin.reused', 'goodbye'],
+    say: ['pin.reused', 'pin.too_many_tries'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
   },
   {
-    name: 'when checking_pin (forced) gets a third rejection, then it says goodbye, hangs up and audits',
+    name: 'when checking_pin (forced) gets a third rejection, then it says the PIN was not changed, hangs up and audits',
     state: signedIn(checking('forced'), { rejectedEntries: 2 }),
     event: checkRejected({ rule: 'too_short', min: 8 }),
-    say: [{ key: 'pin.too_short', params: { min: 8 } }, 'goodbye'],
+    say: [{ key: 'pin.too_short', params: { min: 8 } }, 'pin.too_many_tries'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
   },
@@ -670,7 +710,7 @@ table('new PIN check', [
     name: 'when checking_pin gets busy, then it says [system.busy] and asks for the new PIN again',
     state: signedIn(checking('voluntary')),
     event: BUSY,
-    say: ['system.busy', 'pin.enter_new', 'pin.cancel_hint'],
+    say: ['system.busy', ENTER_NEW, 'pin.cancel_hint'],
     phase: newPin('voluntary'),
     expectState: { busyCount: 1, rejectedEntries: 0 },
   },
@@ -732,7 +772,7 @@ table('new PIN confirmation', [
       event: digits('135790'),
       say: [],
       phase: saving(kind),
-      effects: [{ type: 'save_pin', userId: 7, confirmation: '135790', pendingPinHash: 'hash-A', kind }],
+      effects: [{ type: 'save_pin', userId: 7, credentialVersion: 3, confirmation: '135790', pendingPinHash: 'hash-A', kind }],
       expectState: { pendingPinHash: 'hash-A' },
     }),
   ),
@@ -754,7 +794,7 @@ table('saving the new PIN', [
     expectState: {
       pendingPinHash: null,
       rejectedEntries: 0,
-      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 180 }),
+      account: acct({ credentialVersion: 4, requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 180 }),
     },
   },
   {
@@ -765,7 +805,7 @@ table('saving the new PIN', [
     phase: MENU,
     expectState: {
       pendingPinHash: null,
-      account: acct({ requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 90 }),
+      account: acct({ credentialVersion: 4, requiredChange: null, tooSoonToChange: true, daysUntilExpiry: 90 }),
     },
   },
   {
@@ -774,7 +814,7 @@ table('saving the new PIN', [
     event: saved(null),
     say: ['pin.changed', 'menu.main'],
     phase: MENU,
-    expectState: { pendingPinHash: null, busyCount: 0, account: acct({ tooSoonToChange: true, daysUntilExpiry: null }) },
+    expectState: { pendingPinHash: null, busyCount: 0, account: acct({ credentialVersion: 4, tooSoonToChange: true, daysUntilExpiry: null }) },
   },
   {
     name: 'when saving_pin gets saved under a rule with no minimum time, then another change stays allowed',
@@ -782,13 +822,13 @@ table('saving the new PIN', [
     event: saved(180, false),
     say: ['pin.changed', 'menu.main'],
     phase: MENU,
-    expectState: { account: acct({ tooSoonToChange: false, daysUntilExpiry: 180 }) },
+    expectState: { account: acct({ credentialVersion: 4, tooSoonToChange: false, daysUntilExpiry: 180 }) },
   },
   {
     name: 'when saving_pin (voluntary) gets mismatch, then it says [pin.mismatch] and asks for a new PIN with the hint',
     state: signedIn(saving('voluntary'), { pendingPinHash: 'hash-A' }),
     event: MISMATCH,
-    say: ['pin.mismatch', 'pin.enter_new', 'pin.cancel_hint'],
+    say: ['pin.mismatch', ENTER_NEW, 'pin.cancel_hint'],
     phase: newPin('voluntary'),
     expectState: { pendingPinHash: null, rejectedEntries: 1 },
   },
@@ -796,7 +836,7 @@ table('saving the new PIN', [
     name: 'when saving_pin (forced) gets mismatch, then it asks for a new PIN without the hint',
     state: signedIn(saving('forced'), { pendingPinHash: 'hash-A', rejectedEntries: 1 }),
     event: MISMATCH,
-    say: ['pin.mismatch', 'pin.enter_new'],
+    say: ['pin.mismatch', ENTER_NEW],
     phase: newPin('forced'),
     expectState: { pendingPinHash: null, rejectedEntries: 2 },
   },
@@ -809,10 +849,10 @@ table('saving the new PIN', [
     expectState: { pendingPinHash: null, rejectedEntries: 0 },
   },
   {
-    name: 'when saving_pin (enrollment) gets a third mismatch, then it says goodbye, hangs up and audits',
+    name: 'when saving_pin (enrollment) gets a third mismatch, then it says the PIN was not changed, hangs up and audits',
     state: signedIn(saving('enrollment'), { pendingPinHash: 'hash-A', rejectedEntries: 2 }),
     event: MISMATCH,
-    say: ['pin.mismatch', 'goodbye'],
+    say: ['pin.mismatch', 'pin.too_many_tries'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
   },
@@ -821,16 +861,16 @@ table('saving the new PIN', [
       name: `when saving_pin (forced) gets rejected for ${refusal.rule}, then it says why and asks again`,
       state: signedIn(saving('forced'), { pendingPinHash: 'hash-A' }),
       event: saveRejected(refusal),
-      say: [say, 'pin.enter_new'],
+      say: [say, ENTER_NEW],
       phase: newPin('forced'),
       expectState: { pendingPinHash: null, rejectedEntries: 1 },
     }),
   ),
   {
-    name: 'when saving_pin (forced) gets a third rejection, then it says goodbye, hangs up and audits',
+    name: 'when saving_pin (forced) gets a third rejection, then it says the PIN was not changed, hangs up and audits',
     state: signedIn(saving('forced'), { pendingPinHash: 'hash-A', rejectedEntries: 2 }),
     event: saveRejected({ rule: 'reused', history: 5 }),
-    say: ['pin.reused', 'goodbye'],
+    say: ['pin.reused', 'pin.too_many_tries'],
     phase: ENDED,
     effects: [{ type: 'audit', event: 'call.pin_entry_limit' }],
   },
@@ -867,13 +907,13 @@ table('saving the new PIN', [
 
 // ---------------------------------------------------------------- no input
 
-const INPUT_PHASES: { label: string; state: CallState; prompts: PromptKey[] }[] = [
+const INPUT_PHASES: { label: string; state: CallState; prompts: (PromptKey | Say)[] }[] = [
   { label: 'enter_id', state: at(ENTER_ID), prompts: ['signin.enter_id'] },
   { label: 'enter_pin', state: at(enterPin('1001', true)), prompts: ['signin.enter_pin'] },
   { label: 'menu', state: signedIn(MENU), prompts: ['menu.main'] },
-  { label: 'new_pin (voluntary)', state: signedIn(newPin('voluntary')), prompts: ['pin.enter_new', 'pin.cancel_hint'] },
-  { label: 'new_pin (enrollment)', state: signedIn(newPin('enrollment')), prompts: ['pin.enter_new'] },
-  { label: 'new_pin (forced)', state: signedIn(newPin('forced')), prompts: ['pin.enter_new'] },
+  { label: 'new_pin (voluntary)', state: signedIn(newPin('voluntary')), prompts: [ENTER_NEW, 'pin.cancel_hint'] },
+  { label: 'new_pin (enrollment)', state: signedIn(newPin('enrollment')), prompts: [ENTER_NEW] },
+  { label: 'new_pin (forced)', state: signedIn(newPin('forced')), prompts: [ENTER_NEW] },
   {
     label: 'confirm_pin',
     state: signedIn(confirm('forced'), { pendingPinHash: 'hash-A' }),
@@ -940,7 +980,7 @@ table('response wait (DESIGN §9)', [
     name: 'when the PIN is verified and enrollment is due, then the new-PIN prompt waits the user’s 30 s',
     state: at(signingIn('1001', false)),
     event: ok({ responseWait: 30, requiredChange: 'enrollment' }),
-    say: ['enroll.welcome', 'pin.enter_new'],
+    say: ['enroll.welcome', ENTER_NEW],
     phase: newPin('enrollment'),
     gather: { kind: 'digits', waitSeconds: 30 },
   },
@@ -956,7 +996,7 @@ table('response wait (DESIGN §9)', [
     name: 'when a signed-in caller is at the menu and chooses to change the PIN, then the wait stays theirs (3 s)',
     state: signedIn(MENU, {}, { responseWait: 3 }),
     event: digits('1'),
-    say: ['pin.enter_new', 'pin.cancel_hint'],
+    say: [ENTER_NEW, 'pin.cancel_hint'],
     phase: newPin('voluntary'),
     gather: { kind: 'digits', waitSeconds: 3 },
   },

@@ -133,7 +133,7 @@ describe('an instance killed mid-call', () => {
       'signin.enter_id',
       'signin.enter_pin',
       'enroll.welcome',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.confirm',
       'enroll.done',
       'menu.main',

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CallStateSealer } from '../../src/voice/seal.js';
 import { signTwilioRequest } from '../../src/voice/signature.js';
-import { createUser } from '../support/factories.js';
-import { actionOf, postWebhook, usePhoneServer, WebhookCaller } from '../support/phone.js';
+import { createUser, testActor } from '../support/factories.js';
+import { actionOf, postWebhook, usePhoneServer, WebhookCaller, type Answer } from '../support/phone.js';
 
 /**
  * The webhook fuzzed with fast-check: random and malformed methods, paths, headers, bodies and
@@ -136,7 +136,7 @@ const badSignature = fc.oneof(
   fc.constant(undefined),
   fc.constantFrom('', ' ', 'null', '==', 'AAAAAAAAAAAAAAAAAAAAAAAAAAA='),
   printable,
-  fc.tuple(voicePath, params).map(([p, q]) => signTwilioRequest(phone.services.config.twilioAuthToken, `${phone.phone.baseUrl}${p}x`, q)),
+  fc.tuple(voicePath, params).map(([p, q]) => signTwilioRequest(phone.services.config.twilioAuthToken, `${phone.phone.baseUrl}/elsewhere${p}`, q)),
   fc.tuple(voicePath, params).map(([p, q]) => signTwilioRequest('another-auth-token', `${phone.phone.baseUrl}${p}`, q)),
 );
 const method = fc.oneof(fc.constant('POST'), fc.constant('POST'), fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'));
@@ -247,6 +247,147 @@ describe('webhook fuzzing', () => {
     const succeeded = await services.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE user_id = $1 AND event = 'signin.succeeded'`, [victim.userId]);
     expect(succeeded.rows[0].n).toBe(0);
   }, 180_000);
+
+  it('when the credential changes (a reset, a change by phone or administrator, "must change", a new owner), then no earlier request reaches the menu or saves a PIN', async () => {
+    const { services } = phone;
+    // Any time between changes, and never locked out, so the sequences keep reaching every turn.
+    await services.accounts.setRule('fuzz-binding', { minChangeMinutes: 0, maxFailedSignins: 0 }, testActor);
+    const sealer = new CallStateSealer(services.config.sessionSecret);
+    const candidates = ['604817', '520739', '940716', '381652', '705293', '816049', '273960', '459382'];
+    let run = 0;
+    const change = fc.constantFrom('reset', 'administrator', 'own', 'must_change', 'new_owner');
+    const step = fc.oneof(
+      // A call that signs in with the PIN current at the time, as its first requests.
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('call' as const), sid: fc.nat(1) }) },
+      // Often a signed-in branch, or an earlier sign-in: what a change must take back.
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant('press' as const), at: fc.oneof(fc.constant(-1), fc.constant(-2), fc.nat()), signedIn: fc.boolean(), choice: fc.nat() }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('replay' as const), at: fc.nat(), signin: fc.boolean() }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('change' as const), change, choice: fc.nat() }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 6, maxLength: 14 }), async (steps) => {
+        run += 1;
+        const extension = String(46000 + run);
+        let user = await createUser(services, { extension, ruleName: 'fuzz-binding' });
+        let pin = user.pin;
+        // Every credential change, made here or by a call's own save, starts a new epoch; a signed-in
+        // branch belongs to the epoch it signed in (or last saved) in.
+        let epoch = 0;
+        const sids = [`CAbind${String(run).padStart(6, '0')}a`, `CAbind${String(run).padStart(6, '0')}b`];
+        const actions: Array<{ sid: string; action: string; prompt: string; epoch: number | null; pending: string | null }> = [];
+        /** A request as sent, with the epoch its own effects left (a true retry in that epoch is answered as the first). */
+        interface Sent {
+          sid: string;
+          action: string;
+          digits: string;
+          signin: boolean;
+          branch: number | null;
+          settled: number;
+          /** The epoch of the branch its answer went on in. */
+          answered: number | null;
+        }
+        const requests: Sent[] = [];
+        const row = async () => {
+          const { rows } = await services.pool.query(
+            'SELECT c.user_id, c.pin_hash FROM users u JOIN pin_credentials c ON c.user_id = u.id WHERE u.extension = $1',
+            [extension],
+          );
+          return rows[0] as { user_id: number; pin_hash: string } | undefined;
+        };
+        const signedInState = (sid: string, answer: Answer) =>
+          answer.action !== null && sealer.open(sid, new URL(answer.action, 'http://x').searchParams.get('s') ?? '').state.account !== null;
+        const post = async (request: Sent, replay: boolean) => {
+          const { sid, action, digits, branch } = request;
+          const before = await row();
+          const answer = await new WebhookCaller(phone.phone, sid).press(action, digits);
+          expect(answer.status).toBe(200);
+          const after = await row();
+          const saved = before !== undefined && after !== undefined && after.pin_hash !== before.pin_hash;
+          const heard = answer.said.map((key) => key.replace(/\{.*\}$/, ''));
+          if (branch !== null && branch !== epoch && !(replay && request.settled === epoch)) {
+            // A branch that proved an older credential: nothing saved, no new PIN accepted.
+            expect(saved, `a branch of epoch ${branch} saved in epoch ${epoch}`).toBe(false);
+            for (const key of ['pin.changed', 'enroll.done', 'pin.confirm']) expect(heard).not.toContain(key);
+          }
+          if (replay && request.signin && request.settled !== epoch && digits !== pin) {
+            // An earlier sign-in, replayed after a change, with a PIN no longer current: not signed in.
+            expect(signedInState(sid, answer), `a sign-in of epoch ${request.settled} signed in in epoch ${epoch}`).toBe(false);
+            for (const key of ['menu.main', 'enroll.welcome', 'pin.expired', 'pin.expiry_warning']) expect(heard).not.toContain(key);
+          }
+          let next: number | null = branch;
+          if (saved) {
+            epoch += 1;
+            pin = digits;
+            next = epoch;
+          } else if (replay && request.settled === epoch) {
+            // A true retry goes on as its first answer did.
+            next = request.answered;
+          } else if (branch === null && signedInState(sid, answer)) {
+            next = epoch;
+          }
+          if (answer.action) {
+            actions.push({ sid, action: answer.action, prompt: heard.at(-1) ?? '', epoch: next, pending: heard.at(-1) === 'pin.confirm' ? digits : null });
+          }
+          return next;
+        };
+        const press = async (known: (typeof actions)[number], digits: string) => {
+          const request: Sent = { sid: known.sid, action: known.action, digits, signin: known.prompt === 'signin.enter_pin', branch: known.epoch, settled: epoch, answered: null };
+          request.answered = await post(request, false);
+          request.settled = epoch;
+          requests.push(request);
+        };
+        for (const s of steps) {
+          if (s.kind === 'call') {
+            const sid = sids[s.sid] as string;
+            const answer = await new WebhookCaller(phone.phone, sid).incoming();
+            if (!answer.action) continue;
+            await press({ sid, action: answer.action, prompt: 'signin.enter_id', epoch: null, pending: null }, extension);
+            const pinPrompt = actions.at(-1);
+            if (pinPrompt?.prompt === 'signin.enter_pin') await press(pinPrompt, pin);
+          } else if (s.kind === 'press') {
+            const among = s.signedIn ? actions.filter((a) => a.epoch !== null) : actions;
+            const known = among.at(s.at < 0 ? s.at : s.at % Math.max(1, among.length));
+            if (!known) continue;
+            const keysAt: Record<string, readonly string[]> = {
+              'signin.enter_id': [extension],
+              'signin.enter_pin': [pin, pin, '000000', '*'],
+              'menu.main': ['1', '1', '2', '*'],
+              'pin.enter_new': candidates,
+              'pin.cancel_hint': candidates,
+              'pin.confirm': known.pending ? [known.pending, known.pending, '111000'] : ['111000'],
+            };
+            const choices = keysAt[known.prompt] ?? [''];
+            await press(known, choices[s.choice % choices.length] as string);
+          } else if (s.kind === 'replay') {
+            const among = s.signin ? requests.filter((r) => r.signin) : requests;
+            const earlier = among[s.at % Math.max(1, among.length)];
+            if (!earlier) continue;
+            await post(earlier, true);
+          } else {
+            const next = candidates[s.choice % candidates.length] as string;
+            if (s.change === 'reset') {
+              pin = (await services.pins.resetPin(user.userId, testActor, { showOnce: true })).pin as string;
+            } else if (s.change === 'administrator' || s.change === 'own') {
+              const kind = s.change === 'own' ? 'voluntary' : 'administrative';
+              const result = await services.pins.changePin({ userId: user.userId, newPin: next, kind, actor: testActor });
+              if (!result.ok) continue; // a PIN from the history: nothing changed
+              pin = next;
+            } else if (s.change === 'must_change') {
+              const account = await services.accounts.getAccount({ userId: user.userId });
+              await services.pins.updateSettings(user.userId, { flags: { mustChange: !account.pin.mustChange } }, testActor);
+            } else {
+              if (next === pin) continue;
+              await services.accounts.deleteUser(user.userId, testActor);
+              user = await createUser(services, { extension, ruleName: 'fuzz-binding', pin: next, enroll: s.choice % 2 === 0 });
+              pin = next;
+            }
+            epoch += 1;
+          }
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
+  }, Math.max(300_000, RUNS * 1_500));
 
   it('when raw bytes that are not HTTP arrive, then the process goes on serving', async () => {
     const url = new URL(phone.phone.baseUrl);

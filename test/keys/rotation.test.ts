@@ -154,7 +154,7 @@ describe('rotating PIN_PEPPER', () => {
     const user = await createUser(before.services, { pin: '604817' });
     const dropped = await instance({ pinPepper: NEW_PEPPER });
     const { pin } = await dropped.services.pins.resetPin(user.userId, testActor, { showOnce: true });
-    expect((await call(dropped, [`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await call(dropped, [`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when web passwords made under the old pepper sign in after the rotation, then they are re-hashed under the new one and their sessions are not ended', async () => {

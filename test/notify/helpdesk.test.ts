@@ -118,7 +118,7 @@ describe('helpdesk reset', () => {
     expect(mail.header('subject')).toBe('Your new PIN');
     expect(mail.header('from')).toContain('pinline@example.com');
 
-    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
     const { rows } = await phone.services.pool.query(`SELECT event, details FROM audit_events WHERE user_id = $1 AND event = 'pin.reset'`, [user.userId]);
     expect(rows).toEqual([{ event: 'pin.reset', details: { channels: ['sms', 'email'], shownOnce: false } }]);
 
@@ -144,7 +144,7 @@ describe('helpdesk reset', () => {
     const user = await reachableUser({ ruleName: 'no-limit' });
     const { pin } = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
     await phone.services.pool.query(`UPDATE pin_credentials SET temporary_since = now() - interval '1000 hours' WHERE user_id = $1`, [user.userId]);
-    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when a new user still enrolling is reset, then enrollment stays pending and an intruder lockout is cleared', async () => {
@@ -153,7 +153,7 @@ describe('helpdesk reset', () => {
     const { pin } = await phone.services.pins.resetPin(user.userId, admin, { showOnce: true });
     const { rows } = await phone.services.pool.query('SELECT enrollment_pending, must_change, locked_at, failed_count FROM pin_credentials WHERE user_id = $1', [user.userId]);
     expect(rows[0]).toEqual({ enrollment_pending: true, must_change: true, locked_at: null, failed_count: 0 });
-    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['enroll.welcome', 'pin.enter_new']);
+    expect((await call([`${user.extension}#`, `${pin}#`])).slice(-2)).toEqual(['enroll.welcome', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when no configured channel reaches the user, then the reset is refused and nothing changes; shown once, it goes ahead', async () => {

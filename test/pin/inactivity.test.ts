@@ -130,7 +130,7 @@ describe('inactivity lock', () => {
     const reset = await phone.services.pins.resetPin(user.userId, testActor, { showOnce: true });
     expect((await credential(user.userId)).inactive_locked_at).toBeNull();
     // The reset PIN must be changed: the caller goes to the forced change, not the lock.
-    expect((await signIn(user.extension, reset.pin as string)).said).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await signIn(user.extension, reset.pin as string)).said).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 
   it('when the rule has no inactivity lock, then a user idle for years still signs in', async () => {

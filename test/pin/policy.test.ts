@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { loadCommonPins } from '../../src/pin/common-pins.js';
 import type { CommonPinList } from '../../src/pin/common-pins.js';
 import { describeRefusal, type PinRefusal, type TrivialReason } from '../../src/pin/change.js';
-import { KEYPAD_LINES, checkPinPolicy, generatePin, keypadDigits, trivialReason, unmeetableRule } from '../../src/pin/policy.js';
+import { KEYPAD_LINES, checkPinPolicy, generatePin, keypadDigits, keypadLine, trivialReason, unmeetableRule } from '../../src/pin/policy.js';
 import type { PinLengthRule, PinOwner } from '../../src/pin/policy.js';
 
 const commonPins = loadCommonPins();
@@ -14,7 +14,7 @@ const SHORT_RULE: PinLengthRule = { minLength: 6, maxLength: 8, trivialCheck: tr
 const FOUR_DIGIT_RULE: PinLengthRule = { minLength: 4, maxLength: 20, trivialCheck: true };
 const OWNER: PinOwner = { extension: '2047', firstName: 'José', lastName: "O'Brien" };
 
-const trivial = (reason: TrivialReason): PinRefusal => ({ rule: 'trivial', reason });
+const trivial = (reason: Exclude<TrivialReason, 'keypad'>): PinRefusal => ({ rule: 'trivial', reason });
 
 describe('checkPinPolicy: length and characters', () => {
   it.each<[string, string, PinRefusal | null]>([
@@ -52,11 +52,11 @@ describe('checkPinPolicy: trivial PINs', () => {
     ['a descending run wraps from 0 to 9', '098765', trivial('run')],
     ['a long PIN is a run', '2345678901', trivial('run')],
     // repeated group
-    ['a 3-digit group is repeated', '408408', trivial('repeated_group')],
-    ['a run of 3 is repeated', '123123', trivial('repeated_group')],
-    ['a 4-digit group is repeated', '40814081', trivial('repeated_group')],
-    ['a 3-digit group is repeated three times', '409409409', trivial('repeated_group')],
-    ['a 5-digit group is repeated', '4092740927', trivial('repeated_group')],
+    ['a 3-digit group is repeated', '408408', trivial('group')],
+    ['a run of 3 is repeated', '123123', trivial('group')],
+    ['a 4-digit group is repeated', '40814081', trivial('group')],
+    ['a 3-digit group is repeated three times', '409409409', trivial('group')],
+    ['a 5-digit group is repeated', '4092740927', trivial('group')],
     ['a repeated group uses only two digits, so repeats is reported first', '4040404040', trivial('repeats')],
     // extension (OWNER has extension 2047)
     ['the PIN contains the extension', '920471', trivial('extension')],
@@ -134,17 +134,23 @@ describe('trivialReason: keypad lines', () => {
     ['951', '095106'],
     ['357', '035704'],
     ['753', '075304'],
-  ])('when the PIN contains the line %s (%s), then the reason is keypad_line', (line, pin) => {
+  ])('when the PIN contains the line %s (%s), then the reason is keypad and the keys are that line', (line, pin) => {
     expect(pin).toContain(line);
-    expect(trivialReason(pin, OWNER, commonPins)).toBe('keypad_line');
+    expect(trivialReason(pin, OWNER, commonPins)).toBe('keypad');
+    expect(checkPinPolicy(pin, RULE, OWNER, commonPins)).toEqual({ rule: 'trivial', reason: 'keypad', keys: line });
   });
 
-  it.each<[string]>([['2580'], ['8520'], ['302580'], ['085204'], ['2581']])(
-    'when the PIN runs down the middle column through 0 (%s), then the reason is keypad_line',
-    (pin) => {
-      expect(trivialReason(pin, OWNER, commonPins)).toBe('keypad_line');
+  it.each<[string, string]>([['2580', '258'], ['8520', '852'], ['302580', '258'], ['085204', '085'], ['2581', '258']])(
+    'when the PIN runs down the middle column through 0 (%s), then the reason is keypad, naming the first three keys (%s)',
+    (pin, keys) => {
+      expect(trivialReason(pin, OWNER, commonPins)).toBe('keypad');
+      expect(keypadLine(pin)).toBe(keys);
     },
   );
+
+  it('when the PIN is 198705, then the keys named are 987 (the first three in a line)', () => {
+    expect(checkPinPolicy('198705', RULE, OWNER, commonPins)).toEqual({ rule: 'trivial', reason: 'keypad', keys: '987' });
+  });
 
   it('when lines are derived from key positions, then there are exactly the 9 lines of DESIGN §2 in both directions', () => {
     const forward = ['123', '456', '789', '147', '258', '369', '580', '159', '357'];
@@ -211,17 +217,18 @@ describe('describeRefusal', () => {
   it.each<[PinRefusal, string]>([
     [{ rule: 'too_short', min: 6 }, "PIN rejected by rule 'minimum length': it must be at least 6 digits, using only the keys 0 to 9"],
     [{ rule: 'too_long', max: 20 }, "PIN rejected by rule 'maximum length': it must be at most 20 digits"],
-    [trivial('keypad_line'), "PIN rejected by rule 'trivial PIN' (keypad line): it contains three or more keys in a straight line on the keypad"],
+    [{ rule: 'trivial', reason: 'keypad', keys: '987' }, "PIN rejected by rule 'trivial PIN' (keypad line): the keys 9, 8 and 7 are in a straight line on the keypad"],
+    [trivial('common'), "PIN rejected by rule 'trivial PIN' (common PIN): it is on the list of commonly chosen PINs"],
     [{ rule: 'reused', history: 5 }, "PIN rejected by rule 'PIN history': it matches the current PIN or one of the last 5"],
     [{ rule: 'reused', history: 0 }, "PIN rejected by rule 'PIN history': it matches the current PIN"],
   ])('when the rejection is %j, then the line is %j', (rejection, line) => {
     expect(describeRefusal(rejection)).toBe(line);
   });
 
-  it.each<[TrivialReason]>([
-    ['repeats'], ['run'], ['repeated_group'], ['keypad_line'], ['extension'], ['name'], ['common'],
-  ])('when the trivial reason is %s, then the line names the trivial-PIN rule on one line', (reason) => {
-    const line = describeRefusal(trivial(reason));
+  it.each<[PinRefusal]>([
+    [trivial('repeats')], [trivial('run')], [trivial('group')], [{ rule: 'trivial', reason: 'keypad', keys: '147' }], [trivial('extension')], [trivial('name')], [trivial('common')],
+  ])('when the refusal is %j, then the line names the trivial-PIN rule on one line', (refusal) => {
+    const line = describeRefusal(refusal);
     expect(line).toMatch(/^PIN rejected by rule 'trivial PIN' \([a-zA-Z ]+\): /);
     expect(line).not.toContain('\n');
   });

@@ -20,6 +20,10 @@ async function credential(userId: number) {
   return rows[0];
 }
 
+async function version(userId: number): Promise<number> {
+  return (await credential(userId)).version as number;
+}
+
 async function events(userId: number): Promise<string[]> {
   const { rows } = await fixture.pool.query('SELECT event FROM audit_events WHERE user_id = $1 ORDER BY id', [userId]);
   return rows.map((r) => r.event);
@@ -227,7 +231,7 @@ describe('PIN change', () => {
     ['12345', { rule: 'too_short', min: 6 }],
     ['12a456', { rule: 'too_short', min: 6 }],
     ['730496730496730496730', { rule: 'too_long', max: 20 }],
-    ['147963', { rule: 'trivial', reason: 'keypad_line' }],
+    ['147963', { rule: 'trivial', reason: 'keypad', keys: '147' }],
   ])('when the new PIN is %s, then the change is refused naming the rule', async (newPin, refusal) => {
     const user = await createUser(fixture.services);
     const result = await fixture.services.pins.changePin({ userId: user.userId, newPin, kind: 'administrative', actor: testActor });
@@ -275,11 +279,11 @@ describe('PIN change', () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
     const call = callTurn('CAsave0001', 9);
-    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: await version(user.userId), newPin: '604817', kind: 'forced' });
     expect(prepared.ok).toBe(true);
     if (!prepared.ok) return;
     const save = () =>
-      pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
+      pins.confirmPin({ userId: user.userId, provedVersion: 1, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
     expect(await save()).toMatchObject({ ok: true });
     expect(await save()).toMatchObject({ ok: true });
     expect((await events(user.userId)).filter((e) => e === 'pin.changed')).toHaveLength(1);
@@ -289,10 +293,10 @@ describe('PIN change', () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
     const call = callTurn('CAsave0002', 5);
-    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: await version(user.userId), newPin: '604817', kind: 'forced' });
     if (!prepared.ok) throw new Error('expected the PIN to be accepted');
     const save = () =>
-      pins.confirmPin({ userId: user.userId, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
+      pins.confirmPin({ userId: user.userId, provedVersion: 1, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
     const [first, second] = await Promise.all([save(), save()]);
     expect(first).toMatchObject({ ok: true });
     expect(second).toMatchObject({ ok: true });
@@ -303,10 +307,10 @@ describe('PIN change', () => {
     const { pins } = fixture.services;
     const user = await createUser(fixture.services);
     const before = await credential(user.userId);
-    const prepared = await pins.preparePin({ userId: user.userId, newPin: '604817', kind: 'forced' });
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: await version(user.userId), newPin: '604817', kind: 'forced' });
     if (!prepared.ok) throw new Error('expected the PIN to be accepted');
     expect(prepared.pendingPinHash).toMatch(/^\$argon2id\$/);
-    const result = await pins.confirmPin({ userId: user.userId, confirmation: '604818', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller });
+    const result = await pins.confirmPin({ userId: user.userId, provedVersion: 1, confirmation: '604818', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller });
     expect(result).toEqual({ ok: false, mismatch: true });
     expect((await credential(user.userId)).pin_hash).toBe(before.pin_hash);
   });
@@ -319,5 +323,126 @@ describe('PIN change', () => {
     for (const row of rows) expect(row.h).toMatch(/^\$argon2id\$v=19\$m=\d+,p=\d+,t=\d+,data=[A-Za-z0-9+/]+\$/);
     const dump = await fixture.pool.query(`SELECT row_to_json(a)::text AS j FROM audit_events a`);
     for (const row of dump.rows) expect(row.j).not.toMatch(/604817|730496|860472/);
+  });
+});
+
+describe('the credential version', () => {
+  it('when the PIN is changed, reset, or "must change" set and cleared, then the version moves each time', async () => {
+    const { pins, accounts } = fixture.services;
+    await accounts.setRule('any-time', { minChangeMinutes: 0 }, testActor);
+    const user = await createUser(fixture.services, { ruleName: 'any-time' });
+    const seen = [await version(user.userId)];
+    const moved = async () => {
+      const now = await version(user.userId);
+      expect(now).toBeGreaterThan(seen.at(-1) as number);
+      seen.push(now);
+    };
+    await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'voluntary', actor: caller });
+    await moved();
+    await pins.changePin({ userId: user.userId, newPin: '520739', kind: 'administrative', actor: testActor });
+    await moved();
+    await pins.resetPin(user.userId, testActor, { showOnce: true });
+    await moved();
+    await pins.updateSettings(user.userId, { flags: { mustChange: false } }, testActor);
+    await moved();
+    await pins.updateSettings(user.userId, { flags: { mustChange: true } }, testActor);
+    await moved();
+  });
+
+  it('when failures lock the account, an administrator locks and unlocks it, or other flags change, then the version stays', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const before = await version(user.userId);
+    for (let i = 0; i < 3; i++) await pins.verifySignin({ extension: user.extension, pin: '000000', actor: caller });
+    await pins.updateSettings(user.userId, { unlock: true }, testActor);
+    await pins.updateSettings(user.userId, { flags: { lockedByAdmin: true, cannotChange: true, doesNotExpire: true } }, testActor);
+    await pins.updateSettings(user.userId, { flags: { lockedByAdmin: false, mustChange: false } }, testActor);
+    expect(await version(user.userId)).toBe(before);
+  });
+
+  it('when a sign-in re-hashes the same PIN with newer parameters, then the version stays and the signed-in call goes on', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { flags: { mustChange: true } });
+    const weak = new SecretHasher(fixture.services.config.pinPepper, { memoryCost: 8192, timeCost: 1, parallelism: 1 });
+    await fixture.pool.query('UPDATE pin_credentials SET pin_hash = $2 WHERE user_id = $1', [user.userId, await weak.hash(user.pin)]);
+    const before = await version(user.userId);
+    const signedIn = await pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller });
+    expect(signedIn).toMatchObject({ outcome: 'ok', credentialVersion: before });
+    expect((await credential(user.userId)).pin_hash).not.toMatch(/m=8192/);
+    expect(await version(user.userId)).toBe(before);
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: before, newPin: '604817', kind: 'forced' });
+    expect(prepared.ok).toBe(true);
+  });
+
+  it('when a change proves an older version, then it is refused as reauth and nothing is saved', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { flags: { mustChange: true } });
+    const proved = await version(user.userId);
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: proved, newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    await pins.resetPin(user.userId, testActor, { showOnce: true });
+    const reset = await credential(user.userId);
+    expect(await pins.preparePin({ userId: user.userId, provedVersion: proved, newPin: '520739', kind: 'forced' })).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+    expect(
+      await pins.confirmPin({ userId: user.userId, provedVersion: proved, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller }),
+    ).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+    expect((await credential(user.userId)).pin_hash).toBe(reset.pin_hash);
+  });
+
+  it('when a call state carries no version (sealed before the binding), then its change proves nothing and is refused as reauth', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services, { flags: { mustChange: true } });
+    const unproved = JSON.parse('{}').version as number;
+    expect(await pins.preparePin({ userId: user.userId, provedVersion: unproved, newPin: '604817', kind: 'forced' })).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: await version(user.userId), newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    expect(
+      await pins.confirmPin({ userId: user.userId, provedVersion: unproved, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller }),
+    ).toEqual({ ok: false, refusal: { rule: 'reauth' } });
+  });
+});
+
+describe('a request checked again', () => {
+  it('when a replayed sign-in is checked again after changes left the same PIN current, then it signs in, and its own retry is applied once', async () => {
+    const { pins, accounts } = fixture.services;
+    await accounts.setRule('no-history', { historyCount: 0, minChangeMinutes: 0 }, testActor);
+    const user = await createUser(fixture.services, { ruleName: 'no-history' });
+    const call = callTurn('CArecheck01', 3);
+    const signin = () => pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
+    expect((await signin()).outcome).toBe('ok');
+    await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor });
+    await pins.changePin({ userId: user.userId, newPin: user.pin, kind: 'administrative', actor: testActor });
+
+    // The recorded success stood for an older version: checked in full under a key of its own.
+    const rechecked = await signin();
+    expect(rechecked).toMatchObject({ outcome: 'ok', credentialVersion: await version(user.userId) });
+    expect(await Promise.all([signin(), signin()])).toEqual([rechecked, rechecked]);
+    expect((await events(user.userId)).filter((e) => e === 'signin.succeeded')).toHaveLength(2);
+  });
+
+  it('when a replayed sign-in fails its new check, then its retries count that failure once', async () => {
+    const { pins } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = callTurn('CArecheck02', 3);
+    const signin = () => pins.verifySignin({ extension: user.extension, pin: user.pin, actor: caller, call });
+    expect((await signin()).outcome).toBe('ok');
+    await pins.resetPin(user.userId, testActor, { showOnce: true });
+    expect(await signin()).toEqual({ outcome: 'invalid', maxFailedPerCall: 3 });
+    expect(await signin()).toEqual({ outcome: 'invalid', maxFailedPerCall: 3 });
+    expect((await credential(user.userId)).failed_count).toBe(1);
+  });
+
+  it('when a save request’s key holds only the call’s own note, then the save is checked in full, not answered as saved', async () => {
+    const { pins, audit } = fixture.services;
+    const user = await createUser(fixture.services);
+    const call = callTurn('CAnote0001', 8);
+    const proved = await version(user.userId);
+    const prepared = await pins.preparePin({ userId: user.userId, provedVersion: proved, newPin: '604817', kind: 'forced' });
+    if (!prepared.ok) throw new Error('expected the PIN to be accepted');
+    // The dialog's own note under the same request, as after a third refused entry.
+    await audit.recordCallEvent('call.pin_entry_limit', caller, call);
+    await pins.changePin({ userId: user.userId, newPin: '604817', kind: 'administrative', actor: testActor });
+    const save = await pins.confirmPin({ userId: user.userId, provedVersion: proved, confirmation: '604817', pendingPinHash: prepared.pendingPinHash, kind: 'forced', actor: caller, call });
+    expect(save).toEqual({ ok: false, refusal: { rule: 'reauth' } });
   });
 });

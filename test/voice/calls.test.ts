@@ -26,7 +26,7 @@ describe('first-time enrollment', () => {
       'signin.enter_id',
       'signin.enter_pin',
       'enroll.welcome',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.confirm',
       'enroll.done',
       'menu.main',
@@ -40,31 +40,45 @@ describe('first-time enrollment', () => {
   it('when the caller hangs up before confirming, then enrollment starts again at the next sign-in', async () => {
     const user = await createUser(phone.services, { enroll: true });
     await heard([...signIn(user), '604817#']);
-    expect((await heard([...signIn(user)])).slice(-2)).toEqual(['enroll.welcome', 'pin.enter_new']);
+    expect((await heard([...signIn(user)])).slice(-2)).toEqual(['enroll.welcome', 'pin.enter_new{min=6,max=20}']);
     expect(await credential(user.userId)).toMatchObject({ enrollment_pending: true });
   });
 
   it('when the caller presses star during enrollment, then it cannot be cancelled', async () => {
     const user = await createUser(phone.services, { enroll: true });
-    expect((await heard([...signIn(user), '*'])).slice(-3)).toEqual(['pin.enter_new', 'pin.must_change', 'pin.enter_new']);
+    expect((await heard([...signIn(user), '*'])).slice(-3)).toEqual(['pin.enter_new{min=6,max=20}', 'pin.must_change', 'pin.enter_new{min=6,max=20}']);
   });
 
-  it('when three new PINs are rejected during enrollment, then the call ends', async () => {
+  it('when three new PINs are rejected during enrollment, then the caller hears that nothing changed and the call ends', async () => {
     const user = await createUser(phone.services, { enroll: true });
     expect((await heard([...signIn(user), '123#', '111111#', `${user.pin}#`])).slice(-7)).toEqual([
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.too_short{min=6}',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.trivial',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.reused',
-      'goodbye',
+      'pin.too_many_tries',
     ]);
+  });
+
+  it('when the rule allows 4 to 8 digits, then the new-PIN prompt says so', async () => {
+    await phone.services.accounts.setRule('short-pins', { minLength: 4, maxLength: 8 }, testActor);
+    const user = await createUser(phone.services, { enroll: true, ruleName: 'short-pins' });
+    expect((await heard([...signIn(user)])).slice(-1)).toEqual(['pin.enter_new{min=4,max=8}']);
+  });
+
+  it('when the new PIN is a common one, or has three keys in a line, then the caller hears which', async () => {
+    const user = await createUser(phone.services, { enroll: true });
+    const said = await heard([...signIn(user), '520131#', '198705#']);
+    expect(said.slice(-4)).toEqual(['pin.common', 'pin.enter_new{min=6,max=20}', 'pin.trivial{keys=9 8 7}', 'pin.enter_new{min=6,max=20}']);
+    const call = await phone.call([...signIn(user), '198705#']);
+    expect(call.said).toContain(phone.services.catalog.render('en-US', 'pin.trivial', { reason: 'keypad', keys: '9 8 7' }));
   });
 
   it('when the confirmation differs, then the caller hears the mismatch and enters the new PIN again', async () => {
     const user = await createUser(phone.services, { enroll: true });
-    expect((await heard([...signIn(user), '604817#', '604818#'])).slice(-3)).toEqual(['pin.confirm', 'pin.mismatch', 'pin.enter_new']);
+    expect((await heard([...signIn(user), '604817#', '604818#'])).slice(-3)).toEqual(['pin.confirm', 'pin.mismatch', 'pin.enter_new{min=6,max=20}']);
   });
 });
 
@@ -76,9 +90,9 @@ describe('forced change', () => {
       'signin.enter_id',
       'signin.enter_pin',
       'pin.expired',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.must_change',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.confirm',
       'pin.changed',
       'menu.main',
@@ -92,8 +106,8 @@ describe('forced change', () => {
   it('when the PIN has expired by time, then the caller must change it, and a hang-up leaves it expired', async () => {
     const user = await createUser(phone.services);
     await phone.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '181 days' WHERE user_id = $1`, [user.userId]);
-    expect((await heard(signIn(user))).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
-    expect((await heard(signIn(user))).slice(-2)).toEqual(['pin.expired', 'pin.enter_new']);
+    expect((await heard(signIn(user))).slice(-2)).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
+    expect((await heard(signIn(user))).slice(-2)).toEqual(['pin.expired', 'pin.enter_new{min=6,max=20}']);
   });
 });
 
@@ -121,7 +135,7 @@ describe('voluntary change', () => {
     const user = await oldEnoughUser();
     expect((await heard([...signIn(user), '1', '604817#', '604817#', '*'])).slice(3)).toEqual([
       'menu.main',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.cancel_hint',
       'pin.confirm',
       'pin.changed',
@@ -135,7 +149,7 @@ describe('voluntary change', () => {
   it('when the caller presses star at the new PIN, then the change is cancelled and the PIN is unchanged', async () => {
     const user = await oldEnoughUser();
     const before = await credential(user.userId);
-    expect((await heard([...signIn(user), '1', '*', '*'])).slice(-4)).toEqual(['pin.enter_new', 'pin.cancel_hint', 'menu.main', 'goodbye']);
+    expect((await heard([...signIn(user), '1', '*', '*'])).slice(-4)).toEqual(['pin.enter_new{min=6,max=20}', 'pin.cancel_hint', 'menu.main', 'goodbye']);
     expect((await credential(user.userId)).pin_hash).toBe(before.pin_hash);
   });
 
@@ -145,7 +159,7 @@ describe('voluntary change', () => {
     await phone.services.pool.query(`UPDATE pin_credentials SET changed_at = now() - interval '2 days' WHERE user_id = $1`, [user.userId]);
     expect((await heard([`${user.extension}#`, '520739#', '1', `${user.pin}#`])).slice(-3)).toEqual([
       'pin.reused',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.cancel_hint',
     ]);
   });
@@ -215,8 +229,16 @@ describe('sign-in', () => {
     const user = await createUser(phone.services);
     await heard([`${user.extension}#`, '000000#', `${user.extension}#`, '000001#']);
     await heard([`${user.extension}#`, '000002#']);
-    expect((await heard(signIn(user))).slice(-1)).toEqual(['signin.locked']);
+    // The rule locks for 30 minutes, and the caller is told how long.
+    expect((await heard(signIn(user))).slice(-1)).toEqual(['signin.locked_for{minutes=30}']);
     expect((await credential(user.userId)).failed_count).toBe(3);
+  });
+
+  it('when the rule locks until an administrator unlocks, then the locked-out caller hears [signin.locked], with no time', async () => {
+    await phone.services.accounts.setRule('admin-unlock', { lockoutMinutes: null, maxFailedSignins: 1 }, testActor);
+    const user = await createUser(phone.services, { ruleName: 'admin-unlock' });
+    await heard([`${user.extension}#`, '000000#']);
+    expect((await heard(signIn(user))).slice(-1)).toEqual(['signin.locked']);
   });
 
   it('when an administrator has locked the account, then the caller hears [signin.locked]', async () => {
@@ -231,7 +253,7 @@ describe('sign-in', () => {
     );
     const outcomes = calls.map((c) => heardKeys(c, phone.services.catalog).at(-2) === 'signin.invalid' ? 'invalid' : heardKeys(c, phone.services.catalog).at(-1));
     expect(outcomes.filter((o) => o === 'invalid')).toHaveLength(3);
-    expect(outcomes.filter((o) => o === 'signin.locked')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 'signin.locked_for{minutes=30}')).toHaveLength(5);
     expect((await credential(user.userId)).failed_count).toBe(3);
   });
 });

@@ -160,7 +160,7 @@ describe('flags that take effect mid-call', () => {
     const call = newCall();
     const pinPrompt = (await call.press((await call.incoming()).action, user.extension)).action;
     const enroll = await call.press(pinPrompt, user.pin);
-    expect(enroll.said).toEqual(['enroll.welcome', 'pin.enter_new']);
+    expect(enroll.said).toEqual(['enroll.welcome', 'pin.enter_new{min=6,max=20}']);
     for (let i = 0; i < 3; i++) await phone.services.pins.verifySignin({ extension: user.extension, pin: '000000', actor: testActor });
     const refused = await call.press(enroll.action, '604817');
     expect(refused.said).toEqual(['signin.locked']);

@@ -75,7 +75,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
       'signin.enter_id',
       'signin.enter_pin',
       'pin.expired',
-      'pin.enter_new',
+      'pin.enter_new{min=6,max=20}',
       'pin.confirm',
       'pin.changed',
       'menu.main',
