@@ -11,6 +11,7 @@
  * baseline, as bench/results/profile-<run>-<window>.json, which .gitignore keeps out of git;
  * read them with bench/profile-summary.ts or Chrome DevTools).
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -146,6 +147,8 @@ interface BenchContext {
   readonly roundTripUsers: readonly [string, string];
   /** New calls played up to their PIN prompt, each for the next user, ready to sign in. */
   prepareCalls(count: number): Promise<CallAtPin[]>;
+  /** The environment the instance runs with (its database and secrets), for `pinline` commands. */
+  readonly cliEnv: Record<string, string>;
 }
 
 /** The machine before the run, for the report's heading. */
@@ -181,19 +184,17 @@ async function startBench(): Promise<BenchContext> {
   const publicBaseUrl = `http://127.0.0.1:${port}`;
   const runStamp = new Date().toISOString().replace(/[:.]/g, '-');
   if (PROFILE) mkdirSync(RESULTS_DIR, { recursive: true });
+  const cliEnv = { NODE_ENV: 'production', DATABASE_URL: database.url, PUBLIC_BASE_URL: publicBaseUrl, ...secrets };
   const instance = await Child.start(
     'server.ts',
     {
-      NODE_ENV: 'production',
+      ...cliEnv,
       PORT: String(port),
-      DATABASE_URL: database.url,
-      PUBLIC_BASE_URL: publicBaseUrl,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       // E-mail configured, so a PIN change of a user with an address queues a notification (the
       // bench instance runs no queue worker, so nothing is ever sent to this closed port).
       SMTP_URL: 'smtp://127.0.0.1:9',
       MAIL_FROM: 'bench@example.com',
-      ...secrets,
     },
   );
   const baseline = await Child.start('baseline.ts', { PORT: '0' });
@@ -239,6 +240,7 @@ async function startBench(): Promise<BenchContext> {
     userFor,
     roundTripUsers,
     prepareCalls,
+    cliEnv,
   };
 }
 
@@ -665,6 +667,39 @@ async function memoryWithParkedCalls(ctx: BenchContext, warm: WarmedUp): Promise
   });
 }
 
+const CLI_RUNS = 5;
+const CLI_TARGET_MS = 1000;
+
+/**
+ * How long `pinline` takes to answer, as a script calling it per user sees it: bin/pinline.js on a
+ * fresh build, with DATABASE_URL set and the server running, the median of CLI_RUNS runs each.
+ */
+function cliStartTime(ctx: BenchContext): void {
+  log('pinline command start time');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const timed = (args: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < CLI_RUNS; i++) {
+      const started = performance.now();
+      const run = spawnSync(process.execPath, ['bin/pinline.js', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...ctx.cliEnv }, encoding: 'utf8' });
+      times.push(performance.now() - started);
+      if (run.status !== 0) throw new Error(`pinline ${args.join(' ')} exited ${run.status}: ${run.stderr.trim()}`);
+    }
+    return percentile(times.sort((a, b) => a - b), 50);
+  };
+  for (const args of [['--help'], ['user', 'show', ctx.userFor()]]) {
+    const median = timed(args);
+    ctx.figures.push({
+      name: `CLI: pinline ${args[0] === 'user' ? 'user show EXT' : args.join(' ')} (median of ${CLI_RUNS})`,
+      measured: ms(median),
+      target: `< ${CLI_TARGET_MS / 1000} s`,
+      met: median < CLI_TARGET_MS,
+      values: { medianMs: Number(median.toFixed(1)), runs: CLI_RUNS },
+    });
+  }
+}
+
 // ==== the report ====
 
 /** Prints the table (and every turn's round-trips) and writes the same figures to bench/results/. */
@@ -716,6 +751,7 @@ async function main(): Promise<void> {
     await overloadAtTwiceTheCeiling(ctx, signinCalls);
     roundTripFigures(ctx, roundTrips);
     await memoryWithParkedCalls(ctx, warm);
+    cliStartTime(ctx);
     writeReport(ctx, conditions, roundTrips);
   } finally {
     await ctx.instance.stop();

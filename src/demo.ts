@@ -1,3 +1,4 @@
+import { FIRST_ADMIN_COMMAND } from './accounts/web-credentials.js';
 import type { Services } from './runtime.js';
 
 export const DEMO_EXTENSION = '1001';
@@ -26,4 +27,10 @@ export async function ensureDemoUser(services: Services, out: { write(text: stri
       '',
     ].join('\n') + '\n',
   );
+}
+
+/** What the start says while there is no administrator: how to make the first one, and where to sign in. */
+export async function firstAdminNote(services: Pick<Services, 'webCredentials' | 'config'>): Promise<string | null> {
+  if (await services.webCredentials.hasAdmins()) return null;
+  return `no administrator yet: create the first with \`${FIRST_ADMIN_COMMAND}\` in the project folder, then sign in at ${services.config.publicBaseUrl}/admin`;
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ensureDemoUser } from './demo.js';
+import { ensureDemoUser, firstAdminNote } from './demo.js';
 import { describeFailure, InputError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startEventDispatcher } from './events/dispatcher.js';
@@ -49,8 +49,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, config.nodeEnv);
   // Before listening: a server that says it listens can serve (the database is there and migrated).
   const runtime = await openRuntime(config, logger, { embedded: { supervise: true, description: `pinline server on PORT ${config.port}` } });
+  // Before the first sign-in, so an unknown ID costs one verification like a wrong PIN (not the CLI's cost).
+  await runtime.hasher.prepareDummy();
   // Said once: where each channel's messages go, or that they go nowhere.
-  for (const note of runtime.notifications.notes) logger.info({ notifications: note }, note);
+  for (const note of runtime.notifications.notes) logger.info(note);
   // A rule saved before rules had to be met by some PIN is reported, never changed behind anyone's back.
   for (const { rule, problem } of await runtime.accounts.unmeetableRules()) {
     logger.warn({ rule }, `authentication rule "${rule}" cannot be met: ${problem}; change it (pinline rule set, /admin/rules or the API)`);
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
   }
   logger.info({ port: config.port, publicBaseUrl: config.publicBaseUrl, embeddedDatabase: !config.databaseUrl }, 'pinline listening');
   server.on('error', (err) => logger.error({ err: { message: err.message } }, 'HTTP server error'));
+  void firstAdminNote(runtime).then((note) => note && logger.info(note), () => undefined);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -12,7 +12,7 @@ import { loadMessageTexts } from './notify/messages.js';
 import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
 import { createTransports } from './notify/transports.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase, type EmbeddedOptions } from './db/embedded.js';
-import { migrate } from './db/migrate.js';
+import { migrate, pendingMigrations } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -114,8 +114,9 @@ export function createServices(
 
 /**
  * Opens the database (DATABASE_URL, or the embedded Postgres under DATA_DIR/pg, started or shared
- * with another pinline process), applies migrations, and builds the services. `embedded`: how this
- * process holds the embedded cluster (the server watches it; a command only uses it).
+ * with another pinline process), applies pending migrations (the migrator runs only when one query
+ * finds some), and builds the services. `embedded`: how this process holds the embedded cluster
+ * (the server watches it; a command only uses it).
  */
 export async function openRuntime(
   config: Config,
@@ -128,16 +129,18 @@ export async function openRuntime(
     embedded = await startEmbeddedPostgres(path.join(config.dataDir, 'pg'), logger, options.embedded ?? { description: 'a pinline command' });
     databaseUrl = embedded.databaseUrl;
   }
+  const pool = createPool(databaseUrl, logger, config.dbPoolSize);
   try {
-    const applied = await migrate(config.migrationsDatabaseUrl ?? databaseUrl, logger);
-    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    if ((await pendingMigrations(pool)).length > 0) {
+      const applied = await migrate(config.migrationsDatabaseUrl ?? databaseUrl, logger);
+      if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    }
   } catch (err) {
+    await pool.end();
     await embedded?.stop();
     throw err;
   }
-  const pool = createPool(databaseUrl, logger, config.dbPoolSize);
   const services = createServices(config, logger, pool);
-  await services.hasher.prepareDummy();
   return {
     ...services,
     databaseUrl,

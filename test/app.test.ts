@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../src/db/pool.js';
 import { ensureDemoUser, DEMO_EXTENSION } from '../src/demo.js';
+import { freePort } from '../src/net.js';
+import { createServices } from '../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { startPhoneServer } from './support/phone.js';
-import { silentLogger } from './support/services.js';
+import { silentLogger, testConfig } from './support/services.js';
 import { proxyFor } from './support/tcp-proxy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -134,5 +136,34 @@ describe('the server process', () => {
     const { code, output } = await server.exited;
     expect(code).toBe(0);
     expect(output).toContain('"msg":"stopped"');
+  });
+});
+
+describe('the start output', () => {
+  /** Starts the server, waits until its log has said `until` (and `settleMs` more), stops it, and returns the log. */
+  async function startOutput(until: RegExp, settleMs = 0): Promise<string> {
+    const server = runMain(productionEnv(await freePort()));
+    for (let i = 0; i < 300 && !until.test(server.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(server.output()).toMatch(until);
+    await new Promise((r) => setTimeout(r, settleMs));
+    server.kill('SIGTERM');
+    return (await server.exited).output;
+  }
+
+  it('when there is no administrator, then it says how to create the first one and where to sign in, and each notification note once', async () => {
+    const output = await startOutput(/no administrator yet/);
+    expect(output).toMatch(/no administrator yet: create the first with `npx pinline admin add USERNAME` in the project folder, then sign in at http:\/\/127\.0\.0\.1:\d+\/admin/);
+    for (const note of ['text messages: not configured', 'e-mail: not configured']) expect(output.split(note).length - 1, note).toBe(1);
+  });
+
+  it('when an administrator exists, then it says nothing about creating one', async () => {
+    const pool = createPool(database.url, silentLogger, 1);
+    try {
+      await createServices(testConfig(), silentLogger, pool).webCredentials.createAdmin('first', 'correct horse battery', { channel: 'cli', name: 'test' });
+    } finally {
+      await pool.end();
+    }
+    // The note would come just after "listening": give it the moment it would take.
+    expect(await startOutput(/"msg":"pinline listening"/, 1000)).not.toContain('no administrator yet');
   });
 });

@@ -67,6 +67,19 @@ export function ruleJson(rule: AuthRule, userCount?: number) {
   return { name: rule.name, ...ruleSettingsOf(rule), ...(userCount !== undefined ? { userCount } : {}) };
 }
 
+/**
+ * The fields that tell rules apart at a glance, for the lists of rules (`pinline rule list`, the
+ * Authentication Rules page); each rule's own page shows every field.
+ */
+export const RULE_SUMMARY: ReadonlyArray<{ readonly heading: string; value(rule: AuthRule): string }> = [
+  { heading: 'Lock After', value: (r) => (r.maxFailedSignins === 0 ? 'never' : `${r.maxFailedSignins} failed`) },
+  { heading: 'Lockout', value: (r) => (r.lockoutMinutes === null ? 'admin unlock' : `${r.lockoutMinutes} min`) },
+  { heading: 'Length', value: (r) => `${r.minLength}-${r.maxLength}` },
+  { heading: 'Expires', value: (r) => (r.maxDays === 0 ? 'never' : `${r.maxDays} days`) },
+  { heading: 'History', value: (r) => String(r.historyCount) },
+  { heading: 'Trivial Check', value: (r) => (r.trivialCheck ? 'on' : 'off') },
+];
+
 /** Words and times, in order: each view writes the times its own way (a <time> element, ISO text). */
 export type Phrase = ReadonlyArray<string | Date>;
 

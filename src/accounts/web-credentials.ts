@@ -1,4 +1,4 @@
-import { findAdminById, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
+import { anyAdmin, findAdminById, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
@@ -46,6 +46,9 @@ export function plausiblePassword(password: string): boolean {
  * the phone PIN and never synchronised with it; hashed with the same argon2id hasher. Setting one
  * ends the sessions it was protecting, in the same transaction.
  */
+/** How the first administrator is made, from a shell in the project folder (the pages and the start say it). */
+export const FIRST_ADMIN_COMMAND = 'npx pinline admin add USERNAME';
+
 export class WebCredentialService {
   constructor(
     private readonly pool: Pool,
@@ -111,6 +114,11 @@ export class WebCredentialService {
   /** The administrator as stored now, or null once deleted: sessions check it on every page. */
   findAdmin(id: number): Promise<Admin | null> {
     return findAdminById(this.pool, id);
+  }
+
+  /** False on a new installation, until the first administrator is made (the pages and the start say how). */
+  hasAdmins(): Promise<boolean> {
+    return anyAdmin(this.pool);
   }
 
   /** True when `username` names an administrator (so an attempt can be audited under that name). */

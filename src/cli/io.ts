@@ -19,6 +19,11 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // A reader that went away (`| head`) is not a failure: what is left has nowhere to go. Without a
+  // listener, the EPIPE of a write already buffered would crash the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -33,9 +38,17 @@ export function writeLines(sink: TextSink, lines: readonly string[]): void {
 }
 
 /**
+ * The reader of the output went away (`pinline user export | head`): the command stops, and the
+ * CLI ends silently with status 0, as `git log | head` does. Nobody is left to read a message.
+ */
+export class OutputClosedError extends Error {
+  override readonly name = 'OutputClosedError';
+}
+
+/**
  * A long output (an export) to the sink. Each write waits while a stream's buffer is full (a slow
- * pipe) until it drains, so memory stays bounded; a reader that goes away (`| head`) ends the
- * command with one line, where an unhandled EPIPE would crash it with a stack trace.
+ * pipe) until it drains, so memory stays bounded. A reader that goes away (EPIPE) stops the
+ * command with an OutputClosedError; any other failure to write (a full disk) with one line.
  */
 export function streamedOutput(sink: TextSink): (text: string) => Promise<void> {
   const stream = sink instanceof EventEmitter ? sink : null;
@@ -48,7 +61,8 @@ export function streamedOutput(sink: TextSink): (text: string) => Promise<void> 
   });
   stream?.on('drain', () => wake?.());
   const check = () => {
-    if (failure !== null) throw new InputError('output_closed', `the output was closed before everything was written (${failure})`);
+    if (failure === 'EPIPE') throw new OutputClosedError('the reader of the output went away');
+    if (failure !== null) throw new InputError('output_failed', `the output could not be written (${failure})`);
   };
   return async (text) => {
     check();

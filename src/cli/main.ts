@@ -3,27 +3,61 @@ import { Command, CommanderError } from 'commander';
 import { checkPlainText } from '../accounts/model.js';
 import { ConfigError } from '../config.js';
 import { describeFailure } from '../errors.js';
-import { registerAdminCommands } from './commands/admin.js';
-import { registerCallCommand } from './commands/call.js';
 import { createContext, type CliContext, type RegisterCommand } from './commands/context.js';
-import { registerKeysCommand } from './commands/keys.js';
-import { registerMigrateCommand } from './commands/migrate.js';
-import { registerReportCommand } from './commands/report.js';
-import { registerRuleCommands } from './commands/rule.js';
-import { registerUserCommands } from './commands/user.js';
-import { processIo, type CliIo } from './io.js';
+import { OutputClosedError, processIo, type CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
 
+/**
+ * A top-level command: its name and the line `pinline --help` shows for it, and its module,
+ * imported only when the command is run (or asked for help). So `pinline user show` never loads
+ * what `pinline call` or `pinline migrate` needs, and `pinline --help` loads no command at all.
+ * The module's register function gets the command already made with this name and summary, and
+ * adds its arguments, options, subcommands and action.
+ */
+interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<RegisterCommand>;
+}
+
 /** Every top-level command, in the order `pinline --help` lists them. */
-const COMMANDS: readonly RegisterCommand[] = [
-  registerMigrateCommand,
-  registerUserCommands,
-  registerRuleCommands,
-  registerReportCommand,
-  registerAdminCommands,
-  registerKeysCommand,
-  registerCallCommand,
+const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'migrate',
+    summary: 'apply pending database migrations (every other command also does this first)',
+    load: async () => (await import('./commands/migrate.js')).registerMigrateCommand,
+  },
+  {
+    name: 'user',
+    summary: 'manage users and their PINs',
+    load: async () => (await import('./commands/user.js')).registerUserCommands,
+  },
+  {
+    name: 'rule',
+    summary: 'manage authentication rules: lockout, PIN length, expiry, history',
+    load: async () => (await import('./commands/rule.js')).registerRuleCommands,
+  },
+  {
+    name: 'report',
+    summary: 'list the users in a report: expired or expiring PINs, locks, pending enrollment, inactivity, failed sign-ins',
+    load: async () => (await import('./commands/report.js')).registerReportCommand,
+  },
+  {
+    name: 'admin',
+    summary: 'manage administrators of the web pages',
+    load: async () => (await import('./commands/admin.js')).registerAdminCommands,
+  },
+  {
+    name: 'keys',
+    summary: 'the secrets in use: which pepper and session secret made what is stored',
+    load: async () => (await import('./commands/keys.js')).registerKeysCommand,
+  },
+  {
+    name: 'call',
+    summary: 'place a simulated call: prints what is said and sends keys (scripted with --keys, or typed)',
+    load: async () => (await import('./commands/call.js')).registerCallCommand,
+  },
 ];
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line itself was wrong. */
@@ -37,7 +71,13 @@ function packageVersion(): string {
   return typeof version === 'string' ? version : '0.0.0';
 }
 
-function buildProgram(ctx: CliContext): Command {
+/** The command that argv runs or asks help for (`pinline user …`, `pinline help user`), if any. */
+function commandNamed(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+async function buildProgram(ctx: CliContext, argv: readonly string[]): Promise<Command> {
   const { io } = ctx;
   const program = new Command('pinline')
     .description('Telephone PIN service: users, PINs, authentication rules and administrators')
@@ -52,7 +92,12 @@ function buildProgram(ctx: CliContext): Command {
       getOutHasColors: () => false,
       getErrHasColors: () => false,
     });
-  for (const register of COMMANDS) register(program, ctx);
+  const wanted = commandNamed(argv);
+  for (const entry of COMMANDS) {
+    const command = program.command(entry.name).description(entry.summary);
+    // The others stay bare: listed by --help, never run.
+    if (entry.name === wanted) (await entry.load())(command, ctx);
+  }
   program.hook('preAction', (_program, command) => refuseControlCharacters(command));
   return program;
 }
@@ -86,9 +131,10 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
 async function run(argv: string[], io: CliIo): Promise<number> {
   const ctx = createContext(io);
   try {
-    await buildProgram(ctx).parseAsync(argv);
+    await (await buildProgram(ctx, argv)).parseAsync(argv);
     return ctx.exitCode;
   } catch (err) {
+    if (err instanceof OutputClosedError) return 0;
     if (err instanceof CommanderError) {
       // commander has already written the help or the usage error.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;

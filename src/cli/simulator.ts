@@ -14,14 +14,26 @@ export type TranscriptLine =
   | { kind: 'request'; url: string; status: number; ms: number }
   | { kind: 'end'; by: 'service' | 'caller' | 'error'; reason: string };
 
+/** Why a call could not go on, as far as the simulator can tell. */
+export type CallFailure =
+  /** Nothing answered at the URL (no server there, a wrong port or host). */
+  | { kind: 'unreachable'; url: string; reason: string }
+  /** 403: the service did not accept the signature made for `url`. */
+  | { kind: 'signature_refused'; url: string }
+  /** Anything else Twilio would fail on: an HTTP error, bad TwiML, no answer in time. */
+  | { kind: 'misbehaved'; url: string };
+
 export interface CallTranscript {
   callSid: string;
   lines: TranscriptLine[];
   /** Everything the caller heard, in order. */
   said: string[];
   endedBy: 'service' | 'caller' | 'error';
-  /** Set when the service misbehaved (HTTP error, bad TwiML, timeout). */
+  /** Set when the call could not go on (unreachable, refused, HTTP error, bad TwiML, timeout). */
   error: string | null;
+  failure: CallFailure | null;
+  /** Scripted keys left when the call ended: no prompt was waiting for them. */
+  unusedKeys: string[];
 }
 
 /** Where the caller's keys come from: a script, or a person at a terminal. null = hang up. */
@@ -74,7 +86,22 @@ function textOf(node: Node, name: string): string {
     .trim();
 }
 
-class Misbehaviour extends Error {}
+class Misbehaviour extends Error {
+  constructor(
+    message: string,
+    readonly failure: CallFailure,
+  ) {
+    super(message);
+  }
+}
+
+/** The socket's reason behind fetch's "fetch failed": ECONNREFUSED, ENOTFOUND, … */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> } } | null)?.cause;
+  const code = cause?.code ?? cause?.errors?.find((e) => typeof e.code === 'string')?.code;
+  if (typeof code === 'string') return code;
+  return typeof cause?.message === 'string' && cause.message !== '' ? cause.message : (err as Error).message;
+}
 
 /** The keys Twilio would submit for one Gather, from what the caller typed (null: no input). */
 export function gatherDigits(typed: string, numDigits: number | null, finishOnKey: string): string | null {
@@ -98,7 +125,7 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
   const from = options.from ?? '+15550000100';
   const to = options.to ?? '+15550000199';
   const base = options.baseUrl.replace(/\/+$/, '');
-  const transcript: CallTranscript = { callSid, lines: [], said: [], endedBy: 'service', error: null };
+  const transcript: CallTranscript = { callSid, lines: [], said: [], endedBy: 'service', error: null, failure: null, unusedKeys: [] };
   const emit = (line: TranscriptLine) => {
     transcript.lines.push(line);
     if (line.kind === 'say') transcript.said.push(line.text);
@@ -130,8 +157,11 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
       emit({ kind: 'request', url: new URL(url).pathname, status: response.status, ms: Date.now() - started });
       return { status: response.status, body };
     } catch (err) {
-      if (controller.signal.aborted) throw new Misbehaviour(`no answer within Twilio's ${TWILIO_WEBHOOK_TIMEOUT_MS / 1000} s webhook timeout`);
-      throw new Misbehaviour(`request to ${new URL(url).pathname} failed: ${(err as Error).message}`);
+      if (controller.signal.aborted) {
+        throw new Misbehaviour(`no answer within Twilio's ${TWILIO_WEBHOOK_TIMEOUT_MS / 1000} s webhook timeout`, { kind: 'misbehaved', url });
+      }
+      const reason = networkReason(err);
+      throw new Misbehaviour(`cannot reach ${url} (${reason})`, { kind: 'unreachable', url, reason });
     } finally {
       clearTimeout(timer);
     }
@@ -139,15 +169,17 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
 
   async function fetchTwiml(url: string, extra: Record<string, string>): Promise<Node[]> {
     const { status, body } = await post(url, extra);
-    if (status !== 200) throw new Misbehaviour(`HTTP ${status} from ${new URL(url).pathname}: Twilio would say "an application error has occurred"`);
+    const path = new URL(url).pathname;
+    if (status === 403) throw new Misbehaviour(`HTTP 403 from ${path}: the signature was refused`, { kind: 'signature_refused', url });
+    if (status !== 200) throw new Misbehaviour(`HTTP ${status} from ${path}: Twilio would say "an application error has occurred"`, { kind: 'misbehaved', url });
     let parsed: Node[];
     try {
       parsed = parser.parse(body) as Node[];
     } catch (err) {
-      throw new Misbehaviour(`invalid TwiML from ${new URL(url).pathname}: ${(err as Error).message}`);
+      throw new Misbehaviour(`invalid TwiML from ${path}: ${(err as Error).message}`, { kind: 'misbehaved', url });
     }
     const response = parsed.find((n) => 'Response' in n);
-    if (!response) throw new Misbehaviour(`no <Response> in the answer from ${new URL(url).pathname}`);
+    if (!response) throw new Misbehaviour(`no <Response> in the answer from ${path}`, { kind: 'misbehaved', url });
     return children(response, 'Response');
   }
 
@@ -168,7 +200,7 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
   const maxRequests = options.maxRequests ?? 200;
   try {
     document: for (;;) {
-      if (++requests > maxRequests) throw new Misbehaviour(`the call did not end after ${maxRequests} requests`);
+      if (++requests > maxRequests) throw new Misbehaviour(`the call did not end after ${maxRequests} requests`, { kind: 'misbehaved', url });
       const verbs = await fetchTwiml(url, extra);
       const currentUrl = url;
       for (const node of verbs) {
@@ -213,7 +245,7 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
             emit({ kind: 'end', by: 'service', reason: name });
             break document;
           default:
-            throw new Misbehaviour(`unsupported TwiML verb <${name}>`);
+            throw new Misbehaviour(`unsupported TwiML verb <${name}>`, { kind: 'misbehaved', url: currentUrl });
         }
       }
       // Twilio hangs up when a document runs out of verbs.
@@ -224,9 +256,11 @@ export async function simulateCall(options: SimulateCallOptions): Promise<CallTr
     if (!(err instanceof Misbehaviour)) throw err;
     transcript.endedBy = 'error';
     transcript.error = err.message;
+    transcript.failure = err.failure;
     emit({ kind: 'end', by: 'error', reason: err.message });
   }
 
+  transcript.unusedKeys = script ?? [];
   if (options.statusCallback !== false && transcript.endedBy !== 'error') {
     try {
       await post(`${base}/voice/status`, { CallStatus: 'completed', CallDuration: '1' });

@@ -20,6 +20,12 @@ function adminFromRow(row: Record<string, unknown>): Admin {
   };
 }
 
+/** Whether any administrator exists: none yet on a new installation. */
+export async function anyAdmin(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query('SELECT EXISTS (SELECT 1 FROM admins) AS any');
+  return rows[0]?.any === true;
+}
+
 export async function insertAdmin(db: Queryable, username: string, passwordHash: string): Promise<Admin> {
   const { rows } = await db.query(
     `INSERT INTO admins (username, password_hash) VALUES ($1::text, $2::text) RETURNING ${ADMIN_COLUMNS}`,

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { User } from '../accounts/model.js';
 import { deleteQueuedResets, insertNotificationFailure, listNotificationFailures, NOTIFY_QUEUE as QUEUE, type NotificationFailure } from '../db/notifications.js';
 import type { Pool, PoolClient } from '../db/pool.js';
@@ -60,19 +60,27 @@ export interface NotificationQueueDeps {
  * recorded, without its message, for the administrators' page, and deleted too.
  */
 export class NotificationQueue implements Notifier {
-  private readonly boss: PgBoss;
+  private loadedBoss: Promise<PgBoss> | null = null;
   private readonly retry: RetryPolicy;
   private started = false;
 
   constructor(private readonly deps: NotificationQueueDeps) {
     this.retry = deps.retry ?? QUEUE_RETRY;
-    // pg-boss runs on this instance's own pool, so it follows the pool's timeouts and retries.
-    this.boss = new PgBoss({
-      db: { executeSql: async (text: string, values: unknown[]) => deps.pool.query(text, values) },
-      migrate: false,
-      schedule: false,
+  }
+
+  /** pg-boss, imported when first used: a command that queues nothing never loads it. */
+  private boss(): Promise<PgBoss> {
+    this.loadedBoss ??= import('pg-boss').then(({ default: PgBoss }) => {
+      // pg-boss runs on this instance's own pool, so it follows the pool's timeouts and retries.
+      const boss = new PgBoss({
+        db: { executeSql: async (text: string, values: unknown[]) => this.deps.pool.query(text, values) },
+        migrate: false,
+        schedule: false,
+      });
+      boss.on('error', (err: Error) => this.deps.logger.warn({ err: { message: err.message } }, 'notification queue error'));
+      return boss;
     });
-    this.boss.on('error', (err: Error) => deps.logger.warn({ err: { message: err.message } }, 'notification queue error'));
+    return this.loadedBoss;
   }
 
   reachable(user: Pick<User, 'phone' | 'email'>): DeliveryChannel[] {
@@ -105,7 +113,7 @@ export class NotificationQueue implements Notifier {
             ? { kind: 'pin_reset', hours: notice.hours, sealedPin: this.seal(notice.pin, user.id, target), sealedUnder: this.deps.sessionKeys.current.id }
             : notice,
       };
-      await this.boss.send(QUEUE, queued, {
+      await (await this.boss()).send(QUEUE, queued, {
         db,
         retryLimit: this.retry.limit,
         retryDelay: this.retry.delaySeconds,
@@ -117,9 +125,10 @@ export class NotificationQueue implements Notifier {
 
   /** Starts delivering on this instance (the server); the CLI only queues. */
   async startWorker(): Promise<void> {
-    await this.boss.start();
+    const boss = await this.boss();
+    await boss.start();
     this.started = true;
-    await this.boss.work<QueuedNotice>(
+    await boss.work<QueuedNotice>(
       QUEUE,
       { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: POLL_SECONDS },
       async ([job]) => {
@@ -130,7 +139,7 @@ export class NotificationQueue implements Notifier {
 
   /** Stops delivering (letting a delivery in flight finish) and closes the transports. */
   async stop(): Promise<void> {
-    if (this.started) await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    if (this.started) await (await this.boss()).stop({ graceful: true, wait: true, timeout: 10_000 });
     this.started = false;
     await Promise.all([this.deps.transports.sms?.close(), this.deps.transports.email?.close()]);
   }
@@ -181,7 +190,7 @@ export class NotificationQueue implements Notifier {
       });
     }
     // Delivered, or given up: no row of it is kept, sealed PIN and all.
-    await this.boss.deleteJob(QUEUE, job.id);
+    await (await this.boss()).deleteJob(QUEUE, job.id);
   }
 
   /** The notice as queued, with a reset's PIN opened. */

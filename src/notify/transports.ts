@@ -2,8 +2,6 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { DeliveryChannel } from './notices.js';
 import { outboxTransport } from './transports/outbox.js';
-import { smtpTransport } from './transports/smtp.js';
-import { twilioTransport } from './transports/twilio.js';
 
 export { DeliveryError } from './transports/delivery-error.js';
 
@@ -40,6 +38,29 @@ export interface Transports {
 }
 
 /**
+ * A transport whose module (twilio, nodemailer: large libraries) is imported at its first message,
+ * so that a command that only reads never loads them.
+ */
+function loadedOnUse(channel: DeliveryChannel, via: Transport['via'], load: () => Promise<Transport>): Transport {
+  let loaded: Promise<Transport> | null = null;
+  return {
+    channel,
+    via,
+    async send(message) {
+      // A failed import is tried again with the next message (the queue retries it).
+      loaded ??= load().catch((err: unknown) => {
+        loaded = null;
+        throw err;
+      });
+      await (await loaded).send(message);
+    },
+    async close() {
+      if (loaded) await (await loaded).close();
+    },
+  };
+}
+
+/**
  * The transport of each channel (DESIGN §8): Twilio for text messages, SMTP for e-mail. A channel
  * that is not configured is skipped in production, and written to DATA_DIR/outbox elsewhere, so
  * that development and tests can read what would have been sent.
@@ -53,14 +74,19 @@ export function createTransports(config: Config): Transports {
       : { transport: outboxTransport(channel, outbox), note: `${missing}; in ${config.nodeEnv} they are written to ${outbox}` };
   };
 
-  const sms = config.sms
+  const smsConfig = config.sms;
+  const sms = smsConfig
     ? {
-        transport: twilioTransport(config.sms, config.twilioAuthToken),
-        note: `text messages: through Twilio at ${config.sms.apiUrl}, ${config.sms.from.startsWith('MG') ? 'messaging service' : 'from'} ${config.sms.from}`,
+        transport: loadedOnUse('sms', 'twilio', async () => (await import('./transports/twilio.js')).twilioTransport(smsConfig, config.twilioAuthToken)),
+        note: `text messages: through Twilio at ${smsConfig.apiUrl}, ${smsConfig.from.startsWith('MG') ? 'messaging service' : 'from'} ${smsConfig.from}`,
       }
     : fallback('sms', 'text messages', 'TWILIO_ACCOUNT_SID and TWILIO_SMS_FROM');
-  const email = config.email
-    ? { transport: smtpTransport(config.email), note: `e-mail: through SMTP at ${serverOf(config.email.smtpUrl)}, from ${config.email.from}` }
+  const emailConfig = config.email;
+  const email = emailConfig
+    ? {
+        transport: loadedOnUse('email', 'smtp', async () => (await import('./transports/smtp.js')).smtpTransport(emailConfig)),
+        note: `e-mail: through SMTP at ${serverOf(emailConfig.smtpUrl)}, from ${emailConfig.from}`,
+      }
     : fallback('email', 'e-mail', 'SMTP_URL and MAIL_FROM');
 
   return { sms: sms.transport, email: email.transport, notes: [sms.note, email.note] };

@@ -48,7 +48,8 @@ function keysInWords(keys: string): string {
   return list.length < 2 ? keys : `${list.slice(0, -1).join(', ')} and ${list.at(-1) as string}`;
 }
 
-function trivialDetail(refusal: Extract<PinRefusal, { rule: 'trivial' }>): readonly [label: string, detail: string] {
+/** A trivial PIN's rule label and what made it trivial, in words: for every channel's wording. */
+export function trivialDetail(refusal: Extract<PinRefusal, { rule: 'trivial' }>): readonly [label: string, detail: string] {
   if (refusal.reason === 'keypad') return ['keypad line', `the keys ${keysInWords(refusal.keys)} are in a straight line on the keypad`];
   return TRIVIAL_LABELS[refusal.reason];
 }
@@ -83,7 +84,14 @@ export function describeRefusal(refusal: PinRefusal): string {
   }
 }
 
+/** A refused PIN as an error, the refusal kept for channels that word it their own way (the web pages). */
+export class PinRefusedError extends InputError {
+  constructor(readonly refusal: PinRefusal) {
+    super(`pin_${refusal.rule}`, describeRefusal(refusal), 422);
+  }
+}
+
 /** A refusal as the error every channel answers with: code `pin_<rule>`, status 422. */
 export function refusalError(refusal: PinRefusal): InputError {
-  return new InputError(`pin_${refusal.rule}`, describeRefusal(refusal), 422);
+  return new PinRefusedError(refusal);
 }

@@ -7,10 +7,19 @@ export const STYLESHEET_PATH = '/admin/style.css';
 
 export type AdminSection = 'users' | 'rules' | 'reports' | 'audit' | 'deliveries' | 'tokens';
 
+/** The parts of the site: the administrators' pages, the users' page, and the landing page and 404s. */
+export type Area = 'admin' | 'me' | 'site';
+
+const AREAS: Readonly<Record<Area, { home: string; brand: string }>> = {
+  admin: { home: '/admin', brand: 'pinline Administration' },
+  me: { home: '/me', brand: 'pinline Self-Service' },
+  site: { home: '/', brand: 'pinline' },
+};
+
 export interface PageFrame {
   title: string;
   csrf: string;
-  area: 'admin' | 'me';
+  area: Area;
   /** Who is signed in, shown next to Sign Out; null on the sign-in pages. */
   signedInAs?: string | null;
   section?: AdminSection;
@@ -42,10 +51,30 @@ export function formError(message: string | null | undefined): SafeHtml {
   return message ? html`<p class="message error" role="alert" id="form-error">${message}</p>` : html``;
 }
 
+/** One problem of a posted form, and the id of the field it is about when there is one. */
+export interface FieldError {
+  readonly field?: string;
+  readonly message: string;
+}
+
+/** A message as a sentence: capital first letter, full stop. */
+function sentence(message: string): string {
+  const text = message.trim();
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? '' : '.');
+}
+
+/** Every problem of a posted form at once, each linked to its field, announced as one alert. */
+export function formErrors(errors: readonly FieldError[]): SafeHtml {
+  const [only] = errors;
+  if (only === undefined) return html``;
+  if (errors.length === 1) return formError(sentence(only.message));
+  return html`<div class="message error" role="alert" id="form-error"><p>${errors.length} things need correcting:</p>
+<ul>${errors.map((e) => html`<li>${e.field ? html`<a href="#${e.field}">${sentence(e.message)}</a>` : sentence(e.message)}</li>`)}</ul></div>`;
+}
+
 /** The whole HTML document around a page's content. */
 export function renderPage(frame: PageFrame, content: HtmlValue): string {
-  const home = frame.area === 'admin' ? '/admin' : '/me';
-  const brand = frame.area === 'admin' ? 'pinline Administration' : 'pinline Self-Service';
+  const { home, brand } = AREAS[frame.area];
   const nav =
     frame.area === 'admin' && frame.signedInAs
       ? html`<nav aria-label="Main"><ul>${ADMIN_NAV.map(
@@ -57,6 +86,7 @@ export function renderPage(frame: PageFrame, content: HtmlValue): string {
     ? html`<div class="who"><span>Signed in as ${frame.signedInAs}</span>
         <form method="post" action="${home}/signout">${csrfField(frame.csrf)}<button type="submit">Sign Out</button></form></div>`
     : '';
+  // Two rows: who is signed in stays beside the brand, however many sections the navigation has.
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -67,7 +97,7 @@ export function renderPage(frame: PageFrame, content: HtmlValue): string {
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="site"><div class="bar"><a class="brand" href="${home}">${brand}</a>${nav}${who}</div></header>
+<header class="site"><div class="bar"><a class="brand" href="${home}">${brand}</a>${who}</div>${nav ? html`<div class="bar sections">${nav}</div>` : ''}</header>
 <main id="main">
 ${flashMessage(frame.flash)}
 ${content}
@@ -167,6 +197,14 @@ export function phraseHtml(phrase: Phrase): SafeHtml {
   return html`${phrase.map((part) => (part instanceof Date ? formatTime(part) : part))}`;
 }
 
+/**
+ * A table too wide for a phone scrolls inside its own box, which keyboard users can focus and
+ * screen readers find by `label`, rather than the whole page scrolling sideways.
+ */
+export function tableRegion(label: string, table: HtmlValue): SafeHtml {
+  return html`<div class="table-region" role="region" aria-label="${label}" tabindex="0">${table}</div>`;
+}
+
 /** Previous and next links around "Page N of M"; nothing when there is one page. */
 export function pager(page: number, pages: number, pageLink: (n: number) => string): SafeHtml {
   if (pages <= 1) return html``;
@@ -184,10 +222,12 @@ export function postButton(action: string, csrf: string, label: string, classNam
   }>${label}</button></form>`;
 }
 
-/** A plain error page for the browser areas (403 CSRF, 404, 500). */
-export function errorPage(area: 'admin' | 'me', title: string, message: string, csrf = ''): string {
-  return renderPage(
-    { title, csrf, area },
-    html`<h1>${title}</h1><p>${message}</p><p><a href="${area === 'admin' ? '/admin' : '/me'}">Back to the start page</a></p>`,
-  );
+/** What an error page says: the heading, the one-line reason, and the way back. */
+export function errorContent(area: Area, title: string, message: string): SafeHtml {
+  return html`<h1>${title}</h1><p>${message}</p><p><a href="${AREAS[area].home}">Back to the start page</a></p>`;
+}
+
+/** A plain error page, for nobody signed in (403 CSRF, 404, 500). */
+export function errorPage(area: Area, title: string, message: string, csrf = ''): string {
+  return renderPage({ title, csrf, area }, errorContent(area, title, message));
 }

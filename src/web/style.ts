@@ -27,13 +27,14 @@ a:focus, button:focus, input:focus, select:focus, summary:focus { outline: 3px s
 
 header.site { background: var(--accent); color: var(--accent-ink); }
 header.site .bar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1.5rem; max-width: 72rem; margin: 0 auto; padding: 0.6rem 1rem; }
+header.site .bar.sections { padding-top: 0; }
 header.site .brand { font-weight: 700; font-size: 1.1rem; color: var(--accent-ink); text-decoration: none; }
 header.site nav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; list-style: none; margin: 0; padding: 0; }
-header.site nav a { color: var(--accent-ink); text-decoration: none; padding: 0.2rem 0; }
+header.site nav a { color: var(--accent-ink); text-decoration: none; padding: 0.2rem 0; white-space: nowrap; }
 header.site nav a[aria-current="page"] { border-bottom: 2px solid var(--accent-ink); }
-header.site .who { margin-left: auto; display: flex; align-items: center; gap: 0.75rem; }
+header.site .who { margin-left: auto; display: flex; flex-wrap: wrap; justify-content: flex-end; align-items: center; gap: 0.25rem 0.75rem; }
 header.site .who form { margin: 0; }
-header.site .who button { background: transparent; color: var(--accent-ink); border: 1px solid var(--accent-ink); }
+header.site .who button { background: transparent; color: var(--accent-ink); border: 1px solid var(--accent-ink); white-space: nowrap; }
 
 main { max-width: 72rem; margin: 0 auto; padding: 1rem 1rem 3rem; }
 h1 { font-size: 1.6rem; margin: 0.5rem 0 1rem; }
@@ -65,6 +66,8 @@ button.danger { background: var(--bad); border-color: var(--bad); color: #fff; }
 
 .message { padding: 0.6rem 0.8rem; border-radius: 3px; margin: 0 0 1rem; border-left: 4px solid; }
 .message.status { background: var(--ok-band); color: var(--ok); border-color: var(--ok); }
+.message ul { margin: 0.3rem 0 0; padding-left: 1.2rem; }
+.message.error a { color: var(--bad); }
 .message.error { background: var(--bad-band); color: var(--bad); border-color: var(--bad); }
 .secret { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; background: var(--band); padding: 0.5rem; word-break: break-all; }
 
@@ -72,6 +75,9 @@ table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; }
 th, td { text-align: left; padding: 0.4rem 0.6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 thead th { background: var(--band); }
 td.num, th.num { text-align: right; }
+.table-region { overflow-x: auto; margin: 0.5rem 0 1rem; }
+.table-region table { margin: 0; }
+.table-region:focus { outline: 3px solid #f0b400; outline-offset: 1px; }
 caption { text-align: left; color: var(--muted); padding-bottom: 0.3rem; }
 
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1.5rem; margin: 0 0 1rem; }
@@ -82,7 +88,24 @@ dl.facts dd { margin: 0; }
 
 form.search { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-end; margin-bottom: 1rem; }
 form.search .field { margin: 0; }
-.pager { display: flex; gap: 1rem; align-items: center; }
+.pager { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
 .muted { color: var(--muted); }
+pre { background: var(--band); padding: 0.5rem 0.75rem; border-radius: 3px; overflow-x: auto; }
+.message pre { background: var(--paper); margin: 0.4rem 0 0; }
+.message p { margin: 0; }
+ul.ways li { margin-bottom: 0.4rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.9em; }
+
+/* A phone held upright: nothing may make the page scroll sideways. Labels go above their values,
+   a wide table scrolls in its own region, and elsewhere a long word (an address, a time, a rule
+   name) breaks rather than widening its column. */
+@media (max-width: 40rem) {
+  main { padding: 0.75rem 0.75rem 2rem; }
+  dl.facts, .readonly { grid-template-columns: minmax(0, 1fr); gap: 0.1rem; }
+  dl.facts dd, .readonly output { margin-bottom: 0.5rem; }
+  th, td, dd, output, caption { overflow-wrap: anywhere; }
+  .table-region th, .table-region td { overflow-wrap: normal; }
+  th, td { padding: 0.35rem 0.4rem; }
+  .narrow-hidden { display: none; }
+}
 `;

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.js';
+import { freePort } from '../../src/net.js';
 import { createUser } from '../support/factories.js';
 import { usePhoneServer } from '../support/phone.js';
 
@@ -50,10 +51,41 @@ describe('pinline call', () => {
     expect(result.stdout).toContain('[the caller hung up]');
   });
 
-  it('when the service refuses the signature, then it exits 1 naming the misbehaviour', async () => {
+  it('when the service refuses the signature of another token, then it exits 1 with one line naming what the simulator signed with and what the service checks', async () => {
     const result = await call(['--keys', '1#'], [], 'a-different-token');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^pinline: the service misbehaved: HTTP 403 from \/voice\/incoming/);
+    expect(result.stderr).toBe(
+      `pinline: the service refused the call's signature (HTTP 403 from ${phone.phone.baseUrl}/voice/incoming). ` +
+        `The simulator signed for ${phone.phone.baseUrl} (PUBLIC_BASE_URL) with the TWILIO_AUTH_TOKEN of this environment; ` +
+        `the service checks against its own PUBLIC_BASE_URL (its start log names it: publicBaseUrl) and TWILIO_AUTH_TOKEN. ` +
+        `Use the same here: --url or PUBLIC_BASE_URL, and TWILIO_AUTH_TOKEN or the server's DATA_DIR\n`,
+    );
+  });
+
+  it('when --url names the service by another host than its PUBLIC_BASE_URL, then the refusal names the URL the simulator signed for', async () => {
+    const other = phone.phone.baseUrl.replace('127.0.0.1', 'localhost');
+    const result = await call(['--url', other, '--keys', '1#']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`(HTTP 403 from ${other}/voice/incoming). The simulator signed for ${other} (--url)`);
+  });
+
+  it('when nothing listens at the URL, then it exits 1 naming the URL it tried and npm start', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const result = await call(['--url', url, '--keys', '1#']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `pinline: cannot reach the service at ${url}/voice/incoming (ECONNREFUSED): is it running? Start it with npm start (in another terminal), or give its address with --url\n`,
+    );
+  });
+
+  it('when the service hangs up while scripted keys remain, then it exits 1 naming the keys no prompt was waiting for', async () => {
+    const user = await createUser(phone.services);
+    const result = await call(['--keys', `${user.extension}#`, '--keys', `${user.pin}#`, '--keys', '*', '--keys', '2', '--keys', '']);
+    expect(result.stdout).toContain('pinline: Goodbye.');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'pinline: the call ended before the script did: 2 scripted keys were not used (2 (silence)); the transcript above shows where it went otherwise\n',
+    );
   });
 
   it('when a key is not on a phone keypad, then it exits 1 before calling', async () => {

@@ -402,6 +402,11 @@ describe('pinline admin add', () => {
     expect(failure(await run(['admin', 'add', 'shorty']))).toMatch(/^pinline: .*--password-stdin/);
     expect(await services.webCredentials.verifyAdmin('shorty', 'short')).toBeNull();
   });
+
+  it('when a too short password is typed at the prompt, then it says so before asking to confirm it', async () => {
+    const result = await run(['admin', 'add', 'shorty'], { stdin: 'short\nshort\n', isTTY: true });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'Password for shorty: \npinline: password must be at least 10 characters\n' });
+  });
 });
 
 describe('pinline admin set-password', () => {

@@ -67,17 +67,23 @@ describe('pinline report', () => {
     expect((await report('failed-signins', '--csv')).stdout).toBe('extension,first,last,failed_signins\r\n');
   });
 
-  it('when the report name is unknown, then it is a usage error (exit 2) with one line that lists the names', async () => {
-    for (const args of [['nope'], ['nope', '--csv'], []]) {
+  it('when the report name is unknown or missing, then it is a usage error (exit 2) with one line that lists the names', async () => {
+    const list = 'the reports are expired, expiring, locked, enrollment-pending, inactive, failed-signins (pinline report --help says who is in each)';
+    for (const [args, asked] of [
+      [['nope'], 'there is no report named "nope"'],
+      [['nope', '--csv'], 'there is no report named "nope"'],
+      [[], 'name a report'],
+      [['--csv'], 'name a report'],
+    ] as const) {
       const result = await report(...args);
-      expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stdout).toBe('');
-      const lines = result.stderr.split('\n');
-      expect(lines, result.stderr).toHaveLength(2);
-      expect(lines[0]).toMatch(/^pinline: /);
-      if (args.length > 0) {
-        for (const name of ['expired', 'expiring', 'locked', 'enrollment-pending', 'inactive', 'failed-signins']) expect(lines[0]).toContain(name);
-      }
+      expect(result, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `pinline: ${asked}; ${list}\n` });
     }
+  });
+
+  it('when its help is asked for, then each report is listed with who is in it', async () => {
+    const result = await report('--help');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\n {2}enrollment-pending {2}Users who have not yet enrolled/);
+    expect(result.stdout).toMatch(/\n {2}expired {13}PINs past their expiry/);
   });
 });

@@ -1,4 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { Config } from '../../src/config.js';
@@ -103,4 +106,41 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
     `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact ?? null, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
   )) as AxeViolation[];
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Where the browser suite leaves its screenshots (git-ignored): one folder per viewport width. */
+const SCREENSHOTS_DIR = fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
+
+/** The widths every admin page is looked at: a laptop, and a phone held upright. */
+export const VIEWPORTS = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+] as const;
+
+export interface PageWidth {
+  /** How wide the page's content is; more than the viewport means the page scrolls sideways. */
+  scrollWidth: number;
+  viewport: number;
+  /** The widest elements that stick out past the viewport, for the failure message. */
+  overflowing: string[];
+}
+
+/**
+ * Saves a full-page screenshot of what the page shows now as SCREENSHOTS_DIR/<width>/<name>.png,
+ * and measures whether the page scrolls sideways.
+ */
+export async function screenshotAndMeasure(page: Page, name: string): Promise<PageWidth> {
+  const viewport = page.viewportSize()?.width ?? 0;
+  const dir = path.join(SCREENSHOTS_DIR, String(viewport));
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+  // A string expression: the tests are compiled without DOM types.
+  return (await page.evaluate(`(() => {
+    const width = document.documentElement.clientWidth;
+    const overflowing = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .slice(0, 5)
+      .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '') + ' ' + Math.round(el.getBoundingClientRect().right) + 'px');
+    return { scrollWidth: document.scrollingElement.scrollWidth, viewport: window.innerWidth, overflowing };
+  })()`)) as PageWidth;
 }

@@ -5,10 +5,12 @@ import {
   announceBrowserSkip,
   createAdmin,
   hasChromium,
+  screenshotAndMeasure,
   seriousAxeViolations,
   signInAsAdmin,
   useBrowser,
   useWebServer,
+  VIEWPORTS,
   type AdminCredentials,
 } from '../support/browser.js';
 import { createUser, testActor } from '../support/factories.js';
@@ -83,7 +85,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     ]);
   });
 
-  it('when the administrator saves a trivial PIN, then the form error names the rule and the fields are empty', async () => {
+  it('when the administrator saves a trivial PIN, then the form error says why in a sentence, names the rule, and the fields are empty', async () => {
     const user = await createUser(web.services);
     await signInAsAdmin(page, web.baseUrl, admin);
     await openChangePassword(user);
@@ -94,7 +96,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
 
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toContain("PIN rejected by rule 'trivial PIN'");
+    expect(await alert.textContent()).toBe('That PIN is too easy to guess: its digits run up or down, like 123456 or 987654. Choose another (rule: trivial PIN).');
     expect(await page.getByText('Updated Password').count()).toBe(0);
     expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
@@ -170,7 +172,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Change PIN' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toContain("rule 'trivial PIN'");
+    expect(await alert.textContent()).toContain('(rule: trivial PIN)');
 
     await page.getByLabel('New PIN', { exact: true }).fill('604817');
     await page.getByLabel('Confirm PIN').fill('604817');
@@ -193,12 +195,17 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
       for (const v of await seriousAxeViolations(page)) problems.push(`${what}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
     };
 
+    await page.goto(`${web.baseUrl}/`);
+    await check('landing page');
+    await page.goto(`${web.baseUrl}/no-such-page`);
+    await check('404 outside the areas');
     await page.goto(`${web.baseUrl}/admin/signin`);
     await check('admin sign-in');
     await signInAsAdmin(page, web.baseUrl, admin);
     for (const path of [
       '/admin/users',
       `/admin/users/${user.userId}`,
+      `/admin/users/${locked.userId}`,
       `/admin/users/${user.userId}/edit`,
       `/admin/users/${user.userId}/password-settings`,
       `/admin/users/${user.userId}/change-password`,
@@ -210,7 +217,9 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
       '/admin/reports',
       '/admin/reports/locked',
       '/admin/audit',
+      '/admin/deliveries',
       '/admin/tokens',
+      '/admin/no-such-page',
     ]) {
       await page.goto(`${web.baseUrl}${path}`);
       await check(path);
@@ -232,6 +241,89 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     await check('self-service PIN page');
 
     expect(problems).toEqual([]);
+  });
+
+  it('when every admin page is shown 1280 and 390 px wide, then a screenshot is saved and none scrolls sideways', { timeout: 240_000 }, async () => {
+    // Pages with something in every part: a locked user with contact details, audit rows, a failed delivery's table.
+    const user = await createUser(web.services, { firstName: 'Wide', lastName: 'Screenshot' });
+    await web.services.accounts.updateUser(user.userId, { email: 'wide.screenshot@example.com', phone: '+15557770042' }, testActor);
+    await web.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
+    await web.services.webCredentials.setUserPassword(user.userId, 'my own web password', testActor);
+    await web.services.accounts.setRule('a-rule-with-a-long-name', { minLength: 8, inactiveDays: 90, lockoutMinutes: null }, testActor);
+
+    const pages: ReadonlyArray<readonly [name: string, path: string, prepare?: () => Promise<void>]> = [
+      ['users', '/admin/users'],
+      ['user', `/admin/users/${user.userId}`],
+      ['user-basics', `/admin/users/${user.userId}/edit`],
+      ['user-password-settings', `/admin/users/${user.userId}/password-settings`],
+      ['user-change-password', `/admin/users/${user.userId}/change-password`],
+      [
+        'user-change-password-refused',
+        `/admin/users/${user.userId}/change-password`,
+        async () => {
+          await page.getByLabel('Password', { exact: true }).fill('123456');
+          await page.getByLabel('Confirm Password').fill('123456');
+          await page.getByRole('button', { name: 'Save' }).click();
+          await page.getByRole('alert').waitFor();
+        },
+      ],
+      ['user-delete', `/admin/users/${user.userId}/delete`],
+      ['user-new', '/admin/users/new'],
+      [
+        'user-new-refused',
+        '/admin/users/new',
+        async () => {
+          // Filled (the browser checks "required" itself), and wrong in several ways.
+          await page.getByLabel('Extension').fill('12a');
+          await page.getByLabel('First Name').fill('New');
+          await page.getByLabel('Last Name').fill('Person');
+          await page.getByLabel('Phone').fill('555-0100');
+          await page.getByLabel('Initial PIN').fill('12');
+          await page.getByLabel('Confirm PIN').fill('13');
+          await page.getByRole('button', { name: 'Save' }).click();
+          await page.getByRole('alert').first().waitFor();
+        },
+      ],
+      ['users-import', '/admin/users/import'],
+      ['rules', '/admin/rules'],
+      ['rule', '/admin/rules/default'],
+      ['rule-new', '/admin/rules/new'],
+      ['reports', '/admin/reports'],
+      ['report-locked', '/admin/reports/locked'],
+      ['audit', '/admin/audit'],
+      ['deliveries', '/admin/deliveries'],
+      ['tokens', '/admin/tokens'],
+      ['not-found', '/admin/no-such-page'],
+    ];
+    const sideways: string[] = [];
+    const wrapped: string[] = [];
+    const measure = async (name: string) => {
+      const width = await screenshotAndMeasure(page, name);
+      if (width.scrollWidth > width.viewport) sideways.push(`${name} at ${width.viewport} px: ${width.scrollWidth} px wide (${width.overflowing.join(', ')})`);
+    };
+    for (const viewport of VIEWPORTS) {
+      await page.setViewportSize(viewport);
+      for (const [name, path] of [['landing', '/'], ['admin-signin', '/admin/signin']] as const) {
+        await page.goto(`${web.baseUrl}${path}`);
+        await measure(name);
+      }
+      await signInAsAdmin(page, web.baseUrl, admin);
+      for (const [name, path, prepare] of pages) {
+        await page.goto(`${web.baseUrl}${path}`);
+        await prepare?.();
+        await measure(name);
+        // On a laptop, Sign Out stays on the brand's row: one line of header, not a second one for it.
+        if (viewport.width === 1280) {
+          const brand = await page.locator('header .brand').boundingBox();
+          const signOut = await page.getByRole('button', { name: 'Sign Out' }).boundingBox();
+          if (!brand || !signOut || Math.abs(brand.y + brand.height / 2 - (signOut.y + signOut.height / 2)) > 4) wrapped.push(name);
+        }
+      }
+      await page.getByRole('button', { name: 'Sign Out' }).click();
+      await page.waitForURL(/\/admin\/signin/);
+    }
+    expect(sideways).toEqual([]);
+    expect(wrapped, 'pages whose Sign Out is not beside the brand').toEqual([]);
   });
 
   // ---- Users > Import Users (DESIGN §9) ----

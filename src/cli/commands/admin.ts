@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkPassword } from '../../accounts/web-credentials.js';
 import { InputError } from '../../errors.js';
 import { promptHidden, readFirstLine } from '../io.js';
 import type { CliContext } from './context.js';
@@ -15,14 +16,14 @@ async function readPassword(ctx: CliContext, username: string, fromStdin: boolea
     throw new InputError('no_terminal', 'stdin is not a terminal to prompt for the password: pipe it in with --password-stdin');
   }
   const password = await promptHidden(io, `Password for ${username}: `);
+  // Said before asking to type it again: a password refused anyway need not be confirmed.
+  checkPassword(password);
   const again = await promptHidden(io, 'Confirm password: ');
   if (password !== again) throw new InputError('password_mismatch', 'the two passwords do not match');
   return password;
 }
 
-export function registerAdminCommands(program: Command, ctx: CliContext): void {
-  const admin = program.command('admin').description('manage administrators of the web pages');
-
+export function registerAdminCommands(admin: Command, ctx: CliContext): void {
   admin
     .command('add')
     .description('create an administrator; the password is prompted for, or read from stdin')

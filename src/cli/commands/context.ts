@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.js';
 import type { Actor } from '../../audit/actor.js';
 import { loggerOptions, type Logger } from '../../logger.js';
-import { openRuntime, type Runtime } from '../../runtime.js';
+import type { Runtime } from '../../runtime.js';
 import { writeLines, type CliIo } from '../io.js';
 
 /** What every command gets: the streams, and the configuration and database opened on demand. */
@@ -22,7 +22,8 @@ export interface CliContext {
   readonly exitCode: number;
 }
 
-export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+/** Fills in a top-level command that main.ts has made with its name and summary (see COMMANDS there). */
+export type RegisterCommand = (command: Command, ctx: CliContext) => void;
 
 const MIGRATE_CONNECT_FAILURE = 'could not connect to postgres:';
 
@@ -63,6 +64,8 @@ export function createContext(io: CliIo): CliContext {
       return logger;
     },
     async withRuntime(fn) {
+      // Imported here, not above: `pinline --help` and `pinline call` never open the database.
+      const { openRuntime } = await import('../../runtime.js');
       const runtime = await openRuntime(ctx.config(), ctx.logger());
       try {
         return await fn(runtime);

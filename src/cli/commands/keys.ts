@@ -27,9 +27,7 @@ function rows<Counts>(ring: KeyRing<{ readonly id: string }>, found: ReadonlyArr
   return [...held, ...others];
 }
 
-export function registerKeysCommand(program: Command, ctx: CliContext): void {
-  const keys = program.command('keys').description('the secrets in use: which pepper and session secret made what is stored');
-
+export function registerKeysCommand(keys: Command, ctx: CliContext): void {
   keys
     .command('status')
     .description('per pepper, the PIN, history and web password hashes it made; per session secret, the queued messages sealed under it')

@@ -1,17 +1,27 @@
-import { Argument, type Command } from 'commander';
+import type { Command } from 'commander';
 import { reportCsv, reportRecords } from '../../accounts/present.js';
-import { REPORT_NAMES } from '../../accounts/reports.js';
+import { REPORTS, REPORT_NAMES } from '../../accounts/reports.js';
 import { formatTable } from '../io.js';
 import type { CliContext } from './context.js';
 
-export function registerReportCommand(program: Command, ctx: CliContext): void {
-  program
-    .command('report')
-    .description('list the users in a report: expired or expiring PINs, locks, pending enrollment, inactivity, failed sign-ins')
-    // commander refuses any other name with a usage error (exit 2) that lists the names.
-    .addArgument(new Argument('<NAME>', 'the report').choices(REPORT_NAMES))
+/** Each report's name and who is in it, for --help. */
+function reportList(): string {
+  const width = Math.max(...REPORTS.map((r) => r.name.length));
+  return REPORTS.map((r) => `  ${r.name.padEnd(width)}  ${r.description}`).join('\n');
+}
+
+export function registerReportCommand(report: Command, ctx: CliContext): void {
+  report
+    // Optional, so that a missing name gets the same answer as a wrong one: the list (DESIGN §9).
+    .argument('[NAME]', `the report: ${REPORT_NAMES.join(', ')}`)
     .option('--csv', 'print CSV with a header row')
-    .action(async (name: string, opts: { csv?: boolean }) => {
+    .addHelpText('after', `\nReports:\n${reportList()}`)
+    .action(async (name: string | undefined, opts: { csv?: boolean }) => {
+      if (name === undefined || !REPORT_NAMES.includes(name)) {
+        const asked = name === undefined ? 'name a report' : `there is no report named "${name}"`;
+        // A usage error: exit 2, one line.
+        report.error(`${asked}; the reports are ${REPORT_NAMES.join(', ')} (pinline report --help says who is in each)`);
+      }
       await ctx.withRuntime(async ({ reports }) => {
         const result = await reports.run(name);
         if (opts.csv) {

@@ -8,16 +8,14 @@ import {
   type RuleField,
   type RuleSettings,
 } from '../../pin/rules.js';
-import { ruleJson } from '../../accounts/present.js';
+import { RULE_SUMMARY, ruleJson } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import { formatPairs, formatTable } from '../io.js';
 import type { CliContext } from './context.js';
 
 const ADMIN_UNLOCK_FLAG = 'admin-unlock';
 
-export function registerRuleCommands(program: Command, ctx: CliContext): void {
-  const rule = program.command('rule').description('manage authentication rules: lockout, PIN length, expiry, history');
-
+export function registerRuleCommands(rule: Command, ctx: CliContext): void {
   rule
     .command('list')
     .description('list the rules, their key fields and how many users each has')
@@ -31,17 +29,8 @@ export function registerRuleCommands(program: Command, ctx: CliContext): void {
         }
         ctx.print(
           ...formatTable(
-            ['NAME', 'USERS', 'LOCK AFTER', 'LOCKOUT', 'LENGTH', 'EXPIRES', 'HISTORY', 'TRIVIAL CHECK'],
-            rules.map((r) => [
-              r.name,
-              String(r.userCount),
-              r.maxFailedSignins === 0 ? 'never' : `${r.maxFailedSignins} failed`,
-              r.lockoutMinutes === null ? 'admin unlock' : `${r.lockoutMinutes} min`,
-              `${r.minLength}-${r.maxLength}`,
-              r.maxDays === 0 ? 'never' : `${r.maxDays} days`,
-              String(r.historyCount),
-              r.trivialCheck ? 'on' : 'off',
-            ]),
+            ['NAME', 'USERS', ...RULE_SUMMARY.map((column) => column.heading.toUpperCase())],
+            rules.map((r) => [r.name, String(r.userCount), ...RULE_SUMMARY.map((column) => column.value(r))]),
           ),
         );
       });

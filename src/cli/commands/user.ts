@@ -39,9 +39,7 @@ function who(account: Pick<Account, 'user'>): string {
   return `user ${account.user.extension} (${account.user.firstName} ${account.user.lastName})`;
 }
 
-export function registerUserCommands(program: Command, ctx: CliContext): void {
-  const user = program.command('user').description('manage users and their PINs');
-
+export function registerUserCommands(user: Command, ctx: CliContext): void {
   user
     .command('add')
     .description('create a user; without --pin a random valid initial PIN is generated and printed once')

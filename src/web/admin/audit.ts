@@ -1,19 +1,15 @@
 import { Router } from 'express';
 import { AUDIT_EVENTS } from '../../audit/events.js';
+import { presentAuditDetails } from '../../audit/present.js';
 import { queryPage, queryText } from '../forms.js';
 import { html } from '../html.js';
-import { formatTime, selectField, textField } from '../layout.js';
+import { formatTime, phraseHtml, selectField, tableRegion, textField } from '../layout.js';
 import { renderAdmin, type AdminDeps } from './context.js';
 
 const AUDIT_PAGE_SIZE = 50;
 
 /** The filter's choices: every event pinline writes, and each family ('pin' for every 'pin.*'). */
 const EVENT_CHOICES = [...new Set(AUDIT_EVENTS.flatMap((event) => [event.split('.')[0] as string, event]))].sort();
-
-function detailsText(details: Record<string, unknown>): string {
-  const text = JSON.stringify(details);
-  return text === '{}' ? '' : text;
-}
 
 /** The audit log, newest first, filtered by user (extension) and event type. */
 export function auditRoutes(deps: AdminDeps): Router {
@@ -48,15 +44,18 @@ export function auditRoutes(deps: AdminDeps): Router {
 ${
   shown.length === 0
     ? html`<p>No events match.</p>`
-    : html`<table>
+    : tableRegion(
+        'Audit events',
+        html`<table>
   <caption>Newest first</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Channel</th><th scope="col">Actor</th><th scope="col">User</th><th scope="col">Details</th></tr></thead>
   <tbody>
   ${shown.map(
-    (e) => html`<tr><td>${formatTime(e.at)}</td><td>${e.event}</td><td>${e.channel}</td><td>${e.actor}</td><td>${e.extension ?? ''}</td><td><code>${detailsText(e.details)}</code></td></tr>`,
+    (e) => html`<tr><td>${formatTime(e.at)}</td><td>${e.event}</td><td>${e.channel}</td><td>${e.actor}</td><td>${e.extension ?? ''}</td><td>${phraseHtml(presentAuditDetails(e.event, e.details))}</td></tr>`,
   )}
   </tbody>
-</table>`
+</table>`,
+      )
 }
 ${
   page > 1 || more

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { RULE_SUMMARY } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import {
   DEFAULT_RULE_NAME,
@@ -13,18 +14,21 @@ import {
 } from '../../pin/rules.js';
 import { formChecked, formText } from '../forms.js';
 import { html } from '../html.js';
-import { checkboxField, csrfField, formError, postButton, textField } from '../layout.js';
+import { checkboxField, csrfField, formError, postButton, tableRegion, textField } from '../layout.js';
 import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
 
 function ruleHref(name: string, suffix = ''): string {
   return `/admin/rules/${encodeURIComponent(name)}${suffix}`;
 }
 
-/** The help line of a field on the form: its meaning (an empty lockout is admin-only), range and default. */
+/**
+ * The help line of a field on the form: its meaning (an empty lockout is admin-only), range and
+ * default. The default as a bare number: the meaning has already said what 0 means.
+ */
 function fieldHelp(field: RuleField): string {
   const meaning = field.kind === 'minutes-or-admin' ? 'leave empty: only an administrator unlocks' : field.meaning;
   const range = field.kind === 'boolean' ? '' : `${field.min} to ${field.max}`;
-  return [meaning, range, `default ${formatRuleValue(field, field.default)}`].filter(Boolean).join('; ');
+  return [meaning, range, `default ${String(field.default)}`].filter(Boolean).join('; ');
 }
 
 /**
@@ -53,18 +57,22 @@ export function ruleRoutes(deps: AdminDeps): Router {
 <h1>Authentication Rules</h1>
 <p class="lead">Each user follows one rule. The defaults are Cisco’s Recommended Voice Mail Authentication Rule.</p>
 <p class="actions"><a class="button secondary" href="/admin/rules/new">New Rule</a></p>
-<table>
-  <thead><tr><th scope="col">Name</th><th scope="col" class="num">Users</th>${RULE_FIELDS.map(
-    (f) => html`<th scope="col">${f.label}</th>`,
+${tableRegion(
+  'Authentication rules',
+  html`<table>
+  <caption>The main fields of each rule; choose a rule for all of them.</caption>
+  <thead><tr><th scope="col">Name</th><th scope="col" class="num">Users</th>${RULE_SUMMARY.map(
+    (column) => html`<th scope="col">${column.heading}</th>`,
   )}</tr></thead>
   <tbody>
   ${rules.map(
-    (rule) => html`<tr><th scope="row"><a href="${ruleHref(rule.name)}">${rule.name}</a></th><td class="num">${rule.userCount}</td>${RULE_FIELDS.map(
-      (f) => html`<td>${formatRuleValue(f, rule[f.key])}</td>`,
+    (rule) => html`<tr><th scope="row"><a href="${ruleHref(rule.name)}">${rule.name}</a></th><td class="num">${rule.userCount}</td>${RULE_SUMMARY.map(
+      (column) => html`<td>${column.value(rule)}</td>`,
     )}</tr>`,
   )}
   </tbody>
-</table>`);
+</table>`,
+)}`);
   });
 
   const ruleForm = (

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { USERNAME_PATTERN, type Admin } from '../../accounts/web-credentials.js';
+import { FIRST_ADMIN_COMMAND, USERNAME_PATTERN, type Admin } from '../../accounts/web-credentials.js';
 import { html } from '../html.js';
 import { csrfField, formError, textField } from '../layout.js';
 import type { SigninLimit } from '../rate-limit.js';
@@ -15,10 +15,18 @@ function adminSubject(username: string): AuditSubject {
 /** Sign-in and sign-out of administrators; every attempt is audited on channel 'admin'. */
 export function adminSigninRoutes(deps: AdminDeps, limit: SigninLimit): Router {
   const { services } = deps;
-  const form = (req: Request, res: Response, options: SigninFormOptions) =>
+  const form = async (req: Request, res: Response, options: SigninFormOptions) => {
+    // A new installation has nobody to sign in yet: say how the first administrator is made.
+    const firstAdmin = !(await services.webCredentials.hasAdmins());
     renderAdmin(deps, req, res, { title: 'Sign In', status: options.status ?? 200 }, (csrf) => html`
 <h1>Sign In</h1>
 <p class="lead">Administrators of pinline sign in here.</p>
+${
+  firstAdmin
+    ? html`<div class="message status" role="status"><p>There is no administrator yet. Create the first one on the server, in the project folder, then sign in here:</p>
+<pre><code>${FIRST_ADMIN_COMMAND}</code></pre></div>`
+    : ''
+}
 ${formError(options.error)}
 <form method="post" action="/admin/signin" class="stacked">
   ${csrfField(csrf)}
@@ -26,6 +34,7 @@ ${formError(options.error)}
   ${textField({ id: 'password', name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password', invalid: Boolean(options.error) })}
   <button type="submit">Sign In</button>
 </form>`);
+  };
 
   return signinRoutes<Admin>(
     services,

@@ -3,13 +3,13 @@ import { EXTENSION_PATTERN, type Account } from '../../accounts/model.js';
 import { checkPassword, plausiblePassword } from '../../accounts/web-credentials.js';
 import type { Actor } from '../../audit/actor.js';
 import { InputError, NotFoundError } from '../../errors.js';
-import { describeRefusal } from '../../pin/change.js';
 import { pinStatus } from '../../pin/status.js';
 import type { Services } from '../../runtime.js';
 import { formText } from '../forms.js';
 import type { HtmlValue } from '../html.js';
 import { renderPage } from '../layout.js';
 import { countAsFailure, credentialLimiter, type SigninLimit } from '../rate-limit.js';
+import { refusalText } from '../refusals.js';
 import { destroySession, saveSession, takeFlash, type BrowserSecurity } from '../session.js';
 import { signinRoutes, type AuditSubject } from '../signin.js';
 import { emailPage, passwordPage, pinPage, signinPage } from './views.js';
@@ -144,7 +144,7 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
       kind,
       actor: userActor(account.user.extension),
     });
-    if (!result.ok) return again(describeRefusal(result.refusal));
+    if (!result.ok) return again(refusalText(result.refusal));
     req.session.flash = { kind: 'status', text: 'Your PIN was changed. Use the new PIN at your next phone sign-in.' };
     // Saved before the 303 leaves, so the next page surely sees the message.
     await saveSession(req);

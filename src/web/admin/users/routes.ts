@@ -1,8 +1,10 @@
 import { Router, type Request } from 'express';
+import { checkUserFields, type UserFieldsInput } from '../../../accounts/user-fields.js';
 import { InputError, NotFoundError } from '../../../errors.js';
-import { describeRefusal } from '../../../pin/change.js';
+import { PinRefusedError } from '../../../pin/change.js';
 import { formChecked, formText, queryPage, queryText, routeId } from '../../forms.js';
-import type { Option } from '../../layout.js';
+import type { FieldError, Option } from '../../layout.js';
+import { refusalText } from '../../refusals.js';
 import { adminActor, redirectWith, renderAdmin, type AdminDeps } from '../context.js';
 import {
   USERS_PAGE_SIZE,
@@ -33,12 +35,12 @@ export function userRoutes(deps: AdminDeps): Router {
   const locales = (): Option[] => services.catalog.localeNames.map((code) => ({ value: code, label: localeLabel(code) }));
   const rules = async (): Promise<Option[]> => (await accounts.listRules()).map((r) => ({ value: r.name, label: r.name }));
   /** Runs a change; an InputError shows the form again with the message, anything else fails the page. */
-  const orForm = async (change: () => Promise<void>, form: (outcome: FormOutcome) => Promise<void> | void) => {
+  const orForm = async (change: () => Promise<void>, form: (outcome: FormOutcome & { code: string }) => Promise<void> | void) => {
     try {
       await change();
     } catch (err) {
       if (!(err instanceof InputError) || err instanceof NotFoundError) throw err;
-      await form({ status: err.status, error: err.message });
+      await form({ status: err.status, error: err instanceof PinRefusedError ? refusalText(err.refusal) : err.message, code: err.code });
     }
   };
 
@@ -60,10 +62,8 @@ export function userRoutes(deps: AdminDeps): Router {
 
   router.post('/users', async (req, res) => {
     const pin = formText(req, 'pin', { keepSpaces: true });
-    if (pin === '') return showNewUserForm(req, res, { status: 422, error: 'Enter an initial PIN.' });
-    if (pin !== formText(req, 'pinConfirm', { keepSpaces: true })) {
-      return showNewUserForm(req, res, { status: 422, error: 'Initial PIN and Confirm PIN do not match.' });
-    }
+    const problems = newUserProblems(req, pin, services.catalog.localeNames);
+    if (problems.length > 0) return showNewUserForm(req, res, { status: problems[0]?.status ?? 422, errors: problems });
     await orForm(
       async () => {
         const { user } = await accounts.createUser(
@@ -84,7 +84,8 @@ export function userRoutes(deps: AdminDeps): Router {
         );
         await redirectWith(req, res, `/admin/users/${user.id}`, `Created user ${user.firstName} ${user.lastName} (${user.extension})`);
       },
-      (outcome) => showNewUserForm(req, res, outcome),
+      // What only the database or the rule can tell (a taken extension, a refused PIN), named by its field.
+      (outcome) => showNewUserForm(req, res, { status: outcome.status ?? 422, errors: [{ field: fieldOfCode(outcome.code), message: outcome.error ?? '' }] }),
     );
   });
 
@@ -192,7 +193,7 @@ export function userRoutes(deps: AdminDeps): Router {
     if (target === 'voicemail') {
       // The one PIN change path: the user's rule applies, except the minimum time between changes.
       const result = await pins.changePin({ userId: account.user.id, newPin: password, kind: 'administrative', actor, mustChange });
-      if (!result.ok) return again(describeRefusal(result.refusal));
+      if (!result.ok) return again(refusalText(result.refusal));
     } else {
       let failed: FormOutcome | null = null;
       await orForm(
@@ -243,4 +244,42 @@ export function userRoutes(deps: AdminDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * Every problem of the New User form that its fields show by themselves, all at once: each field
+ * checked alone by the service's own checkUserFields. The rest (a taken extension, a PIN the rule
+ * refuses) only the service can tell.
+ */
+function newUserProblems(req: Request, pin: string, locales: readonly string[]): Array<FieldError & { status: number }> {
+  const fields: ReadonlyArray<readonly [field: string, input: UserFieldsInput]> = [
+    ['extension', { extension: formText(req, 'extension') }],
+    ['firstName', { firstName: formText(req, 'firstName') }],
+    ['lastName', { lastName: formText(req, 'lastName') }],
+    ['phone', { phone: formText(req, 'phone') || null }],
+    ['email', { email: formText(req, 'email') || null }],
+    ['responseWait', formText(req, 'responseWait') === '' ? {} : { responseWait: formText(req, 'responseWait') }],
+  ];
+  // The page answers with the status of the first problem (400 for a control character, 422 for a bad value).
+  const problems: Array<FieldError & { status: number }> = [];
+  for (const [field, input] of fields) {
+    try {
+      checkUserFields(input, locales);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push({ field, message: err.message, status: err.status });
+    }
+  }
+  if (pin === '') problems.push({ field: 'pin', message: 'Enter an initial PIN.', status: 422 });
+  else if (pin !== formText(req, 'pinConfirm', { keepSpaces: true })) {
+    problems.push({ field: 'pinConfirm', message: 'Initial PIN and Confirm PIN do not match.', status: 422 });
+  }
+  return problems;
+}
+
+const FIELD_OF_CODE: Readonly<Record<string, string>> = { extension_taken: 'extension', phone_taken: 'phone', unknown_rule: 'rule', invalid_locale: 'locale' };
+
+/** The New User field a refusal from the service is about. */
+function fieldOfCode(code: string): string | undefined {
+  return code.startsWith('pin_') ? 'pin' : FIELD_OF_CODE[code];
 }

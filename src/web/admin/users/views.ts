@@ -9,12 +9,15 @@ import {
   csrfField,
   formatTime,
   formError,
+  formErrors,
   pager,
   phraseHtml,
   postButton,
   readonlyField,
   selectField,
+  tableRegion,
   textField,
+  type FieldError,
   type Option,
 } from '../../layout.js';
 
@@ -33,6 +36,8 @@ const CHOOSE_PASSWORD = [
 export interface FormOutcome {
   status?: number;
   error?: string;
+  /** Every problem found at once, each naming its field when it has one (the New User form). */
+  errors?: readonly FieldError[];
 }
 
 export function fullName(account: Account): string {
@@ -63,7 +68,9 @@ export function usersList(options: { q: string; page: number; total: number; acc
 ${
   accounts.length === 0
     ? html`<p>${q ? html`No user matches “${q}”.` : 'There are no users yet.'}</p>`
-    : html`<table>
+    : tableRegion(
+        'Users found',
+        html`<table>
   <caption>${first}–${last} of ${total}${q ? html`, matching “${q}”` : ''}</caption>
   <thead><tr><th scope="col">Extension</th><th scope="col">Name</th><th scope="col">Phone</th><th scope="col">Authentication Rule</th><th scope="col">PIN Status</th></tr></thead>
   <tbody>
@@ -77,7 +84,8 @@ ${
   </tr>`,
   )}
   </tbody>
-</table>`
+</table>`,
+      )
 }
 ${pager(page, pages, pageLink)}`;
 }
@@ -89,24 +97,37 @@ export function newUserForm(
 ): SafeHtml {
   const value = (name: string) => (req.method === 'POST' ? formText(req, name) : '');
   const enroll = req.method === 'POST' ? formChecked(req, 'enroll') : true;
+  const errors = options.errors ?? (options.error ? [{ message: options.error }] : []);
+  const invalid = (field: string) => errors.some((e) => e.field === field);
   return html`
 <h1>New User</h1>
-${formError(options.error)}
+${formErrors(errors)}
 <form method="post" action="/admin/users" class="stacked">
   ${csrfField(csrf)}
-  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension'), required: true, inputmode: 'numeric', help: '2 to 15 digits; the ID callers key in' })}
-  ${textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName'), required: true })}
-  ${textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName'), required: true })}
-  ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone'), inputmode: 'tel', help: 'optional, E.164 like +15551230001; calls from it go straight to PIN entry, and text messages go to it' })}
-  ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email'), autocomplete: 'off', help: 'optional; notifications and a reset PIN go to it' })}
+  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension'), required: true, inputmode: 'numeric', help: '2 to 15 digits; the ID callers key in', invalid: invalid('extension') })}
+  ${textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName'), required: true, invalid: invalid('firstName') })}
+  ${textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName'), required: true, invalid: invalid('lastName') })}
+  ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone'), inputmode: 'tel', help: 'optional, E.164 like +15551230001; calls from it go straight to PIN entry, and text messages go to it', invalid: invalid('phone') })}
+  ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email'), autocomplete: 'off', help: 'optional; notifications and a reset PIN go to it', invalid: invalid('email') })}
   ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale') || options.defaultLocale })}
   ${selectField({ id: 'rule', name: 'rule', label: 'Authentication Rule', options: options.rules, selected: value('rule') || 'default' })}
-  ${responseWaitField(req.method === 'POST' ? formText(req, 'responseWait') : String(RESPONSE_WAIT.default))}
-  ${textField({ id: 'pin', name: 'pin', label: 'Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', help: 'digits only; the user’s rule applies' })}
-  ${textField({ id: 'pinConfirm', name: 'pinConfirm', label: 'Confirm PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric' })}
+  ${responseWaitField(req.method === 'POST' ? formText(req, 'responseWait') : String(RESPONSE_WAIT.default), invalid('responseWait'))}
+  ${textField({ id: 'pin', name: 'pin', label: 'Initial PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', help: 'digits only; the user’s rule applies', invalid: invalid('pin') })}
+  ${textField({ id: 'pinConfirm', name: 'pinConfirm', label: 'Confirm PIN', type: 'password', required: true, autocomplete: 'new-password', inputmode: 'numeric', invalid: invalid('pinConfirm') })}
   ${checkboxField({ id: 'enroll', name: 'enroll', label: 'Enrollment at First Sign-In', checked: enroll, help: 'the user chooses a new PIN at the first call' })}
   <button type="submit">Save</button>
 </form>`;
+}
+
+/**
+ * A locked user's lock, said at the top of each of the user's pages (not only under Status on
+ * Password Settings), with the way to the Unlock button.
+ */
+function lockNotice(account: Account, now: Date, onPasswordSettings: boolean): SafeHtml {
+  const view = presentPinStatus(account, now);
+  if (view.status.lockout === null) return html``;
+  const unlock = onPasswordSettings ? html`<a href="#unlock">Unlock below</a>` : html`<a href="/admin/users/${account.user.id}/password-settings#unlock">Go to Unlock</a>`;
+  return html`<div class="message error lock"><p><strong>Sign-in is refused:</strong> ${phraseHtml(view.lockout)}. ${unlock}</p></div>`;
 }
 
 export function userPage(account: Account, now: Date): SafeHtml {
@@ -114,6 +135,7 @@ export function userPage(account: Account, now: Date): SafeHtml {
   const view = presentPinStatus(account, now);
   return html`
 <h1>${fullName(account)} <span class="muted">(${user.extension})</span></h1>
+${lockNotice(account, now, false)}
 <p class="actions"><a class="button" href="/admin/users/${user.id}/edit">Edit</a> <a class="button secondary" href="/admin/users/${user.id}/delete">Delete</a></p>
 <dl class="facts">
   <dt>Extension</dt><dd>${user.extension}</dd>
@@ -133,8 +155,8 @@ export function userPage(account: Account, now: Date): SafeHtml {
 <p><a href="/admin/audit?${new URLSearchParams({ extension: user.extension }).toString()}">Events for this user</a></p>`;
 }
 
-/** The menu shared by the three Edit pages. */
-function editMenu(account: Account, current: EditPage): SafeHtml {
+/** The menu shared by the three Edit pages, and the user's lock when there is one. */
+function editMenu(account: Account, current: EditPage, now = new Date()): SafeHtml {
   const items: ReadonlyArray<[EditPage, string, string]> = [
     ['basics', 'User Basics', 'edit'],
     ['password-settings', 'Password Settings', 'password-settings'],
@@ -146,7 +168,8 @@ function editMenu(account: Account, current: EditPage): SafeHtml {
       html`<a href="/admin/users/${account.user.id}/${path}"${key === current ? html` aria-current="page"` : ''}>${label}</a>`,
   )}
   <a href="/admin/users/${account.user.id}">Back to ${fullName(account)}</a>
-</nav>`;
+</nav>
+${lockNotice(account, now, current === 'password-settings')}`;
 }
 
 export function basicsForm(req: Request, csrf: string, account: Account, options: FormOutcome & { locales: readonly Option[] }): SafeHtml {
@@ -170,8 +193,9 @@ ${formError(options.error)}
 </form>`;
 }
 
-function responseWaitField(value: string): SafeHtml {
+function responseWaitField(value: string, invalid = false): SafeHtml {
   return textField({
+    invalid,
     id: 'responseWait',
     name: 'responseWait',
     label: 'Response Wait (seconds)',
@@ -189,7 +213,7 @@ export function passwordSettingsPage(csrf: string, account: Account, now: Date, 
   const view = presentPinStatus(account, now);
   return html`
 <h1>Password Settings <span class="muted">${fullName(account)} (${user.extension})</span></h1>
-${editMenu(account, 'password-settings')}
+${editMenu(account, 'password-settings', now)}
 <p class="lead">These settings apply to the phone PIN.</p>
 <form method="post" action="/admin/users/${user.id}/password-settings" class="stacked">
   ${csrfField(csrf)}
@@ -211,7 +235,7 @@ ${editMenu(account, 'password-settings')}
   ${readonlyField('expires', 'PIN Expires', phraseHtml(view.expiry))}
   ${readonlyField('enrollment', 'Enrollment Pending', pin.enrollmentPending ? 'Yes' : 'No')}
 </div>
-<div class="actions">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
+<div class="actions" id="unlock">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
   <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>`;
 }
 
