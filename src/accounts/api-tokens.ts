@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../audit/actor.js';
-import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken } from '../db/api-tokens.js';
+import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken, type TokenAccess } from '../db/api-tokens.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
 import { withTransaction, type Pool } from '../db/pool.js';
@@ -26,16 +26,21 @@ export class ApiTokenService {
     return listApiTokens(this.pool);
   }
 
-  async create(name: string, actor: Actor): Promise<{ token: string; record: ApiToken }> {
+  /** Without `access`, an /api token with the `system` role, as every token was before roles. */
+  async create(
+    name: string,
+    actor: Actor,
+    access: TokenAccess = { kind: 'api', role: 'system' },
+  ): Promise<{ token: string; record: ApiToken }> {
     if (!TOKEN_NAME_PATTERN.test(checkPlainText('token name', name))) {
       throw new InputError('invalid_token_name', `token name "${name}" must be 1-64 letters, digits, spaces, '.', '_', '@' or '-'`, 422);
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     try {
       const record = await withTransaction(this.pool, async (client) => {
-        const created = await insertApiToken(client, { name, sha256: sha256(token), createdBy: actor.name });
+        const created = await insertApiToken(client, { name, sha256: sha256(token), createdBy: actor.name, access });
         // "name", not "token": a field named token is redacted everywhere, and this is only its name.
-        await recordAudit(client, { event: 'api_token.created', actor, details: { name, id: created.id } });
+        await recordAudit(client, { event: 'api_token.created', actor, details: { name, id: created.id, ...access } });
         return created;
       });
       return { token, record };

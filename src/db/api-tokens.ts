@@ -1,4 +1,8 @@
+import type { Role } from '../accounts/roles.js';
 import type { Queryable } from './pool.js';
+
+/** An /api token acts with a role; a SCIM token may only provision users at /scim/v2 (DESIGN §11). */
+export type TokenAccess = { kind: 'api'; role: Role } | { kind: 'scim' };
 
 /** A REST API bearer token as stored: its SHA-256, never the token. */
 export interface ApiToken {
@@ -8,9 +12,10 @@ export interface ApiToken {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  access: TokenAccess;
 }
 
-const TOKEN_COLUMNS = 'id, name, created_by, created_at, last_used_at, revoked_at';
+const TOKEN_COLUMNS = 'id, name, created_by, created_at, last_used_at, revoked_at, kind, role';
 
 function tokenFromRow(row: Record<string, unknown>): ApiToken {
   return {
@@ -20,13 +25,18 @@ function tokenFromRow(row: Record<string, unknown>): ApiToken {
     createdAt: row.created_at as Date,
     lastUsedAt: row.last_used_at as Date | null,
     revokedAt: row.revoked_at as Date | null,
+    access: row.kind === 'scim' ? { kind: 'scim' } : { kind: 'api', role: row.role as Role },
   };
 }
 
-export async function insertApiToken(db: Queryable, token: { name: string; sha256: Buffer; createdBy: string }): Promise<ApiToken> {
+export async function insertApiToken(
+  db: Queryable,
+  token: { name: string; sha256: Buffer; createdBy: string; access: TokenAccess },
+): Promise<ApiToken> {
   const { rows } = await db.query(
-    `INSERT INTO api_tokens (name, token_sha256, created_by) VALUES ($1::text, $2::bytea, $3::text) RETURNING ${TOKEN_COLUMNS}`,
-    [token.name, token.sha256, token.createdBy],
+    `INSERT INTO api_tokens (name, token_sha256, created_by, kind, role)
+     VALUES ($1::text, $2::bytea, $3::text, $4::text, $5::text) RETURNING ${TOKEN_COLUMNS}`,
+    [token.name, token.sha256, token.createdBy, token.access.kind, token.access.kind === 'api' ? token.access.role : null],
   );
   return tokenFromRow(rows[0]);
 }

@@ -114,7 +114,8 @@ export function apiRouter(services: Services): Router {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     const token = match?.[1] ? await services.apiTokens.authenticate(match[1]) : null;
-    if (token) {
+    // A SCIM token provisions users at /scim/v2 only (DESIGN §11): here it is no token at all.
+    if (token?.access.kind === 'api') {
       res.locals.apiToken = token;
       return next();
     }
