@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { SigninLimit } from '../rate-limit.js';
 import { auditRoutes } from './audit.js';
 import { deliveryRoutes } from './deliveries.js';
-import { requireAdmin, type AdminDeps } from './context.js';
+import { allow, requireAdmin, type AdminDeps } from './context.js';
 import { reportRoutes } from './reports.js';
 import { ruleRoutes } from './rules.js';
 import { adminSigninRoutes } from './signin.js';
@@ -15,7 +15,7 @@ export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   const router = Router();
   router.use(adminSigninRoutes(deps, signinLimit));
   router.use(requireAdmin(deps.services));
-  router.get('/', (_req, res) => res.redirect(303, '/admin/users'));
+  router.get('/', allow(deps, 'read'), (_req, res) => res.redirect(303, '/admin/users'));
   // Before the user routes, whose /users/:id would take "import" for an id.
   router.use(importRoutes(deps));
   router.use(userRoutes(deps));
