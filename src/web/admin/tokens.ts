@@ -17,7 +17,9 @@ function accessLabel(access: TokenAccess): string {
   return access.kind === 'scim' ? 'SCIM provisioning' : `API, role ${access.role}`;
 }
 
+/** The access chosen on the form; a form without the field (from before roles) makes a system token, as it did then. */
 function postedAccess(value: string): TokenAccess {
+  if (value === '') return { kind: 'api', role: 'system' };
   if (value === 'scim') return { kind: 'scim' };
   if (isRole(value)) return { kind: 'api', role: value };
   throw new InputError('invalid_access', 'choose the token’s access: a role for /api, or SCIM provisioning', 422);
