@@ -78,11 +78,6 @@ export const PIN_FLAG_ACTIONS = {
   mustChange: 'user.must_change',
 } as const satisfies Record<string, RoleAction>;
 
-/** The fields of a user the role may change. */
-export function editableUserFields(role: Role): Set<UserField> {
-  return new Set((Object.keys(USER_FIELD_ACTIONS) as UserField[]).filter((field) => mayDo(role, USER_FIELD_ACTIONS[field])));
-}
-
 /**
  * The actions a change of these fields of a user takes (the fields given, whatever their values);
  * a change that names none still needs the least of them.
