@@ -134,7 +134,7 @@ const PRESENTERS: { readonly [E in AuditEventName]?: (d: Details) => Item[] } = 
     count(d.sessionsEnded, 'web session ended', 'web sessions ended'),
   ],
   'api.auth_failed': (d) => [...from(d), ...reason(d)],
-  'api_token.created': (d) => [`token ${String(d.name)}`, d.kind === 'scim' ? 'SCIM provisioning' : `role ${String(d.role ?? 'system')}`],
+  'api_token.created': (d) => [`token ${String(d.name)}`, ...(d.kind === 'scim' ? ['SCIM provisioning'] : typeof d.role === 'string' ? [`role ${d.role}`] : [])],
   'api_token.revoked': (d) => [`token ${String(d.name)}`],
 };
 

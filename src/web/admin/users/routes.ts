@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Router, type Request } from 'express';
 import { PIN_FLAG_ACTIONS, userChangeActions, type UserField } from '../../../accounts/roles.js';
 import { checkUserFields, type UserFieldsInput } from '../../../accounts/user-fields.js';
@@ -97,7 +98,8 @@ export function userRoutes(deps: AdminDeps): Router {
   router.get('/users/export.csv', allow(deps, 'users.export'), async (_req, res) => {
     res.set('Content-Type', 'text/csv; charset=utf-8').attachment(`pinline-users-${new Date().toISOString().slice(0, 10)}.csv`);
     await exportUsersCsv(accounts, async (text) => {
-      res.write(text);
+      // A slow download holds the next page back rather than piling it up in memory.
+      if (!res.write(text)) await once(res, 'drain');
     });
     res.end();
   });
