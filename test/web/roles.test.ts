@@ -273,6 +273,16 @@ describe('roles on the admin web (DESIGN §11)', () => {
     });
   }
 
+  it('when an auditor exports users, then the CSV is the one `pinline user export` gives, with every user', async () => {
+    const target = await freshTarget();
+    const response = await clients.auditor.client.get('/admin/users/export.csv');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...rows] = response.body.trimEnd().split('\r\n');
+    expect(header?.startsWith('extension,first,last,')).toBe(true);
+    expect(rows.some((row) => row.startsWith(`${target.extension},Test,Person,`))).toBe(true);
+  });
+
   it('when a forbidden action is audited, then the details name the action and the role', async () => {
     const target = await freshTarget();
     await clients.auditor.client.get(`/admin/users/${target.userId}/delete`);

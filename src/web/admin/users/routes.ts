@@ -99,7 +99,9 @@ export function userRoutes(deps: AdminDeps): Router {
     res.set('Content-Type', 'text/csv; charset=utf-8').attachment(`pinline-users-${new Date().toISOString().slice(0, 10)}.csv`);
     await exportUsersCsv(accounts, async (text) => {
       // A slow download holds the next page back rather than piling it up in memory.
-      if (!res.write(text)) await once(res, 'drain');
+      // A browser that went away gets nothing more; the remaining pages are read and dropped.
+      if (res.destroyed) return;
+      if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     });
     res.end();
   });
