@@ -87,7 +87,7 @@ export function renderPage(frame: PageFrame, content: HtmlValue): string {
         )}</ul></nav>`
       : '';
   const who = frame.signedInAs
-    ? html`<div class="who"><span>Signed in as ${frame.signedInAs}${frame.role ? html` <span class="muted">(${frame.role})</span>` : ''}</span>
+    ? html`<div class="who"><span>Signed in as ${frame.signedInAs}${frame.role ? ` (${frame.role})` : ''}</span>
         <form method="post" action="${home}/signout">${csrfField(frame.csrf)}<button type="submit">Sign Out</button></form></div>`
     : '';
   // Two rows: who is signed in stays beside the brand, however many sections the navigation has.

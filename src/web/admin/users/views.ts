@@ -207,27 +207,31 @@ export function basicsForm(req: Request, csrf: string, account: Account, options
   const value = (name: string, current: string) => (posted ? formText(req, name) : current);
   const names = can('user.edit');
   const contact = can('user.edit_contact');
-  const shown = (id: string, label: string, current: string) => readonlyField(id, label, current);
-  const fields = html`
-  ${names ? textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension', user.extension), required: true, inputmode: 'numeric' }) : shown('extension', 'Extension', user.extension)}
-  ${names ? textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName', user.firstName), required: true }) : shown('firstName', 'First Name', user.firstName)}
-  ${names ? textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName', user.lastName), required: true }) : shown('lastName', 'Last Name', user.lastName)}
-  ${contact ? textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' }) : shown('phone', 'Phone', user.phone ?? 'None')}
-  ${contact ? textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' }) : shown('email', 'E-mail', user.email ?? 'None')}
-  ${contact ? selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) }) : shown('locale', 'Language', localeLabel(user.locale))}
-  ${names ? responseWaitField(value('responseWait', String(user.responseWait))) : shown('responseWait', 'Response Wait (seconds)', String(user.responseWait))}`;
+  // Each field as a form field when the role may change it, else as a read-only value above the form.
+  const fields: ReadonlyArray<{ editable: boolean; input: () => SafeHtml; label: string; id: string; shown: string }> = [
+    { editable: names, id: 'extension', label: 'Extension', shown: user.extension, input: () => textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension', user.extension), required: true, inputmode: 'numeric' }) },
+    { editable: names, id: 'firstName', label: 'First Name', shown: user.firstName, input: () => textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName', user.firstName), required: true }) },
+    { editable: names, id: 'lastName', label: 'Last Name', shown: user.lastName, input: () => textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName', user.lastName), required: true }) },
+    { editable: contact, id: 'phone', label: 'Phone', shown: user.phone ?? 'None', input: () => textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' }) },
+    { editable: contact, id: 'email', label: 'E-mail', shown: user.email ?? 'None', input: () => textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' }) },
+    { editable: contact, id: 'locale', label: 'Language', shown: localeLabel(user.locale), input: () => selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) }) },
+    { editable: names, id: 'responseWait', label: 'Response Wait (seconds)', shown: String(user.responseWait), input: () => responseWaitField(value('responseWait', String(user.responseWait))) },
+  ];
+  const readonly = fields.filter((f) => !f.editable);
+  const editable = fields.filter((f) => f.editable);
   return html`
 <h1>User Basics <span class="muted">${fullName(account)} (${user.extension})</span></h1>
 ${editMenu(account, 'basics', can)}
 ${formError(options.error)}
+${readonly.length > 0 ? html`<div class="readonly">${readonly.map((f) => readonlyField(f.id, f.label, f.shown))}</div>` : ''}
 ${
-  names || contact
+  editable.length > 0
     ? html`<form method="post" action="/admin/users/${user.id}/edit" class="stacked">
   ${csrfField(csrf)}
-  ${fields}
+  ${editable.map((f) => f.input())}
   <button type="submit">Save</button>
 </form>`
-    : html`<div class="readonly">${fields}</div>`
+    : ''
 }`;
 }
 
