@@ -67,7 +67,12 @@ export function scimRouter(services: Services): Router {
 
   const actorOf = (res: Response): Actor => ({ channel: 'scim', name: `scim:${(res.locals.scimToken as ApiToken).name}` });
 
-  for (const [path, resource] of discovery) router.get(path, (_req, res) => send(res, 200, resource));
+  // Looked up by path, not routed: a schema's path holds colons, which a route would read as parameters.
+  router.get(/^\/(ServiceProviderConfig|ResourceTypes|Schemas)(\/|$)/, (req, res, next) => {
+    const resource = discovery.get(req.path);
+    if (resource === undefined) return next();
+    send(res, 200, resource);
+  });
 
   router.get('/Users', async (req, res) => {
     const { filter } = req.query;
