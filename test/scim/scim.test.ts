@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createUser, testActor } from '../support/factories.js';
-import { useWebServer } from '../support/browser.js';
+import { createUser, createUserWithWebPassword, testActor } from '../support/factories.js';
+import { textOf, WebClient } from '../support/web-client.js';
+import { createAdmin, useWebServer } from '../support/browser.js';
 import { WebhookCaller } from '../support/phone.js';
 import { validateScimError, validateScimList, validateScimUser } from '../support/scim-schemas.js';
 
@@ -303,6 +304,35 @@ describe('deactivated by the directory', () => {
     await web.services.scim.reactivate(userId, { channel: 'admin', name: 'admin:root' });
     expect((await scim('GET', `/Users/${id}`)).body.active).toBe(true);
     expect((await auditEvents(id)).at(-1)).toMatchObject({ event: 'user.reactivated', channel: 'admin' });
+  });
+
+  it('when an administrator presses Reactivate on the user’s page, then the deactivation ends; Unlock alone does not end it', async () => {
+    const user = await createUser(web.services);
+    await scim('PATCH', `/Users/${user.userId}`, patch({ op: 'replace', path: 'active', value: false }));
+    const admin = new WebClient(web.baseUrl);
+    await admin.signInAsAdmin(await createAdmin(web.services));
+    const page = await admin.load(`/admin/users/${user.userId}/password-settings`);
+    expect(textOf(page.body)).toContain('deactivated by the directory');
+    await admin.submit(`/admin/users/${user.userId}/unlock`, {});
+    expect((await scim('GET', `/Users/${user.userId}`)).body.active).toBe(false);
+    await admin.load(`/admin/users/${user.userId}/password-settings`);
+    const done = await admin.submit(`/admin/users/${user.userId}/reactivate`, {});
+    expect(textOf(done.body)).toContain('Reactivated');
+    expect(done.body).not.toContain('/reactivate');
+    expect((await scim('GET', `/Users/${user.userId}`)).body.active).toBe(true);
+  });
+
+  it('when a user signed in on /me is deactivated, then their session ends and a new sign-in is refused as deactivated', async () => {
+    const user = await createUserWithWebPassword(web.services, 'correct horse battery');
+    const client = new WebClient(web.baseUrl);
+    expect(textOf((await client.signInAsUser(user.extension, 'correct horse battery')).body)).toContain('Your PIN');
+    await scim('PATCH', `/Users/${user.userId}`, patch({ op: 'replace', path: 'active', value: false }));
+    // The next page is the sign-in form again.
+    const after = await client.get('/me');
+    expect(after.body).toContain('name="extension"');
+    expect(textOf(after.body)).not.toContain('PIN Last Changed');
+    const refused = await new WebClient(web.baseUrl).signInAsUser(user.extension, 'correct horse battery');
+    expect(textOf(refused.body)).toContain('deactivated by your organisation’s directory');
   });
 
   it('when an administrator has locked the user, then active:true leaves the lock, and active reports only the directory', async () => {
