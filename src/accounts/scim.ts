@@ -43,7 +43,7 @@ function invalidValue(message: string, field?: string): InputError {
  * The filter of a list, parsed by scim2-parse-filter: pinline answers `eq` on userName,
  * externalId or id (what identity providers send to find a user); anything else is invalidFilter.
  */
-export function parseScimFilter(text: string): { attribute: ScimFilterAttribute; value: string } {
+function parseScimFilter(text: string): { attribute: ScimFilterAttribute; value: string } {
   let filter: Filter;
   try {
     filter = parseFilter(text);

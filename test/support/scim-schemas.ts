@@ -18,7 +18,7 @@ const multiValued = (value: object = text) => ({
 });
 
 /** The core User resource: only RFC 7643's attributes, each with its type; id and meta are the server's. */
-export const SCIM_CORE_USER_SCHEMA = {
+const SCIM_CORE_USER_SCHEMA = {
   $id: 'scim-core-user',
   type: 'object',
   required: ['schemas', 'id', 'userName', 'meta'],

@@ -9,7 +9,7 @@ const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
 
 const meta = (baseUrl: string, resourceType: string, path: string) => ({ resourceType, location: `${baseUrl}/scim/v2/${path}` });
 
-export function serviceProviderConfig(baseUrl: string) {
+function serviceProviderConfig(baseUrl: string) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: `${baseUrl}/`,
