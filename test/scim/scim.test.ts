@@ -419,11 +419,13 @@ describe('the first PIN', () => {
     const { rows } = await web.services.pool.query('SELECT untold FROM pin_credentials WHERE user_id = $1', [Number(id)]);
     expect(rows[0].untold).toBe(true);
 
-    await scim('PATCH', `/Users/${id}`, patch({ op: 'add', path: 'emails', value: [{ value: 'hopper@example.com', type: 'work', primary: true }] }));
+    // As Entra ID adds an address: by a filtered path.
+    await scim('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'emails[type eq "work"].value', value: 'hopper@example.com' }));
     expect((await auditEvents(id)).filter((e) => e.event === 'pin.reset')).toHaveLength(1);
     // A later change of the address sends nothing more: the user is no longer waiting.
     await scim('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'emails[type eq "work"].value', value: 'grace.hopper@example.com' }));
     expect((await auditEvents(id)).filter((e) => e.event === 'pin.reset')).toHaveLength(1);
     expect((await scim('GET', `/Users/${id}`)).body.emails).toEqual([{ value: 'grace.hopper@example.com', type: 'work', primary: true }]);
+    expect((await web.services.accounts.getAccount({ userId: Number(id) })).user.email).toBe('grace.hopper@example.com');
   });
 });
