@@ -283,6 +283,9 @@ describe('refusals', () => {
 
   it('when the body is not JSON, the PATCH is not a PatchOp, or the user is unknown, then the answer is in the SCIM error schema', async () => {
     expect(await scim('POST', '/Users', '{"userName":')).toMatchObject({ status: 400, body: { scimType: 'invalidSyntax' } });
+    const plain = await fetch(`${web.baseUrl}/scim/v2/Users`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'x' });
+    expect(plain.status).toBe(400);
+    expect(((await plain.json()) as Json).scimType).toBe('invalidSyntax');
     const { id } = await createScimUser();
     expect(await scim('PATCH', `/Users/${id}`, { Operations: [] })).toMatchObject({ status: 400, body: { scimType: 'invalidSyntax' } });
     expect((await scim('GET', '/Users/999999999')).status).toBe(404);

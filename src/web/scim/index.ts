@@ -64,6 +64,12 @@ export function scimRouter(services: Services): Router {
 
   // Identity providers send application/scim+json, and some application/json.
   router.use(express.json({ limit: '64kb', strict: true, type: ['application/scim+json', 'application/json'] }));
+  router.use((req, _res, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.body === undefined) {
+      throw new InputError('invalid_syntax', 'send a JSON body as application/scim+json', 400);
+    }
+    next();
+  });
 
   const actorOf = (res: Response): Actor => ({ channel: 'scim', name: `scim:${(res.locals.scimToken as ApiToken).name}` });
 
