@@ -106,9 +106,23 @@ export function checkScimText(value: unknown, path = ''): void {
   }
 }
 
+/** The attribute names pinline reads, by their lower case: SCIM's names are case-insensitive (RFC 7643 §2.1). */
+const CANONICAL_NAMES = new Map(
+  ['userName', 'externalId', 'name', 'givenName', 'familyName', 'emails', 'phoneNumbers', 'preferredLanguage', 'active', 'value', 'type', 'primary'].map(
+    (name) => [name.toLowerCase(), name],
+  ),
+);
+
+/** The body with the names pinline reads spelled as it spells them, at every depth. */
+function canonicalNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalNames);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [CANONICAL_NAMES.get(key.toLowerCase()) ?? key, canonicalNames(item)]));
+}
+
 function readUser(body: unknown): ScimUserInput {
   checkScimText(body);
-  const result = scimUserInput.safeParse(body);
+  const result = scimUserInput.safeParse(canonicalNames(body));
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).join('.') || undefined;

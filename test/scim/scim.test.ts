@@ -240,6 +240,18 @@ describe('lists', () => {
     }
   });
 
+  it('when a client spells attribute names in another case, then they are read all the same (RFC 7643 §2.1)', async () => {
+    const userName = nextExtension();
+    const created = await scim('POST', '/Users', {
+      schemas: [CORE_USER],
+      USERNAME: userName,
+      Name: { GivenName: 'Edsger', familyname: 'Dijkstra' },
+      Emails: [{ Value: 'ewd@example.com', Primary: true }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ userName, name: { givenName: 'Edsger', familyName: 'Dijkstra' }, emails: [{ value: 'ewd@example.com' }] });
+  });
+
   it('when the filter names externalId, id or the attribute in full, then it finds the user', async () => {
     const { id, userName } = await createScimUser({ externalId: 'okta-00u1' });
     for (const filter of ['externalId eq "okta-00u1"', `id eq "${id}"`, `urn:ietf:params:scim:schemas:core:2.0:User:userName eq "${userName}"`]) {
