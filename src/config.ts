@@ -161,7 +161,7 @@ const httpUrl = z.string().refine(
 );
 
 /** Hosts where plain http stays on the machine: an identity provider there needs no TLS (the tests' own). */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 

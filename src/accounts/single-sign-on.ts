@@ -10,7 +10,7 @@ import { strongestRole, type Role, ROLES } from './roles.js';
 import { USERNAME_PATTERN } from './web-credentials.js';
 
 /** The path the identity provider sends the browser back to; registered there as PUBLIC_BASE_URL + this. */
-export const OIDC_CALLBACK_PATH = '/admin/oidc/callback';
+const OIDC_CALLBACK_PATH = '/admin/oidc/callback';
 /** What pinline asks the provider for: the identity, a name to show, and an e-mail as the second choice. */
 const SCOPES = 'openid profile email';
 /** Seconds to wait for the provider's discovery document, keys and token endpoint. */

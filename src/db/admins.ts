@@ -67,7 +67,7 @@ export async function rehashAdminPassword(db: Queryable, adminId: number, verifi
 }
 
 /** Where an administrator signs in: a local password, or the organisation's identity provider (DESIGN §11). */
-export type AdminSource = 'local' | 'oidc';
+type AdminSource = 'local' | 'oidc';
 
 /** An administrator as `admin list` shows them. */
 export interface AdminListing {
