@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SingleSignOn } from '../../src/accounts/single-sign-on.js';
 import { listAdmins } from '../../src/db/admins.js';
 import { describeFailure, IdentityProviderUnavailableError } from '../../src/errors.js';
@@ -89,6 +89,11 @@ async function lastAudit(event: string) {
 }
 
 describe('single sign-on with OpenID Connect', () => {
+  // Every request here comes from 127.0.0.1: each test starts with no refusals counted against it.
+  beforeEach(async () => {
+    await pinline.services.pool.query('DELETE FROM rate_limit_counters');
+  });
+
   it.each(['system', 'helpdesk', 'auditor'])(
     'when the provider gives the role %s as a string, then the administrator is signed in with it, made with source oidc, and audited',
     async (role) => {
@@ -194,6 +199,17 @@ describe('single sign-on with OpenID Connect', () => {
     expect(page.status).toBe(403);
     expect(textOf(page.body)).toContain('not started from this browser');
     expect(await lastAudit('admin.signin_refused')).toMatchObject({ details: { reason: 'no_pending_signin' } });
+  });
+
+  it('when an address has had too many refused answers, then the callback is refused with 429 and audited once', async () => {
+    const client = new WebClient(pinline.baseUrl);
+    for (let i = 0; i < 10; i++) expect((await client.get('/admin/oidc/callback?code=x&state=y')).status).toBe(403);
+    const throttled = await client.get('/admin/oidc/callback?code=x&state=y');
+    expect(throttled.status).toBe(429);
+    expect(textOf(throttled.body)).toContain('Too many refused sign-ins from this address');
+    await client.get('/admin/oidc/callback?code=x&state=y');
+    const { rows } = await pinline.services.pool.query(`SELECT details FROM audit_events WHERE event = 'admin.signin_throttled'`);
+    expect(rows).toEqual([{ details: { ip: '127.0.0.1', method: 'oidc' } }]);
   });
 
   it('when another administrator already has the name, then the sign-in is refused and that administrator is untouched', async () => {

@@ -17,7 +17,7 @@ export function adminRouter(deps: AdminDeps, signinLimit: SigninLimit): Router {
   const router = Router();
   router.use(adminSigninRoutes(deps, signinLimit));
   const { oidc } = deps.services.config;
-  if (oidc) router.use(oidcRoutes(deps, new SingleSignOn(oidc, deps.services.config.publicBaseUrl, deps.services.pool, deps.services.logger)));
+  if (oidc) router.use(oidcRoutes(deps, new SingleSignOn(oidc, deps.services.config.publicBaseUrl, deps.services.pool, deps.services.logger), signinLimit));
   router.use(requireAdmin(deps.services));
   router.get('/', (_req, res) => res.redirect(303, '/admin/users'));
   // Before the user routes, whose /users/:id would take "import" for an id.

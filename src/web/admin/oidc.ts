@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { describeOidcRefusal, OidcRefusal, type OidcIdentity, type SingleSignOn } from '../../accounts/single-sign-on.js';
 import { html } from '../html.js';
+import { countAsFailure, credentialLimiter, type SigninLimit } from '../rate-limit.js';
 import { regenerateSession, saveSession } from '../session.js';
 import { renderAdmin, type AdminDeps } from './context.js';
 
@@ -14,8 +15,19 @@ export const OIDC_SIGNED_OUT_PATH = '/admin/oidc/signed-out';
  * callback (back from it: checked, then signed in or refused with a page that says why) and the
  * page after signing out, which offers the provider's own logout.
  */
-export function oidcRoutes(deps: AdminDeps, sso: SingleSignOn): Router {
+export function oidcRoutes(deps: AdminDeps, sso: SingleSignOn, limit: SigninLimit): Router {
   const router = Router();
+  // Refused answers count against the address like wrong passwords: each writes an audit row.
+  const limiter = credentialLimiter(deps.services.pool, 'admin-oidc', limit, async (req, res, refusal) => {
+    if (refusal.firstInWindow) {
+      await deps.services.audit.record({
+        event: 'admin.signin_throttled',
+        actor: { channel: 'admin', name: 'admin:(unknown)' },
+        details: { ip: req.ip ?? null, method: 'oidc' },
+      });
+    }
+    refusalPage(deps, req, res, 429, `Too many refused sign-ins from this address. Try again in ${refusal.retryAfterMinutes} minutes.`);
+  });
 
   router.get('/oidc/signin', async (req, res) => {
     const { url, pending } = await sso.begin();
@@ -24,7 +36,7 @@ export function oidcRoutes(deps: AdminDeps, sso: SingleSignOn): Router {
     res.redirect(303, url);
   });
 
-  router.get('/oidc/callback', async (req, res) => {
+  router.get('/oidc/callback', limiter, async (req, res) => {
     const pending = req.session.oidcPending ?? null;
     delete req.session.oidcPending;
     const ip = req.ip ?? null;
@@ -40,8 +52,9 @@ export function oidcRoutes(deps: AdminDeps, sso: SingleSignOn): Router {
       res.redirect(303, '/admin/users');
     } catch (err) {
       if (!(err instanceof OidcRefusal)) throw err;
+      countAsFailure(res);
       await sso.recordRefusal(err, identity, ip);
-      refusalPage(deps, req, res, describeOidcRefusal(err, sso.config.roleClaim));
+      refusalPage(deps, req, res, 403, describeOidcRefusal(err, sso.config.roleClaim));
     }
   });
 
@@ -62,8 +75,8 @@ ${
   return router;
 }
 
-function refusalPage(deps: AdminDeps, req: Request, res: Response, message: string): void {
-  renderAdmin(deps, req, res, { title: 'Sign-In Refused', status: 403 }, () => html`
+function refusalPage(deps: AdminDeps, req: Request, res: Response, status: 403 | 429, message: string): void {
+  renderAdmin(deps, req, res, { title: 'Sign-In Refused', status }, () => html`
 <h1>Sign-In Refused</h1>
 <div class="message error" role="alert"><p>${message}</p></div>
 <p><a href="/admin/signin">Back to sign-in</a></p>`);
