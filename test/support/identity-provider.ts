@@ -18,7 +18,10 @@ export class TestIdentityProvider {
   readonly accounts = new Map<string, AccountClaims>();
   nextAccount: string | null = null;
   tokensFrom: TestIdentityProvider | null = null;
+  /** An impostor at the same address and issuer, with its own key, answers all but discovery and the key set. */
+  forgeSignatures = false;
   private provider: Provider | null = null;
+  private forger: Provider | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -36,8 +39,13 @@ export class TestIdentityProvider {
 
   /** Registers pinline as the one client and starts answering. `jwk`: the signing key, shared to make a second issuer's tokens verify. */
   start(redirectUri: string, jwk: JWK = signingKey()): void {
+    this.provider = this.build(redirectUri, jwk);
+    this.forger = this.build(redirectUri, signingKey());
+  }
+
+  private build(redirectUri: string, jwk: JWK): Provider {
     const accounts = this.accounts;
-    this.provider = new Provider(this.issuer, {
+    return new Provider(this.issuer, {
       clients: [
         {
           client_id: TEST_CLIENT.clientId,
@@ -71,7 +79,8 @@ export class TestIdentityProvider {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const provider = this.provider;
+    const published = /^\/(\.well-known\/|jwks)/.test(req.url ?? '');
+    const provider = this.forgeSignatures && !published ? this.forger : this.provider;
     if (!provider) {
       res.writeHead(503).end();
       return;

@@ -193,6 +193,19 @@ describe('single sign-on with OpenID Connect', () => {
     expect(await lastAudit('admin.signin_refused')).toMatchObject({ details: { reason: 'invalid_response', detail: expect.stringMatching(/unexpected JWT "iss" \(issuer\) claim/) } });
   });
 
+  it("when the ID token is signed with a key that is not in the issuer's published key set, then nothing is signed in", async () => {
+    const { id, name } = account({ pinline_role: 'system' });
+    provider.forgeSignatures = true;
+    try {
+      const { page } = await signInThroughProvider(id);
+      expect(page.status).toBe(403);
+    } finally {
+      provider.forgeSignatures = false;
+    }
+    expect(await adminRow(name)).toBeUndefined();
+    expect(await lastAudit('admin.signin_refused')).toMatchObject({ details: { reason: 'invalid_response' } });
+  });
+
   it('when the callback comes to a browser that started no sign-in, then it is refused', async () => {
     const client = new WebClient(pinline.baseUrl);
     const page = await client.get('/admin/oidc/callback?code=stolen&state=whatever');
@@ -268,6 +281,23 @@ describe('single sign-on with OpenID Connect', () => {
     expect(page.status).toBe(200);
     expect(textOf(page.body)).toContain(`Signed in as ${local.username}`);
     expect((await client.post('/admin/signout', {})).location).toBe('/admin/signin');
+  });
+
+  it('when a row would mix the two sources, then the database refuses it: a password only for local administrators, an issuer and subject only for oidc', async () => {
+    const insert = (source: string, hash: string | null, issuer: string | null, subject: string | null) =>
+      pinline.services.pool.query('INSERT INTO admins (username, source, password_hash, oidc_issuer, oidc_subject) VALUES ($1, $2, $3, $4, $5)', [
+        `mixed${++accountSequence}`,
+        source,
+        hash,
+        issuer,
+        subject,
+      ]);
+    await expect(insert('oidc', '$argon2id$v=19$x', provider.issuer, 'someone')).rejects.toMatchObject({ constraint: 'admins_source_credentials' });
+    await expect(insert('oidc', null, null, 'someone')).rejects.toMatchObject({ constraint: 'admins_source_credentials' });
+    await expect(insert('local', null, null, null)).rejects.toMatchObject({ constraint: 'admins_source_credentials' });
+    await expect(insert('local', '$argon2id$v=19$x', provider.issuer, 'someone')).rejects.toMatchObject({ constraint: 'admins_source_credentials' });
+    await insert('oidc', null, provider.issuer, 'same-subject');
+    await expect(insert('oidc', null, provider.issuer, 'same-subject')).rejects.toMatchObject({ constraint: 'admins_oidc_identity' });
   });
 
   it('when the provider cannot be reached, then starting a sign-in fails as unavailable (a 502 page that says so), not as a refusal', async () => {
