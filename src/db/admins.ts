@@ -48,10 +48,10 @@ export async function findAdminById(db: Queryable, id: number): Promise<Admin | 
   return rows[0] ? adminFromRow(rows[0]) : null;
 }
 
-/** Replaces the password hash; returns the administrator, or null when there is none by that name. */
+/** Replaces the password hash; returns the administrator, or null when no local administrator has that name. */
 export async function updateAdminPassword(db: Queryable, username: string, passwordHash: string): Promise<Admin | null> {
   const { rows } = await db.query(
-    `UPDATE admins SET password_hash = $2::text, password_changed_at = clock_timestamp() WHERE username = $1::text
+    `UPDATE admins SET password_hash = $2::text, password_changed_at = clock_timestamp() WHERE username = $1::text AND source = 'local'
      RETURNING ${ADMIN_COLUMNS}`,
     [username, passwordHash],
   );
@@ -75,6 +75,12 @@ export interface AdminListing {
   role: Role;
   source: AdminSource;
   createdAt: Date;
+}
+
+/** Where the administrator of that name signs in, or null when there is none. */
+export async function findAdminSource(db: Queryable, username: string): Promise<AdminSource | null> {
+  const { rows } = await db.query('SELECT source FROM admins WHERE username = $1::text', [username]);
+  return (rows[0]?.source as AdminSource | undefined) ?? null;
 }
 
 /** Every administrator, by username. */

@@ -250,6 +250,15 @@ describe('single sign-on with OpenID Connect', () => {
     expect(listed).toContainEqual({ username: local.username, role: 'system', source: 'local', createdAt: expect.any(Date) });
   });
 
+  it('when someone sets a password for an administrator from the provider, then it is refused: they have none here', async () => {
+    const { id, name } = account({ pinline_role: 'system' });
+    await signInThroughProvider(id);
+    await expect(pinline.services.webCredentials.setAdminPassword(name, 'a long enough password', { channel: 'cli', name: 'cli' })).rejects.toThrow(
+      `administrator "${name}" signs in through the identity provider and has no password here`,
+    );
+    expect(await adminRow(name)).toMatchObject({ source: 'oidc', password_hash: null });
+  });
+
   it('when an administrator from the provider is removed, then their session ends at the next page', async () => {
     const { id, name } = account({ pinline_role: 'system' });
     const { client } = await signInThroughProvider(id);
