@@ -5,7 +5,6 @@ import { doubleCsrf } from 'csrf-csrf';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import session from 'express-session';
 import type { Services } from '../runtime.js';
-import { sessionKeyRing } from '../keys.js';
 import { multipartUploads } from './uploads.js';
 
 declare module 'express-session' {
@@ -54,7 +53,7 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
   };
 
   // SESSION_SECRET signs cookies and CSRF tokens; SESSION_SECRET_PREVIOUS still opens them (DESIGN §10).
-  const secrets = sessionKeyRing(services.config.sessionSecret, services.config.sessionSecretPrevious).all;
+  const secrets = services.sessionKeys.all;
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool: services.pool,
