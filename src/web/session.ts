@@ -6,7 +6,6 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import session from 'express-session';
 import type { PendingSignin } from '../accounts/single-sign-on.js';
 import type { Services } from '../runtime.js';
-import { sessionKeyRing } from '../keys.js';
 import { multipartUploads } from './uploads.js';
 
 declare module 'express-session' {
@@ -57,7 +56,7 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
   };
 
   // SESSION_SECRET signs cookies and CSRF tokens; SESSION_SECRET_PREVIOUS still opens them (DESIGN §10).
-  const secrets = sessionKeyRing(services.config.sessionSecret, services.config.sessionSecretPrevious).all;
+  const secrets = services.sessionKeys.all;
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool: services.pool,

@@ -169,7 +169,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
   });
 
   it.each([
-    ['a trivial PIN', '123456', 'That PIN is too easy to guess: its digits run up or down, like 123456 or 987654. Choose another (rule: trivial PIN).'],
+    ['a trivial PIN', '123456', 'That PIN is too easy to guess: it is an ascending or descending run of digits. Choose another (rule: trivial PIN).'],
     ['a too short PIN', '12', 'The PIN must have at least 6 digits, and only the keys 0 to 9 (rule: minimum length).'],
     ['the current PIN', '860472', 'That PIN was used before: it is the current PIN or one of the last 5. Choose another (rule: PIN history).'],
   ])('when %s is saved, then the form error names the rule and the PIN is neither changed nor shown', async (_what, pin, rule) => {
