@@ -129,6 +129,8 @@ describe('single sign-on with OpenID Connect', () => {
     expect(await lastAudit('admin.signin_succeeded')).toMatchObject({ details: { role: 'auditor', previousRole: 'system' } });
     const { rows } = await pinline.services.pool.query(`SELECT count(*)::int AS n FROM admins WHERE oidc_subject = $1`, [id]);
     expect(rows[0].n).toBe(1);
+    const created = await pinline.services.pool.query(`SELECT actor, details FROM audit_events WHERE event = 'admin.created' AND actor = $1`, [`admin:${name}`]);
+    expect(created.rows).toEqual([{ actor: `admin:${name}`, details: { username: name, source: 'oidc', role: 'system' } }]);
   });
 
   it.each([
