@@ -208,6 +208,20 @@ describe('single sign-on with OpenID Connect', () => {
     expect(await lastAudit('admin.signin_refused')).toMatchObject({ details: { reason: 'invalid_response' } });
   });
 
+  it('when the provider answers with an error (the person cancelled), then the page says the organisation did not sign them in', async () => {
+    const { id, name } = account({ pinline_role: 'system' });
+    const { page } = await signInThroughProvider(id, (url) => {
+      if (url.pathname !== '/admin/oidc/callback') return;
+      url.searchParams.delete('code');
+      url.searchParams.set('error', 'access_denied');
+      url.searchParams.set('error_description', 'the person cancelled');
+    });
+    expect(page.status).toBe(403);
+    expect(textOf(page.body)).toContain('Your organisation did not sign you in (access_denied: the person cancelled).');
+    expect(await adminRow(name)).toBeUndefined();
+    expect(await lastAudit('admin.signin_refused')).toMatchObject({ details: { reason: 'provider_refused', detail: 'access_denied: the person cancelled' } });
+  });
+
   it('when the callback comes to a browser that started no sign-in, then it is refused', async () => {
     const client = new WebClient(pinline.baseUrl);
     const page = await client.get('/admin/oidc/callback?code=stolen&state=whatever');
