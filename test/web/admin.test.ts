@@ -40,6 +40,9 @@ describe('admin sign-in', () => {
     expect(form.status).toBe(200);
     expect(form.body).toContain('<label for="username">Username</label>');
     expect(form.body).toContain('<label for="password">Password</label>');
+    // Without OIDC_ISSUER there is no single sign-on: no button, and its start is a page behind sign-in like any unknown one.
+    expect(form.body).not.toContain('Sign in with your organisation');
+    expect((await client.get('/admin/oidc/signin')).location).toBe('/admin/signin');
   });
 
   it('when the password is right, then the administrator gets a Postgres session with a HttpOnly SameSite=Lax cookie and the sign-in is audited', async () => {
