@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ApiTokenService } from './accounts/api-tokens.js';
 import { UserImport } from './accounts/import.js';
 import { ReportService } from './accounts/reports.js';
+import { ScimService } from './accounts/scim.js';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
@@ -35,6 +36,8 @@ export interface Services {
   userImport: UserImport;
   webCredentials: WebCredentialService;
   apiTokens: ApiTokenService;
+  /** Provisioning by an identity provider at /scim/v2 (DESIGN §11), and "deactivated by the directory". */
+  scim: ScimService;
   audit: AuditService;
   /** The reports of DESIGN §9, judged at the services' clock. */
   reports: ReportService;
@@ -107,6 +110,7 @@ export function createServices(
     userImport: new UserImport({ pool, accounts, pins, notifier: notifications }),
     webCredentials,
     apiTokens: new ApiTokenService(pool),
+    scim: new ScimService({ pool, accounts, pins, notifier: notifications, locales: catalog.localeNames }),
     audit: new AuditService(pool),
     reports: new ReportService(pool, options.clock),
     catalog,

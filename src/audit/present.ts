@@ -37,6 +37,7 @@ const CHANGE_KINDS: Readonly<Record<string, string>> = {
 };
 
 const LOCKOUTS: Readonly<Record<string, string>> = {
+  directory: 'deactivated by the directory',
   admin: 'locked by an administrator',
   intruder: 'locked by intruder detection',
   inactive: 'locked for inactivity',

@@ -6,6 +6,7 @@ import { renderAdmin } from './admin/context.js';
 import { adminRouter } from './admin/index.js';
 import { IMPORT_UPLOAD_PATHS } from './admin/users/import-routes.js';
 import { apiRouter } from './api/index.js';
+import { scimRouter } from './scim/index.js';
 import { html } from './html.js';
 import { errorContent, errorPage, renderPage, STYLESHEET_PATH, type Area } from './layout.js';
 import { meRouter } from './me/routes.js';
@@ -107,6 +108,7 @@ export function createWebRouter(services: Services, options: WebOptions = {}): R
   });
 
   router.use('/api', apiRouter(services));
+  router.use('/scim/v2', scimRouter(services));
 
   const admin = Router();
   admin.use(pageHeaders, ...security.middleware);

@@ -126,7 +126,11 @@ ${formErrors(errors)}
 function lockNotice(account: Account, now: Date, onPasswordSettings: boolean): SafeHtml {
   const view = presentPinStatus(account, now);
   if (view.status.lockout === null) return html``;
-  const unlock = onPasswordSettings ? html`<a href="#unlock">Unlock below</a>` : html`<a href="/admin/users/${account.user.id}/password-settings#unlock">Go to Unlock</a>`;
+  // The directory's deactivation is ended by Reactivate; an unlock leaves it.
+  const [anchor, action] = view.status.lockout === 'directory' ? ['reactivate', 'Reactivate'] : ['unlock', 'Unlock'];
+  const unlock = onPasswordSettings
+    ? html`<a href="#${anchor}">${action} below</a>`
+    : html`<a href="/admin/users/${account.user.id}/password-settings#${anchor}">Go to ${action}</a>`;
   return html`<div class="message error lock"><p><strong>Sign-in is refused:</strong> ${phraseHtml(view.lockout)}. ${unlock}</p></div>`;
 }
 
@@ -236,7 +240,13 @@ ${editMenu(account, 'password-settings', now)}
   ${readonlyField('enrollment', 'Enrollment Pending', pin.enrollmentPending ? 'Yes' : 'No')}
 </div>
 <div class="actions" id="unlock">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
-  <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>`;
+  <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>
+${
+  pin.deactivatedAt !== null
+    ? html`<div class="actions" id="reactivate">${postButton(`/admin/users/${user.id}/reactivate`, csrf, 'Reactivate')}
+  <span class="muted">Ends the directory’s deactivation (SCIM active: false), which an unlock leaves; the directory may deactivate them again.</span></div>`
+    : ''
+}`;
 }
 
 /** Where a reset PIN would go, in words, for the Reset PIN section. */
