@@ -16,7 +16,7 @@ type BusyChannel = 'phone' | 'web' | 'api';
 // Every label value comes from one of these closed sets: never a PIN, a CallSid or an extension.
 // The Record types make the compiler ask for a new outcome or channel here (e.g. temp_expired).
 const SIGNIN_OUTCOMES = keys<SigninOutcome>({ ok: true, invalid: true, locked: true, temp_expired: true, busy: true });
-const CHANNELS = keys<Channel>({ phone: true, web: true, admin: true, api: true, cli: true, system: true });
+const CHANNELS = keys<Channel>({ phone: true, web: true, admin: true, api: true, cli: true, scim: true, system: true });
 const BUSY_CHANNELS = keys<BusyChannel>({ phone: true, web: true, api: true });
 const DELIVERY_CHANNELS = keys<DeliveryChannel>({ sms: true, email: true });
 const DELIVERY_RESULTS = keys<DeliveryResult>({ sent: true, failed: true });

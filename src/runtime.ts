@@ -3,11 +3,12 @@ import path from 'node:path';
 import { ApiTokenService } from './accounts/api-tokens.js';
 import { UserImport } from './accounts/import.js';
 import { ReportService } from './accounts/reports.js';
+import { ScimService } from './accounts/scim.js';
 import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
 import type { Config } from './config.js';
-import { pepperRing, sessionKeyRing } from './keys.js';
+import { pepperRing, sessionKeyRing, type KeyRing, type SessionSecret } from './keys.js';
 import { loadMessageTexts } from './notify/messages.js';
 import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
 import { createTransports } from './notify/transports.js';
@@ -35,6 +36,8 @@ export interface Services {
   userImport: UserImport;
   webCredentials: WebCredentialService;
   apiTokens: ApiTokenService;
+  /** Provisioning by an identity provider at /scim/v2 (DESIGN §11), and "deactivated by the directory". */
+  scim: ScimService;
   audit: AuditService;
   /** The reports of DESIGN §9, judged at the services' clock. */
   reports: ReportService;
@@ -43,6 +46,8 @@ export interface Services {
   metrics: Metrics;
   /** Queues messages to users; the server also delivers them (startWorker). */
   notifications: NotificationQueue;
+  /** SESSION_SECRET, then SESSION_SECRET_PREVIOUS: the keys of sessions, calls and queued messages. */
+  sessionKeys: KeyRing<SessionSecret>;
 }
 
 export interface Runtime extends Services {
@@ -59,6 +64,7 @@ export function createServices(
   options: { hashParameters?: HashParameters; clock?: () => Date; notificationRetry?: RetryPolicy } = {},
 ): Services {
   const catalog = loadPromptCatalog();
+  const sessionKeys = sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious);
   if (!catalog.has(config.defaultLocale)) {
     throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no prompts/${config.defaultLocale}.json`);
   }
@@ -76,7 +82,7 @@ export function createServices(
     pool,
     transports: createTransports(config),
     texts: loadMessageTexts(),
-    sessionKeys: sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious),
+    sessionKeys,
     logger,
     onDelivery: (channel, result) => metrics.delivery(channel, result),
     ...(options.notificationRetry ? { retry: options.notificationRetry } : {}),
@@ -104,11 +110,13 @@ export function createServices(
     userImport: new UserImport({ pool, accounts, pins, notifier: notifications }),
     webCredentials,
     apiTokens: new ApiTokenService(pool),
+    scim: new ScimService({ pool, accounts, pins, notifier: notifications, locales: catalog.localeNames }),
     audit: new AuditService(pool),
     reports: new ReportService(pool, options.clock),
     catalog,
     metrics,
     notifications,
+    sessionKeys,
   };
 }
 

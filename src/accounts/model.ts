@@ -85,6 +85,8 @@ export interface PinCredentialStatus {
   activitySince: Date;
   /** When an inactivity lock first refused a sign-in (it is audited once); null otherwise. */
   inactiveLockedAt: Date | null;
+  /** "Deactivated by the directory" (SCIM `active: false`, DESIGN §11): refused like a lock; null while active. */
+  deactivatedAt: Date | null;
 }
 
 export type PinFlags = Pick<PinCredentialStatus, 'mustChange' | 'enrollmentPending' | 'doesNotExpire' | 'lockedByAdmin' | 'cannotChange'>;

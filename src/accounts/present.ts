@@ -4,6 +4,7 @@ import { pinStatus, type PinStatus } from '../pin/status.js';
 import type { ImportReport } from './import.js';
 import type { Account } from './model.js';
 import type { ReportResult } from './reports.js';
+import type { ScimAccount } from './scim.js';
 
 // The one presenter of a user and of their PIN status, for every channel: JSON for the API and
 // `--json`, and phrases for the admin pages, the self-service page and the CLI. Each is built
@@ -105,7 +106,8 @@ function dayCount(days: number): string {
 export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Date): PinStatusView {
   const status = pinStatus(account.pin, account.rule, now);
   const attention = [
-    status.lockout === 'admin' ? 'Locked (administrator)' : null,
+    account.pin.deactivatedAt !== null ? 'Deactivated (directory)' : null,
+    account.pin.lockedByAdmin ? 'Locked (administrator)' : null,
     status.lockout === 'intruder' ? 'Locked (intruder detection)' : null,
     status.lockout === 'inactive' ? 'Locked (inactivity)' : null,
     account.pin.enrollmentPending ? 'Enrollment pending' : null,
@@ -118,7 +120,9 @@ export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Da
         ? [status.expiresAt, ' (expired)']
         : [status.expiresAt, ` (in ${dayCount(status.daysUntilExpiry ?? 0)})`];
   const lockout: Phrase =
-    status.lockout === 'admin'
+    status.lockout === 'directory'
+      ? ['deactivated by the directory (SCIM), until the directory or a system administrator reactivates', account.pin.lockedByAdmin ? '; also locked by an administrator' : '']
+      : status.lockout === 'admin'
       ? ['locked by an administrator']
       : status.lockout === 'intruder'
         ? status.lockedUntil
@@ -207,3 +211,35 @@ export function reportCsv(result: ReportResult): string {
   const { columns, records } = reportRecords(result);
   return csvText(columns, records);
 }
+
+/** RFC 7643's core User schema: every SCIM User resource names it. */
+export const SCIM_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+/**
+ * A user as a SCIM User resource (RFC 7643 §4.1, DESIGN §11): userName is the extension, id is
+ * pinline's user id, and active says only whether the directory has deactivated them.
+ */
+export function scimUserJson({ account, externalId, lastModified }: ScimAccount, baseUrl: string) {
+  const { user, pin } = account;
+  const id = String(user.id);
+  return {
+    schemas: [SCIM_USER_SCHEMA],
+    id,
+    ...(externalId !== null ? { externalId } : {}),
+    userName: user.extension,
+    name: { givenName: user.firstName, familyName: user.lastName, formatted: `${user.firstName} ${user.lastName}` },
+    displayName: `${user.firstName} ${user.lastName}`,
+    ...(user.email !== null ? { emails: [{ value: user.email, type: 'work', primary: true }] } : {}),
+    ...(user.phone !== null ? { phoneNumbers: [{ value: user.phone, type: 'work', primary: true }] } : {}),
+    preferredLanguage: user.locale,
+    active: pin.deactivatedAt === null,
+    meta: {
+      resourceType: 'User',
+      created: user.createdAt.toISOString(),
+      lastModified: lastModified.toISOString(),
+      location: `${baseUrl}/scim/v2/Users/${id}`,
+    },
+  };
+}
+
+export type ScimUserJson = ReturnType<typeof scimUserJson>;

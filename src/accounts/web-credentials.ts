@@ -2,6 +2,7 @@ import {
   anyAdmin,
   deleteAdmin,
   findAdminById,
+  findAdminSource,
   findAdminWithHash,
   insertAdmin,
   listAdmins,
@@ -9,6 +10,7 @@ import {
   updateAdminPassword,
   updateAdminRole,
   type Admin,
+  type AdminListing,
 } from '../db/admins.js';
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
@@ -92,7 +94,12 @@ export class WebCredentialService {
     const hash = await this.gate.run(() => this.hasher.hash(password));
     return withTransaction(this.pool, async (client) => {
       const admin = await updateAdminPassword(client, username, hash);
-      if (!admin) throw new NotFoundError(`administrator "${username}"`);
+      if (!admin) {
+        if ((await findAdminSource(client, username)) === 'oidc') {
+          throw new InputError('no_password', `administrator "${username}" signs in through the identity provider and has no password here`, 409);
+        }
+        throw new NotFoundError(`administrator "${username}"`);
+      }
       const sessionsEnded = await endAdminSessions(client, admin.id);
       await recordAudit(client, { event: 'admin.password_changed', actor, details: { username, sessionsEnded } });
       return admin;
@@ -100,7 +107,7 @@ export class WebCredentialService {
   }
 
   /** Every administrator, by username. */
-  listAdmins(): Promise<Admin[]> {
+  listAdmins(): Promise<AdminListing[]> {
     return listAdmins(this.pool);
   }
 

@@ -24,6 +24,8 @@ export const AUDIT_EVENTS = [
   'user.created',
   'user.updated',
   'user.deleted',
+  'user.deactivated', // SCIM's active: false (DESIGN §11)
+  'user.reactivated',
   'rule.created',
   'rule.updated',
   'rule.deleted',

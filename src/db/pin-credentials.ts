@@ -8,19 +8,47 @@ function columnOf(flag: keyof PinFlags): string {
   return flag.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }
 
-/** `temporary`: the PIN is one nobody chose, so its temporary lifetime starts now. */
+/**
+ * `temporary`: the PIN is one nobody chose, so its temporary lifetime starts now. `untold`: no
+ * one was told it either (a bulk import's or SCIM's new user), until a new PIN replaces it.
+ */
 export async function insertPinCredential(
   db: Queryable,
   userId: number,
   pinHash: string,
   flags: Partial<PinFlags>,
   temporary: boolean,
+  untold = false,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO pin_credentials (user_id, pin_hash, temporary_since, ${PIN_FLAGS.map(columnOf).join(', ')})
-     VALUES ($1::bigint, $2::text, CASE WHEN $3::boolean THEN now() END, ${PIN_FLAGS.map((_f, i) => `$${i + 4}::boolean`).join(', ')})`,
-    [userId, pinHash, temporary, ...PIN_FLAGS.map((f) => flags[f] ?? (f === 'enrollmentPending'))],
+    `INSERT INTO pin_credentials (user_id, pin_hash, temporary_since, untold, ${PIN_FLAGS.map(columnOf).join(', ')})
+     VALUES ($1::bigint, $2::text, CASE WHEN $3::boolean THEN now() END, $4::boolean, ${PIN_FLAGS.map((_f, i) => `$${i + 5}::boolean`).join(', ')})`,
+    [userId, pinHash, temporary, untold, ...PIN_FLAGS.map((f) => flags[f] ?? (f === 'enrollmentPending'))],
   );
+}
+
+/** True while the user's PIN is still the one no one was told (DESIGN §9, §11). */
+export async function isPinUntold(db: Queryable, userId: number): Promise<boolean> {
+  const { rows } = await db.query('SELECT untold FROM pin_credentials WHERE user_id = $1::bigint', [userId]);
+  return rows[0]?.untold === true;
+}
+
+/**
+ * Sets or clears "deactivated by the directory" (DESIGN §11); false when it already stood so.
+ * Deactivating moves the credential version, so no call signed in before it regains its
+ * authority after a reactivation; reactivating restarts the inactivity clock, as an unlock does.
+ */
+export async function setDeactivated(db: Queryable, userId: number, deactivated: boolean): Promise<boolean> {
+  const result = deactivated
+    ? await db.query(
+        'UPDATE pin_credentials SET deactivated_at = now(), version = version + 1 WHERE user_id = $1::bigint AND deactivated_at IS NULL',
+        [userId],
+      )
+    : await db.query(
+        'UPDATE pin_credentials SET deactivated_at = NULL, activity_since = now(), inactive_locked_at = NULL WHERE user_id = $1::bigint AND deactivated_at IS NOT NULL',
+        [userId],
+      );
+  return result.rowCount === 1;
 }
 
 /**
@@ -84,7 +112,7 @@ export async function replacePinHash(db: Queryable, userId: number, oldHash: str
     `UPDATE pin_credentials SET pin_hash = $2::text, changed_at = now(), failed_count = 0, last_failed_at = NULL,
             temporary_since = CASE WHEN $3::boolean THEN now() END,
             locked_at = CASE WHEN $4::boolean THEN NULL ELSE locked_at END,
-            activity_since = now(), inactive_locked_at = NULL, version = version + 1
+            activity_since = now(), inactive_locked_at = NULL, version = version + 1, untold = false
             ${assignments.map((a) => `, ${a}`).join('')}
       WHERE user_id = $1::bigint
       RETURNING version`,

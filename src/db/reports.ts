@@ -34,8 +34,8 @@ const CANDIDATES: Record<CandidateSet, Condition> = {
   expiring: atNow(`NOT c.does_not_expire AND r.max_days > 0 AND NOT c.must_change AND NOT c.enrollment_pending
     AND c.changed_at + ${days('r.max_days')} > $1::timestamptz - ${SLACK}
     AND c.changed_at + ${days('r.max_days')} <= $1::timestamptz + ${days('r.warning_days')} + ${SLACK}`),
-  // An administrator's lock, an intruder lockout that may still run, or a rule's inactivity lock that may apply.
-  locked: atNow(`c.locked_by_admin
+  // The directory's deactivation, an administrator's lock, an intruder lockout that may still run, or a rule's inactivity lock that may apply.
+  locked: atNow(`c.deactivated_at IS NOT NULL OR c.locked_by_admin
     OR (c.locked_at IS NOT NULL AND (r.lockout_minutes IS NULL OR c.locked_at + make_interval(mins => r.lockout_minutes) > $1::timestamptz - ${SLACK}))
     OR (r.inactive_days > 0 AND ${activity} <= $1::timestamptz - ${days('r.inactive_days')} + ${SLACK})`),
   // A flag, which needs no narrowing.
@@ -61,7 +61,7 @@ export interface ReportCandidate {
 // (Postgres keeps microseconds), so a candidate's status is the status anywhere else; '' is NULL.
 const millis = (column: string) => `(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)::int8`;
 const FLAGS = ['must_change', 'enrollment_pending', 'does_not_expire', 'locked_by_admin', 'cannot_change'] as const;
-const TIMES = ['changed_at', 'last_failed_at', 'locked_at', 'temporary_since', 'last_signin_at', 'activity_since', 'inactive_locked_at'] as const;
+const TIMES = ['changed_at', 'last_failed_at', 'locked_at', 'temporary_since', 'last_signin_at', 'activity_since', 'inactive_locked_at', 'deactivated_at'] as const;
 /** In the order candidateFromRow reads them: ids, creation, flags as bits (FLAGS order), failed count, then TIMES. */
 const NUMBERS = [
   'u.id',
@@ -79,7 +79,7 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
   const [extension, firstName, lastName, packed] = row as [string, string, string, string];
   const numbers = packed.split(',').map((text) => (text === '' ? null : Number(text)));
   const [id, ruleId, createdAt, flags, failedCount] = numbers as [number, number, number, number, number];
-  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt] = numbers
+  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt, deactivatedAt] = numbers
     .slice(5)
     .map((ms) => (ms === null ? null : new Date(ms)));
   // The rules come from the same snapshot, and a user's rule cannot be deleted.
@@ -101,6 +101,7 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
       lastSigninAt: lastSigninAt ?? null,
       activitySince,
       inactiveLockedAt: inactiveLockedAt ?? null,
+      deactivatedAt: deactivatedAt ?? null,
     },
     rule,
   };

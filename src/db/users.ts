@@ -21,7 +21,7 @@ const USER_FIELD_COLUMNS: Record<keyof NewUser, string> = {
 const ACCOUNT_SELECT = `
   ${USER_COLUMNS},
   c.changed_at, c.must_change, c.enrollment_pending, c.does_not_expire, c.locked_by_admin, c.cannot_change,
-  c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.last_signin_at, c.activity_since, c.inactive_locked_at, c.pin_hash,
+  c.failed_count, c.last_failed_at, c.locked_at, c.temporary_since, c.last_signin_at, c.activity_since, c.inactive_locked_at, c.deactivated_at, c.pin_hash,
   c.version AS credential_version,
   ${RULE_COLUMNS}
   FROM users u
@@ -60,6 +60,7 @@ function accountFromRow(row: Record<string, unknown>): AccountWithHash {
       lastSigninAt: row.last_signin_at as Date | null,
       activitySince: row.activity_since as Date,
       inactiveLockedAt: row.inactive_locked_at as Date | null,
+      deactivatedAt: row.deactivated_at as Date | null,
     },
     rule: ruleFromRow(row),
     pinHash: row.pin_hash as string,
@@ -104,6 +105,12 @@ export async function findUserByPhone(db: Queryable, phone: string): Promise<Use
 export async function findAccountsByExtension(db: Queryable, extensions: readonly string[]): Promise<Map<string, Account>> {
   const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.extension = ANY($1::text[])`, [extensions]);
   return new Map(rows.map((row) => [row.extension as string, withoutHash(accountFromRow(row))]));
+}
+
+/** The accounts with these ids, by id: a page of SCIM's list in one query. */
+export async function findAccountsById(db: Queryable, userIds: readonly number[]): Promise<Map<number, Account>> {
+  const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.id = ANY($1::bigint[])`, [userIds]);
+  return new Map(rows.map((row) => [Number(row.user_id), withoutHash(accountFromRow(row))]));
 }
 
 /**

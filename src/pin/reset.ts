@@ -126,7 +126,7 @@ export function untoldInitialPin(ctx: PinContext): Promise<InitialPin> {
 export async function insertInitialPin(client: PoolClient, user: User, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
   // A PIN nobody chose, generated or untold, is temporary: its lifetime counts from now.
   const generated = initial.generatedPin !== null || initial.untold === true;
-  await insertPinCredential(client, user.id, initial.pinHash, flags, generated);
+  await insertPinCredential(client, user.id, initial.pinHash, flags, generated, initial.untold === true);
   await recordAudit(client, {
     event: 'pin.set',
     actor,

@@ -35,7 +35,7 @@ export class PinService {
     return signin.verifySignin(this.ctx, request);
   }
 
-  admitWebSignin(userId: number, actor: Actor): Promise<'ok' | 'locked_by_admin' | 'locked_inactive' | 'gone'> {
+  admitWebSignin(userId: number, actor: Actor): Promise<signin.WebAdmission> {
     return signin.admitWebSignin(this.ctx, userId, actor);
   }
 

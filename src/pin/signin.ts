@@ -150,17 +150,22 @@ export function verifySignin(ctx: PinContext, request: SigninRequest): Promise<S
   );
 }
 
+/** What a self-service sign-in with the right web password comes to. */
+export type WebAdmission = 'ok' | 'locked_directory' | 'locked_by_admin' | 'locked_inactive' | 'gone';
+
 /**
- * A self-service sign-in whose web password was right: refused while an administrator's lock
- * or an inactivity lock applies (DESIGN §7, §9), else recorded as the user's last activity.
+ * A self-service sign-in whose web password was right: refused while the directory's deactivation,
+ * an administrator's lock or an inactivity lock applies (DESIGN §7, §9, §11), else recorded as the
+ * user's last activity.
  * An intruder lockout of the phone PIN does not stop the web (DESIGN §7).
  */
-export function admitWebSignin(ctx: PinContext, userId: number, actor: Actor): Promise<'ok' | 'locked_by_admin' | 'locked_inactive' | 'gone'> {
+export function admitWebSignin(ctx: PinContext, userId: number, actor: Actor): Promise<WebAdmission> {
   return withTransaction(ctx.pool, async (client) => {
     const account = await lockAccount(client, { userId });
     if (!account) return 'gone';
     const now = ctx.clock();
     const status = pinStatus(account.pin, account.rule, now);
+    if (account.pin.deactivatedAt !== null) return 'locked_directory';
     if (account.pin.lockedByAdmin) return 'locked_by_admin';
     if (status.lockout === 'inactive') {
       await auditInactiveLock(client, account, status, now, actor);

@@ -16,8 +16,8 @@ export interface PinStatus {
   daysUntilExpiry: number | null;
   /** The caller must choose a new PIN before anything else. */
   mustChangeNow: boolean;
-  /** Which lock applies, the first of: an administrator's, intruder detection's, inactivity's. */
-  lockout: 'admin' | 'intruder' | 'inactive' | null;
+  /** Which lock applies, the first of: the directory's deactivation (SCIM), an administrator's, intruder detection's, inactivity's. */
+  lockout: 'directory' | 'admin' | 'intruder' | 'inactive' | null;
   /** End of an intruder lockout; null when locked until an administrator unlocks. */
   lockedUntil: Date | null;
   /** Failures that still count: older ones fall out after the rule's reset time. */
@@ -63,6 +63,8 @@ export function pinStatus(pin: PinCredentialStatus, rule: AuthRule, now: Date): 
   }
   const intruderLockOver = pin.lockedAt !== null && lockout === null && !pin.lockedByAdmin;
   if (lockout === null && rule.inactiveDays > 0 && inactive) lockout = 'inactive';
+  // The directory's deactivation comes before every lock, and lasts until the directory or a system administrator ends it.
+  if (pin.deactivatedAt !== null) lockout = 'directory';
   const failuresStale =
     pin.lastFailedAt === null || now.getTime() - pin.lastFailedAt.getTime() >= rule.resetFailedMinutes * MINUTE_MS;
   const effectiveFailedCount = intruderLockOver || failuresStale ? 0 : pin.failedCount;

@@ -6,6 +6,7 @@ import { renderAdmin } from './admin/context.js';
 import { adminRouter } from './admin/index.js';
 import { IMPORT_UPLOAD_PATHS } from './admin/users/import-routes.js';
 import { apiRouter } from './api/index.js';
+import { scimRouter } from './scim/index.js';
 import { html } from './html.js';
 import { errorContent, errorPage, renderPage, STYLESHEET_PATH, type Area } from './layout.js';
 import { meRouter } from './me/routes.js';
@@ -22,7 +23,7 @@ export interface WebOptions {
 function failureTitle(code: string, status: number): string {
   if (code === 'csrf') return 'Form Refused';
   if (code === 'busy') return 'Busy';
-  if (code === 'unavailable') return 'Unavailable';
+  if (code === 'unavailable' || code === 'identity_provider_unavailable') return 'Unavailable';
   if (code === 'forbidden') return 'Not Allowed';
   if (status === 404) return 'Not Found';
   if (code === 'bad_request' || code === 'invalid_json' || code === 'too_large') return 'Bad Request';
@@ -108,6 +109,7 @@ export function createWebRouter(services: Services, options: WebOptions = {}): R
   });
 
   router.use('/api', apiRouter(services));
+  router.use('/scim/v2', scimRouter(services));
 
   const admin = Router();
   admin.use(pageHeaders, ...security.middleware);

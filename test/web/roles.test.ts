@@ -156,8 +156,15 @@ const WEB_ROWS: readonly WebRow[] = [
     route: 'POST /users/import/apply',
     allowed: SYSTEM,
     send: async (c) => {
+      // Previewed by the system administrator (Apply is bound to the preview's session, which
+      // matters only to them: any other role is refused before that is looked at).
+      const content = csv(String(62000 + next()));
+      const system = clients.system.client;
+      await system.load('/admin/users');
+      expect((await system.postMultipart('/admin/users/import', {}, { field: 'file', name: 'users.csv', content })).status).toBe(200);
+      const mac = system.hiddenField('mac');
       await c.load('/admin/users');
-      return c.postMultipart('/admin/users/import/apply', { csv: Buffer.from(csv(String(62000 + next()))).toString('base64'), name: 'users.csv' }, null);
+      return c.postMultipart('/admin/users/import/apply', { csv: Buffer.from(content).toString('base64'), name: 'users.csv', mac }, null);
     },
   },
   { route: 'GET /rules', allowed: ALL, send: (c) => c.get('/admin/rules') },

@@ -46,8 +46,8 @@ export function registerAdminCommands(admin: Command, ctx: CliContext): void {
       await ctx.withRuntime(async ({ webCredentials }) => {
         const admins = await webCredentials.listAdmins();
         if (admins.length === 0) return ctx.print('No administrators yet.');
-        // Every administrator signs in with a local password so far.
-        ctx.print(...formatTable(['USERNAME', 'ROLE', 'SOURCE', 'CREATED'], admins.map((a) => [a.username, a.role, 'local', formatTime(a.createdAt)])));
+        // SOURCE: `local` (a password) or `oidc` (the identity provider, DESIGN §11).
+        ctx.print(...formatTable(['USERNAME', 'ROLE', 'SOURCE', 'CREATED'], admins.map((a) => [a.username, a.role, a.source, formatTime(a.createdAt)])));
       });
     });
 

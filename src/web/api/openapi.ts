@@ -40,6 +40,8 @@ export function openApiDocument(operations: readonly ApiOperation[]): ReturnType
       description:
         'Users, their phone PIN credential and authentication rules. Bearer tokens are created and revoked by ' +
         'administrators at /admin/tokens. Every change is audited on channel "api" as "api:<token name>".\n\n' +
+        'Provisioning by an identity provider is SCIM 2.0 at /scim/v2, with a SCIM token, outside this document: SCIM describes ' +
+        'itself at /scim/v2/Schemas (with /scim/v2/ResourceTypes and /scim/v2/ServiceProviderConfig).\n\n' +
         'This document is exact: a request it allows is never refused for its shape, and one it does not allow gets 400 ' +
         'with `error.field` naming the field. Bodies accept only the fields described (`additionalProperties: false`), and ' +
         'likewise each operation accepts only the query parameters described: any other is refused with 400 naming it. ' +

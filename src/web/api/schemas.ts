@@ -171,7 +171,7 @@ export function apiSchemas(locales: readonly string[]) {
         failedCount: z.int(),
         lastFailedAt: nullableTimestamp,
         lockedAt: nullableTimestamp.describe('time locked by intruder detection'),
-        lockout: z.enum(['admin', 'intruder', 'inactive']).nullable(),
+        lockout: z.enum(['directory', 'admin', 'intruder', 'inactive']).nullable().describe('which lock refuses sign-in: directory is the SCIM deactivation (DESIGN §11)'),
         lockedUntil: nullableTimestamp,
         lastSigninAt: nullableTimestamp.describe('the last successful sign-in, by phone or on /me'),
         lastActivityAt: timestamp.describe(

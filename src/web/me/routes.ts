@@ -25,6 +25,7 @@ function userSubject(user: { id: number; extension: string }): AuditSubject {
 }
 
 const WEB_SIGNIN_REFUSALS = {
+  locked_directory: 'Your account has been deactivated by your organisation’s directory. Ask your administrator.',
   locked_by_admin: 'Your account is locked by your administrator. Ask them to unlock it.',
   locked_inactive: 'Your account is locked because it has not been used for a long time. Ask your administrator to unlock it.',
   gone: 'Sign-in failed: the extension or web password is wrong.',
@@ -91,8 +92,8 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
   );
 
   /**
-   * The signed-in user's account. The session ends when the user is deleted or locked by an
-   * administrator, or when their web password was set by anyone but this session since.
+   * The signed-in user's account. The session ends when the user is deleted, locked by an
+   * administrator or deactivated by the directory, or when their web password was set by anyone but this session since.
    */
   const signedInAccount = async (req: Request): Promise<Account | null> => {
     const user = req.session?.user;
@@ -101,7 +102,7 @@ export function meRouter(services: Services, security: BrowserSecurity, signinLi
       services.accounts.findAccount({ userId: user.id }),
       services.webCredentials.userPasswordState(user.id),
     ]);
-    if (account && !account.pin.lockedByAdmin && password && password.changedAt.getTime() === user.passwordChangedAt) {
+    if (account && !account.pin.lockedByAdmin && account.pin.deactivatedAt === null && password && password.changedAt.getTime() === user.passwordChangedAt) {
       return account;
     }
     await destroySession(req);

@@ -185,6 +185,13 @@ export function userRoutes(deps: AdminDeps): Router {
     await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Unlocked');
   });
 
+  // Ends "deactivated by the directory" (DESIGN §11): the action 'user.reactivate', a system administrator's only.
+  router.post('/users/:id/reactivate', allow(deps, 'user.reactivate'), async (req, res) => {
+    const account = await loadAccount(req);
+    await services.scim.reactivate(account.user.id, adminActor(req));
+    await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Reactivated');
+  });
+
   // ---- Edit > Change Password (DESIGN §7) ----
 
   const showChangePassword = (

@@ -131,11 +131,13 @@ ${formErrors(errors)}
 function lockNotice(account: Account, now: Date, onPasswordSettings: boolean, can: Can): SafeHtml {
   const view = presentPinStatus(account, now);
   if (view.status.lockout === null) return html``;
-  const unlock = !can('user.unlock')
+  // The directory's deactivation is ended by Reactivate; an unlock leaves it.
+  const [anchor, action, needed] = view.status.lockout === 'directory' ? (['reactivate', 'Reactivate', 'user.reactivate'] as const) : (['unlock', 'Unlock', 'user.unlock'] as const);
+  const unlock = !can(needed)
     ? ''
     : onPasswordSettings
-      ? html`<a href="#unlock">Unlock below</a>`
-      : html`<a href="/admin/users/${account.user.id}/password-settings#unlock">Go to Unlock</a>`;
+      ? html`<a href="#${anchor}">${action} below</a>`
+      : html`<a href="/admin/users/${account.user.id}/password-settings#${anchor}">Go to ${action}</a>`;
   return html`<div class="message error lock"><p><strong>Sign-in is refused:</strong> ${phraseHtml(view.lockout)}. ${unlock}</p></div>`;
 }
 
@@ -292,6 +294,12 @@ ${
   can('user.unlock')
     ? html`<div class="actions" id="unlock">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
   <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>`
+    : ''
+}
+${
+  pin.deactivatedAt !== null && can('user.reactivate')
+    ? html`<div class="actions" id="reactivate">${postButton(`/admin/users/${user.id}/reactivate`, csrf, 'Reactivate')}
+  <span class="muted">Ends the directory’s deactivation (SCIM active: false), which an unlock leaves; the directory may deactivate them again.</span></div>`
     : ''
 }`;
 }
