@@ -54,6 +54,8 @@ interface WebRow {
   variant?: string;
   allowed: readonly Role[];
   send(client: WebClient, t: Target): Promise<WebResponse>;
+  /** What the target needs before the row's request (a user deactivated by the directory). */
+  prepare?: (t: Target) => Promise<void>;
   /** A page the control lives on, and what of it is shown only to the roles allowed. */
   control?: (t: Target) => { page: string; marker: string };
 }
@@ -109,6 +111,13 @@ const WEB_ROWS: readonly WebRow[] = [
     allowed: HELPDESK,
     send: (c, t) => postFrom(c, `/admin/users/${t.userId}/unlock`, {}),
     control: (t) => ({ page: `/admin/users/${t.userId}/password-settings`, marker: `action="/admin/users/${t.userId}/unlock"` }),
+  },
+  {
+    route: 'POST /users/:id/reactivate',
+    allowed: SYSTEM,
+    prepare: (t) => web.services.scim.patch(t.userId, [{ op: 'replace', path: 'active', value: false }], web.baseUrl, { channel: 'scim', name: 'scim:test' }),
+    send: (c, t) => postFrom(c, `/admin/users/${t.userId}/reactivate`, {}),
+    control: (t) => ({ page: `/admin/users/${t.userId}/password-settings`, marker: `action="/admin/users/${t.userId}/reactivate"` }),
   },
   {
     route: 'GET /users/:id/change-password',
@@ -250,6 +259,7 @@ describe('roles on the admin web (DESIGN §11)', () => {
       it(`when a ${role} administrator asks ${row.route}${row.variant ? ` (${row.variant})` : ''}, then it is ${allowed ? 'allowed' : '403, audited as access.denied'}`, async () => {
         const { client, username } = clients[role];
         const target = await freshTarget();
+        await row.prepare?.(target);
         const denials = await countAudit('access.denied');
         const response = await row.send(client, target);
         if (allowed) {
@@ -270,6 +280,7 @@ describe('roles on the admin web (DESIGN §11)', () => {
   for (const row of WEB_ROWS.filter((r) => r.control)) {
     it(`when each role opens the page of ${row.route}${row.variant ? ` (${row.variant})` : ''}, then only the roles allowed see its control`, async () => {
       const target = await freshTarget();
+      await row.prepare?.(target);
       for (const role of ROLE_LIST) {
         const { page, marker } = row.control?.(target) ?? { page: '', marker: '' };
         const shown = await clients[role].client.get(page);
