@@ -21,6 +21,16 @@ export class NotFoundError extends InputError {
   }
 }
 
+/** An administrator or token whose role may not take the action (DESIGN §11): 403 on every channel. */
+export class ForbiddenError extends InputError {
+  constructor(
+    readonly action: string,
+    readonly role: string,
+  ) {
+    super('forbidden', `the ${role} role may not do this (${action})`, 403);
+  }
+}
+
 /** Thrown when no hashing slot frees up in time: the caller hears [system.busy], a client gets 503. */
 export class HashingBusyError extends Error {
   override readonly name = 'HashingBusyError';

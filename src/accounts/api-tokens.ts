@@ -1,6 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from '../audit/actor.js';
-import { insertApiToken, findLiveApiToken, listApiTokens, revokeApiToken, touchApiToken, type ApiToken, type TokenAccess } from '../db/api-tokens.js';
+import {
+  insertApiToken,
+  findLiveApiToken,
+  listApiTokens,
+  revokeApiToken,
+  revokeApiTokenByName,
+  touchApiToken,
+  type ApiToken,
+  type TokenAccess,
+} from '../db/api-tokens.js';
+import type { Queryable } from '../db/pool.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
 import { withTransaction, type Pool } from '../db/pool.js';
@@ -52,11 +62,20 @@ export class ApiTokenService {
     }
   }
 
-  async revoke(id: number, actor: Actor): Promise<ApiToken> {
+  revoke(id: number, actor: Actor): Promise<ApiToken> {
+    return this.revokeOne((client) => revokeApiToken(client, id), `live API token ${id}`, actor);
+  }
+
+  /** By name, as `pinline token revoke NAME` does: only one live token has a name. */
+  revokeNamed(name: string, actor: Actor): Promise<ApiToken> {
+    return this.revokeOne((client) => revokeApiTokenByName(client, name), `live token "${name}"`, actor);
+  }
+
+  private revokeOne(revoke: (client: Queryable) => Promise<ApiToken | null>, what: string, actor: Actor): Promise<ApiToken> {
     return withTransaction(this.pool, async (client) => {
-      const revoked = await revokeApiToken(client, id);
-      if (!revoked) throw new NotFoundError(`live API token ${id}`);
-      await recordAudit(client, { event: 'api_token.revoked', actor, details: { name: revoked.name, id } });
+      const revoked = await revoke(client);
+      if (!revoked) throw new NotFoundError(what);
+      await recordAudit(client, { event: 'api_token.revoked', actor, details: { name: revoked.name, id: revoked.id } });
       return revoked;
     });
   }

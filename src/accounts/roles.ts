@@ -55,3 +55,34 @@ export function strongestRole(claimed: unknown): Role | null {
   const values = Array.isArray(claimed) ? claimed : [claimed];
   return PRIVILEGE_ORDER.find((role) => values.includes(role)) ?? null;
 }
+
+/** The action that changing each field of a user takes: the helpdesk edits only the contact fields. */
+const USER_FIELD_ACTIONS = {
+  extension: 'user.edit',
+  firstName: 'user.edit',
+  lastName: 'user.edit',
+  responseWait: 'user.edit',
+  phone: 'user.edit_contact',
+  email: 'user.edit_contact',
+  locale: 'user.edit_contact',
+  rule: 'user.assign_rule',
+} as const satisfies Record<string, RoleAction>;
+
+export type UserField = keyof typeof USER_FIELD_ACTIONS;
+
+/** The action that setting each PIN flag takes. */
+export const PIN_FLAG_ACTIONS = {
+  lockedByAdmin: 'user.lock',
+  cannotChange: 'user.flags',
+  doesNotExpire: 'user.flags',
+  mustChange: 'user.must_change',
+} as const satisfies Record<string, RoleAction>;
+
+/**
+ * The actions a change of these fields of a user takes (the fields given, whatever their values);
+ * a change that names none still needs the least of them.
+ */
+export function userChangeActions(fields: readonly string[]): RoleAction[] {
+  const actions = fields.flatMap((field) => (field in USER_FIELD_ACTIONS ? [USER_FIELD_ACTIONS[field as UserField]] : []));
+  return actions.length > 0 ? [...new Set(actions)] : ['user.edit_contact'];
+}

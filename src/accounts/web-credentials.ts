@@ -1,4 +1,17 @@
-import { anyAdmin, findAdminById, findAdminSource, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
+import {
+  anyAdmin,
+  deleteAdmin,
+  findAdminById,
+  findAdminSource,
+  findAdminWithHash,
+  insertAdmin,
+  listAdmins,
+  rehashAdminPassword,
+  updateAdminPassword,
+  updateAdminRole,
+  type Admin,
+  type AdminListing,
+} from '../db/admins.js';
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
@@ -8,6 +21,7 @@ import { endAdminSessions, endUserSessions } from '../db/web-sessions.js';
 import { findWebPasswordHash, findWebPasswordState, rehashWebPassword, upsertWebPassword, type WebPasswordState } from '../db/web-passwords.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { checkPlainText } from './model.js';
+import type { Role } from './roles.js';
 import { changedBy, type Notifier } from '../notify/notices.js';
 import type { HashGate } from '../pin/hash-gate.js';
 import type { SecretHasher } from '../pin/hasher.js';
@@ -57,14 +71,14 @@ export class WebCredentialService {
     private readonly notifier: Notifier,
   ) {}
 
-  async createAdmin(username: string, password: string, actor: Actor): Promise<Admin> {
+  async createAdmin(username: string, password: string, actor: Actor, role: Role = 'system'): Promise<Admin> {
     checkUsername(username);
     checkPassword(password);
     const hash = await this.gate.run(() => this.hasher.hash(password));
     try {
       return await withTransaction(this.pool, async (client) => {
-        const admin = await insertAdmin(client, username, hash);
-        await recordAudit(client, { event: 'admin.created', actor, details: { username } });
+        const admin = await insertAdmin(client, username, hash, role);
+        await recordAudit(client, { event: 'admin.created', actor, details: { username, role } });
         return admin;
       });
     } catch (err) {
@@ -89,6 +103,32 @@ export class WebCredentialService {
       const sessionsEnded = await endAdminSessions(client, admin.id);
       await recordAudit(client, { event: 'admin.password_changed', actor, details: { username, sessionsEnded } });
       return admin;
+    });
+  }
+
+  /** Every administrator, by username. */
+  listAdmins(): Promise<AdminListing[]> {
+    return listAdmins(this.pool);
+  }
+
+  /** Gives an administrator another role; it applies from their next page, since every page reads it. */
+  async setAdminRole(username: string, role: Role, actor: Actor): Promise<Admin> {
+    return withTransaction(this.pool, async (client) => {
+      const changed = await updateAdminRole(client, username, role);
+      if (!changed) throw new NotFoundError(`administrator "${username}"`);
+      await recordAudit(client, { event: 'admin.role_changed', actor, details: { username, role, previous: changed.previous } });
+      return changed.admin;
+    });
+  }
+
+  /** Removes an administrator and ends their web sessions. */
+  async removeAdmin(username: string, actor: Actor): Promise<Admin> {
+    return withTransaction(this.pool, async (client) => {
+      const removed = await deleteAdmin(client, username);
+      if (!removed) throw new NotFoundError(`administrator "${username}"`);
+      const sessionsEnded = await endAdminSessions(client, removed.id);
+      await recordAudit(client, { event: 'admin.removed', actor, details: { username, role: removed.role, sessionsEnded } });
+      return removed;
     });
   }
 

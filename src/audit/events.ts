@@ -37,6 +37,10 @@ export const AUDIT_EVENTS = [
   'admin.signin_refused',
   'admin.signin_throttled',
   'admin.signed_out',
+  'admin.role_changed',
+  'admin.removed',
+  // administrators' roles: an action the role may not take (DESIGN §11)
+  'access.denied',
   // self-service web
   'web.signin_succeeded',
   'web.signin_failed',

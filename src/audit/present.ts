@@ -133,7 +133,14 @@ const PRESENTERS: { readonly [E in AuditEventName]?: (d: Details) => Item[] } = 
   'rule.created': (d) => [`rule ${String(d.rule)}`, ...ruleChanges(d.changes)],
   'rule.updated': (d) => [`rule ${String(d.rule)}`, ...ruleChanges(d.changes)],
   'rule.deleted': (d) => [`rule ${String(d.rule)}`],
-  'admin.created': (d) => [String(d.username), ...(d.source === 'oidc' ? ['at their first sign-in through the identity provider', `role ${String(d.role)}`] : [])],
+  'admin.created': (d) => [
+    String(d.username),
+    ...(d.source === 'oidc' ? ['at their first sign-in through the identity provider'] : []),
+    ...(typeof d.role === 'string' ? [`role ${d.role}`] : []),
+  ],
+  'admin.role_changed': (d) => [String(d.username), `role ${String(d.role)}, was ${String(d.previous)}`],
+  'admin.removed': (d) => [String(d.username), `role ${String(d.role)}`, count(d.sessionsEnded, 'web session ended', 'web sessions ended')],
+  'access.denied': (d) => [`the ${String(d.role)} role may not take the action ${String(d.action)}`, ...(typeof d.where === 'string' ? [`at ${d.where}`] : [])],
   'admin.password_changed': (d) => [String(d.username), count(d.sessionsEnded, 'web session ended', 'web sessions ended')],
   'admin.signin_succeeded': (d) => [
     ...from(d),
@@ -154,7 +161,7 @@ const PRESENTERS: { readonly [E in AuditEventName]?: (d: Details) => Item[] } = 
     count(d.sessionsEnded, 'web session ended', 'web sessions ended'),
   ],
   'api.auth_failed': (d) => [...from(d), ...reason(d)],
-  'api_token.created': (d) => [`token ${String(d.name)}`],
+  'api_token.created': (d) => [`token ${String(d.name)}`, ...(d.kind === 'scim' ? ['SCIM provisioning'] : typeof d.role === 'string' ? [`role ${d.role}`] : [])],
   'api_token.revoked': (d) => [`token ${String(d.name)}`],
 };
 

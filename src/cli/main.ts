@@ -45,8 +45,13 @@ const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'admin',
-    summary: 'manage administrators of the web pages',
+    summary: 'manage administrators of the web pages and their roles',
     load: async () => (await import('./commands/admin.js')).registerAdminCommands,
+  },
+  {
+    name: 'token',
+    summary: 'manage bearer tokens: for /api with a role, or for SCIM provisioning',
+    load: async () => (await import('./commands/token.js')).registerTokenCommands,
   },
   {
     name: 'keys',

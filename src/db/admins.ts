@@ -5,17 +5,20 @@ import type { Queryable } from './pool.js';
 export interface Admin {
   id: number;
   username: string;
+  /** What they may do (DESIGN §11), read again on every page. */
+  role: Role;
   createdAt: Date;
   /** Sessions signed in before this are over (a reset ends them). */
   passwordChangedAt: Date;
 }
 
-const ADMIN_COLUMNS = 'id, username, created_at, password_changed_at';
+const ADMIN_COLUMNS = 'id, username, role, created_at, password_changed_at';
 
 function adminFromRow(row: Record<string, unknown>): Admin {
   return {
     id: row.id as number,
     username: row.username as string,
+    role: row.role as Role,
     createdAt: row.created_at as Date,
     passwordChangedAt: row.password_changed_at as Date,
   };
@@ -27,10 +30,10 @@ export async function anyAdmin(db: Queryable): Promise<boolean> {
   return rows[0]?.any === true;
 }
 
-export async function insertAdmin(db: Queryable, username: string, passwordHash: string): Promise<Admin> {
+export async function insertAdmin(db: Queryable, username: string, passwordHash: string, role: Role): Promise<Admin> {
   const { rows } = await db.query(
-    `INSERT INTO admins (username, password_hash) VALUES ($1::text, $2::text) RETURNING ${ADMIN_COLUMNS}`,
-    [username, passwordHash],
+    `INSERT INTO admins (username, password_hash, role) VALUES ($1::text, $2::text, $3::text) RETURNING ${ADMIN_COLUMNS}`,
+    [username, passwordHash, role],
   );
   return adminFromRow(rows[0]);
 }
@@ -112,4 +115,20 @@ export async function upsertOidcAdmin(
   );
   const row = rows[0];
   return { admin: adminFromRow(row), created: row.created === true, previousRole: (row.previous_role as Role | null) ?? null };
+}
+
+/** Sets the role; returns the administrator with the role they had before, or null when there is none by that name. */
+export async function updateAdminRole(db: Queryable, username: string, role: Role): Promise<{ admin: Admin; previous: Role } | null> {
+  const { rows } = await db.query(
+    `UPDATE admins a SET role = $2::text FROM (SELECT id, role FROM admins WHERE username = $1::text FOR UPDATE) old
+      WHERE a.id = old.id RETURNING a.id, a.username, a.role, a.created_at, a.password_changed_at, old.role AS previous`,
+    [username, role],
+  );
+  return rows[0] ? { admin: adminFromRow(rows[0]), previous: rows[0].previous as Role } : null;
+}
+
+/** Deletes the administrator; returns them, or null when there is none by that name. */
+export async function deleteAdmin(db: Queryable, username: string): Promise<Admin | null> {
+  const { rows } = await db.query(`DELETE FROM admins WHERE username = $1::text RETURNING ${ADMIN_COLUMNS}`, [username]);
+  return rows[0] ? adminFromRow(rows[0]) : null;
 }

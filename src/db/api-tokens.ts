@@ -74,3 +74,12 @@ export async function revokeApiToken(db: Queryable, id: number): Promise<ApiToke
   );
   return rows[0] ? tokenFromRow(rows[0]) : null;
 }
+
+/** The live token of that name as revoked now (names are unique among live tokens), or null. */
+export async function revokeApiTokenByName(db: Queryable, name: string): Promise<ApiToken | null> {
+  const { rows } = await db.query(
+    `UPDATE api_tokens SET revoked_at = now() WHERE name = $1::text AND revoked_at IS NULL RETURNING ${TOKEN_COLUMNS}`,
+    [name],
+  );
+  return rows[0] ? tokenFromRow(rows[0]) : null;
+}

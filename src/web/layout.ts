@@ -1,4 +1,5 @@
 import type { Phrase } from '../accounts/present.js';
+import { mayDo, type Role, type RoleAction } from '../accounts/roles.js';
 import type { SecretField } from '../secret-fields.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import type { Flash } from './session.js';
@@ -22,17 +23,20 @@ export interface PageFrame {
   area: Area;
   /** Who is signed in, shown next to Sign Out; null on the sign-in pages. */
   signedInAs?: string | null;
+  /** The signed-in administrator's role: the navigation shows only the sections it may open. */
+  role?: Role | null;
   section?: AdminSection;
   flash?: Flash | null;
 }
 
-const ADMIN_NAV: ReadonlyArray<[AdminSection, string, string]> = [
-  ['users', 'Users', '/admin/users'],
-  ['rules', 'Authentication Rules', '/admin/rules'],
-  ['reports', 'Reports', '/admin/reports'],
-  ['audit', 'Audit Log', '/admin/audit'],
-  ['deliveries', 'Deliveries', '/admin/deliveries'],
-  ['tokens', 'API Tokens', '/admin/tokens'],
+/** The sections, each with the action its page needs (DESIGN §11). */
+const ADMIN_NAV: ReadonlyArray<[AdminSection, string, string, RoleAction]> = [
+  ['users', 'Users', '/admin/users', 'read'],
+  ['rules', 'Authentication Rules', '/admin/rules', 'read'],
+  ['reports', 'Reports', '/admin/reports', 'read'],
+  ['audit', 'Audit Log', '/admin/audit', 'read'],
+  ['deliveries', 'Deliveries', '/admin/deliveries', 'read'],
+  ['tokens', 'API Tokens', '/admin/tokens', 'tokens.manage'],
 ];
 
 export function csrfField(token: string): SafeHtml {
@@ -77,13 +81,13 @@ export function renderPage(frame: PageFrame, content: HtmlValue): string {
   const { home, brand } = AREAS[frame.area];
   const nav =
     frame.area === 'admin' && frame.signedInAs
-      ? html`<nav aria-label="Main"><ul>${ADMIN_NAV.map(
+      ? html`<nav aria-label="Main"><ul>${ADMIN_NAV.filter(([, , , action]) => frame.role && mayDo(frame.role, action)).map(
           ([key, label, href]) =>
             html`<li><a href="${href}"${frame.section === key ? html` aria-current="page"` : ''}>${label}</a></li>`,
         )}</ul></nav>`
       : '';
   const who = frame.signedInAs
-    ? html`<div class="who"><span>Signed in as ${frame.signedInAs}</span>
+    ? html`<div class="who"><span>Signed in as ${frame.signedInAs}${frame.role ? ` (${frame.role})` : ''}</span>
         <form method="post" action="${home}/signout">${csrfField(frame.csrf)}<button type="submit">Sign Out</button></form></div>`
     : '';
   // Two rows: who is signed in stays beside the brand, however many sections the navigation has.

@@ -39,6 +39,12 @@ const cases: Array<[event: string, details: Record<string, unknown>, words: stri
   ['web_password.changed', { mustChange: true, sessionsEnded: 0 }, 'the user must change it at the next sign-in; 0 web sessions ended'],
   ['api.auth_failed', { ip: '::1', reason: 'invalid_token' }, 'from ::1; a token that is not valid'],
   ['api_token.created', { name: 'provisioning', id: 4 }, 'token provisioning'],
+  ['api_token.created', { name: 'desk', id: 5, kind: 'api', role: 'helpdesk' }, 'token desk; role helpdesk'],
+  ['api_token.created', { name: 'directory', id: 6, kind: 'scim' }, 'token directory; SCIM provisioning'],
+  ['admin.created', { username: 'dana', role: 'auditor' }, 'dana; role auditor'],
+  ['admin.role_changed', { username: 'dana', role: 'helpdesk', previous: 'auditor' }, 'dana; role helpdesk, was auditor'],
+  ['admin.removed', { username: 'dana', role: 'helpdesk', sessionsEnded: 2 }, 'dana; role helpdesk; 2 web sessions ended'],
+  ['access.denied', { action: 'user.delete', role: 'auditor', where: 'POST /admin/users/7/delete' }, 'the auditor role may not take the action user.delete; at POST /admin/users/7/delete'],
   // An event or field nobody gave words to yet still reads as words, never as JSON.
   ['user.imported', { created: 3, updated: 1, dryRun: false, file: 'staff.csv' }, 'created: 3; updated: 1; file: staff.csv'],
 ];

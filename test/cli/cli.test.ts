@@ -388,7 +388,7 @@ describe('pinline admin add', () => {
   it('when the password comes on stdin, then the administrator is created and can sign in', async () => {
     const result = await run(['admin', 'add', 'root-admin', '--password-stdin'], { stdin: 'correct horse battery\nignored\n' });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe('Created administrator root-admin.\n');
+    expect(result.stdout).toBe('Created administrator root-admin, role system.\n');
     expect(await services.webCredentials.verifyAdmin('root-admin', 'correct horse battery')).not.toBeNull();
     const { rows } = await pool.query("SELECT channel FROM audit_events WHERE event = 'admin.created'");
     expect(rows.map((r) => r.channel)).toEqual(['cli']);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import type { Role } from '../../src/accounts/roles.js';
 import type { Config } from '../../src/config.js';
 import type { Services } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -70,10 +71,10 @@ export type AdminCredentials = { username: string; password: string };
 let adminSequence = 0;
 
 /** An administrator account (as `pinline admin add` makes one). */
-export async function createAdmin(services: Services, username?: string): Promise<AdminCredentials> {
+export async function createAdmin(services: Services, username?: string, role: Role = 'system'): Promise<AdminCredentials> {
   adminSequence += 1;
   const credentials = { username: username ?? `admin${adminSequence}`, password: `correct horse battery ${adminSequence}` };
-  await services.webCredentials.createAdmin(credentials.username, credentials.password, { channel: 'cli', name: 'test' });
+  await services.webCredentials.createAdmin(credentials.username, credentials.password, { channel: 'cli', name: 'test' }, role);
   return credentials;
 }
 

@@ -243,6 +243,25 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
     expect(problems).toEqual([]);
   });
 
+  it('when a helpdesk and an auditor administrator open the pages their role shows, then axe-core finds no serious or critical violation', async () => {
+    const user = await createUser(web.services, { firstName: 'Role', lastName: 'Checked' });
+    const problems: string[] = [];
+    for (const role of ['helpdesk', 'auditor'] as const) {
+      const other = await context.browser()?.newContext({ bypassCSP: true });
+      const rolePage = await other?.newPage();
+      if (!other || !rolePage) throw new Error('no browser context');
+      await signInAsAdmin(rolePage, web.baseUrl, await createAdmin(web.services, undefined, role));
+      const paths = ['/admin/users', `/admin/users/${user.userId}`, `/admin/users/${user.userId}/edit`, `/admin/users/${user.userId}/password-settings`, '/admin/rules/default', '/admin/users/new'];
+      if (role === 'helpdesk') paths.push(`/admin/users/${user.userId}/change-password`);
+      for (const path of paths) {
+        await rolePage.goto(`${web.baseUrl}${path}`);
+        for (const v of await seriousAxeViolations(rolePage)) problems.push(`${role} ${path}: ${v.id} (${v.impact}) ${v.help}`);
+      }
+      await other.close();
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('when every admin page is shown 1280 and 390 px wide, then a screenshot is saved and none scrolls sideways', { timeout: 240_000 }, async () => {
     // Pages with something in every part: a locked user with contact details, audit rows, a failed delivery's table.
     const user = await createUser(web.services, { firstName: 'Wide', lastName: 'Screenshot' });

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { ROLES } from '../../accounts/roles.js';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.js';
 import type { Actor } from '../../audit/actor.js';
@@ -78,4 +79,9 @@ export function createContext(io: CliIo): CliContext {
     },
   };
   return ctx;
+}
+
+/** `--role ROLE`, one of the administrators' roles (DESIGN §11); anything else is a one-line usage error. */
+export function roleOption(description: string): Option {
+  return new Option('--role <ROLE>', description).choices(ROLES);
 }

@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ImportRowOutcome } from '../../accounts/import.js';
-import { importSummary, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../accounts/present.js';
-import { csvText } from '../../csv.js';
+import { exportUsersCsv } from '../../accounts/export.js';
+import { importSummary, USER_CSV_FIELDS, userJson } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import { streamedOutput } from '../io.js';
 import type { CliContext } from './context.js';
 
 const EXIT_BAD_ROWS = 1;
-const EXPORT_COLUMNS = [...USER_CSV_FIELDS, ...USER_CSV_STATUS];
 
 function outcomeLine(row: ImportRowOutcome): string {
   return `line ${row.line}: ${row.result}${row.reason !== undefined ? `: ${row.reason}` : ''}`;
@@ -50,19 +49,15 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
     .action(async (opts: { json?: boolean }) => {
       await ctx.withRuntime(async ({ accounts }) => {
         const write = streamedOutput(ctx.io.stdout);
+        if (!opts.json) return exportUsersCsv(accounts, write);
         let first = true;
-        if (opts.json) await write('[');
+        await write('[');
         await accounts.exportAccounts(async (page) => {
           const now = new Date();
-          const text = opts.json
-            ? page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join('')
-            : csvText(EXPORT_COLUMNS, page.map((account) => userCsvRow(account, now)), { header: first });
+          await write(page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join(''));
           first = false;
-          await write(text);
         });
-        if (opts.json) await write(first ? ']\n' : '\n]\n');
-        // No user at all: the CSV still has its header row, so it imports as an empty file.
-        else if (first) await write(csvText(EXPORT_COLUMNS, []));
+        await write(first ? ']\n' : '\n]\n');
       });
     });
 }

@@ -182,6 +182,18 @@ export function registerUserCommands(user: Command, ctx: CliContext): void {
     });
 
   user
+    .command('delete')
+    .description('delete a user, their PIN, PIN history and web password, and end their web sessions; the audit trail stays')
+    .argument('<EXT>', "the user's extension")
+    .action(async (extension: string) => {
+      await ctx.withRuntime(async ({ accounts }) => {
+        const account = await accounts.getAccount({ extension });
+        await accounts.deleteUser(account.user.id, ctx.actor);
+        ctx.print(`Deleted ${who(account)}.`);
+      });
+    });
+
+  user
     .command('show')
     .description("show a user, the PIN flags and status, and what they mean now (never the PIN's hash)")
     .argument('<EXT>', "the user's extension")

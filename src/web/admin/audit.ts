@@ -4,7 +4,7 @@ import { presentAuditDetails } from '../../audit/present.js';
 import { queryPage, queryText } from '../forms.js';
 import { html } from '../html.js';
 import { formatTime, phraseHtml, selectField, tableRegion, textField } from '../layout.js';
-import { renderAdmin, type AdminDeps } from './context.js';
+import { allow, renderAdmin, type AdminDeps } from './context.js';
 
 const AUDIT_PAGE_SIZE = 50;
 
@@ -16,7 +16,7 @@ export function auditRoutes(deps: AdminDeps): Router {
   const { services } = deps;
   const router = Router();
 
-  router.get('/audit', async (req, res) => {
+  router.get('/audit', allow(deps, 'read'), async (req, res) => {
     const extension = queryText(req, 'extension').slice(0, 15);
     const event = queryText(req, 'event').slice(0, 100);
     const page = queryPage(req);

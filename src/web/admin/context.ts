@@ -1,4 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { authorize } from '../../accounts/access.js';
+import { mayDo, type Role, type RoleAction } from '../../accounts/roles.js';
+import type { Admin } from '../../accounts/web-credentials.js';
 import type { Actor } from '../../audit/actor.js';
 import type { Services } from '../../runtime.js';
 import type { HtmlValue } from '../html.js';
@@ -13,14 +16,19 @@ export interface AdminDeps {
 
 /**
  * Pages past sign-in: anyone else is sent to the sign-in form. The administrator is looked up on
- * every page, so a password reset since sign-in (or a removed administrator) ends the session.
+ * every page, so a password reset since sign-in (or a removed administrator) ends the session, and
+ * their role is the one stored now.
  */
 export function requireAdmin(services: Services): RequestHandler {
   return async (req, res, next) => {
     const signedIn = req.session?.admin;
     if (signedIn) {
       const admin = await services.webCredentials.findAdmin(signedIn.id);
-      if (admin && admin.passwordChangedAt.getTime() === signedIn.passwordChangedAt) return next();
+      if (admin && admin.passwordChangedAt.getTime() === signedIn.passwordChangedAt) {
+        // The role as stored now: a change of role applies from the next page.
+        res.locals.admin = admin;
+        return next();
+      }
       await destroySession(req);
     }
     res.redirect(303, '/admin/signin');
@@ -38,6 +46,53 @@ export function adminActor(req: Request): Actor {
   return { channel: 'admin', name: `admin:${signedInAdmin(req).username}` };
 }
 
+/** The signed-in administrator's role, as requireAdmin read it for this request; null on the sign-in pages. */
+function adminRole(res: Response): Role | null {
+  return (res.locals.admin as Admin | undefined)?.role ?? null;
+}
+
+/** What the page may offer: true for each action the signed-in administrator's role may take. */
+export type Can = (action: RoleAction) => boolean;
+
+export function can(res: Response): Can {
+  const role = adminRole(res);
+  return (action) => role !== null && mayDo(role, action);
+}
+
+/**
+ * What a page or form needs: one action, all of several, the actions a posted form asks for, or
+ * any one of several (a page of forms, shown when the role may use at least one of them).
+ */
+export type AdminNeed = RoleAction | readonly RoleAction[] | ((req: Request) => readonly RoleAction[]) | { anyOf: readonly RoleAction[] };
+
+/** A route's guard, with what it needs (so a test can read every route's need off the router). */
+export type AdminGuard = RequestHandler & { readonly need: AdminNeed };
+
+/**
+ * Every admin route names what it needs with this guard, the first handler after its path: the
+ * role is checked by the one check (`authorize`), and a refusal is a 403 page with the navigation.
+ */
+export function allow(deps: AdminDeps, need: AdminNeed): AdminGuard {
+  const guard: RequestHandler = async (req, res, next) => {
+    const role = adminRole(res);
+    if (role === null) throw new Error('admin route reached without a signed-in administrator');
+    const actions = neededActions(need, req, role);
+    await authorize(deps.services.audit, { role, actor: adminActor(req) }, actions, `${req.method} ${req.baseUrl}${req.path}`);
+    next();
+  };
+  return Object.assign(guard, { need });
+}
+
+function neededActions(need: AdminNeed, req: Request, role: Role): readonly RoleAction[] {
+  if (typeof need === 'string') return [need];
+  if (typeof need === 'function') return need(req);
+  if ('anyOf' in need) {
+    const first = need.anyOf.find((action) => mayDo(role, action)) ?? need.anyOf[0];
+    return first === undefined ? [] : [first];
+  }
+  return need;
+}
+
 export function renderAdmin(
   deps: AdminDeps,
   req: Request,
@@ -51,6 +106,7 @@ export function renderAdmin(
     csrf,
     area: 'admin' as const,
     signedInAs: req.session?.admin?.username ?? null,
+    role: adminRole(res),
     flash: takeFlash(req),
     ...(page.section ? { section: page.section } : {}),
   };

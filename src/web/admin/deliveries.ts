@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { queryPage } from '../forms.js';
 import { html } from '../html.js';
 import { formatTime } from '../layout.js';
-import { renderAdmin, type AdminDeps } from './context.js';
+import { allow, renderAdmin, type AdminDeps } from './context.js';
 
 const PAGE_SIZE = 50;
 
@@ -11,7 +11,7 @@ export function deliveryRoutes(deps: AdminDeps): Router {
   const { services } = deps;
   const router = Router();
 
-  router.get('/deliveries', async (req, res) => {
+  router.get('/deliveries', allow(deps, 'read'), async (req, res) => {
     const page = queryPage(req);
     // One extra row tells whether there is a next page.
     const failures = await services.notifications.failures(PAGE_SIZE + 1, (page - 1) * PAGE_SIZE);

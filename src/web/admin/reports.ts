@@ -4,7 +4,7 @@ import type { ReportResult } from '../../accounts/reports.js';
 import { queryPage } from '../forms.js';
 import { html } from '../html.js';
 import { formatTime, pager, phraseHtml } from '../layout.js';
-import { renderAdmin, type AdminDeps } from './context.js';
+import { allow, renderAdmin, type AdminDeps } from './context.js';
 
 /** Rows on one page of a report; the CSV always has them all. */
 const PAGE_SIZE = 500;
@@ -18,7 +18,7 @@ export function reportRoutes(deps: AdminDeps): Router {
   const { services } = deps;
   const router = Router();
 
-  router.get('/reports', async (req, res) => {
+  router.get('/reports', allow(deps, 'read'), async (req, res) => {
     const results = await services.reports.runAll();
     renderAdmin(deps, req, res, { title: 'Reports', section: 'reports' }, () => html`
 <h1>Reports</h1>
@@ -36,16 +36,16 @@ export function reportRoutes(deps: AdminDeps): Router {
   });
 
   // The CSV route first: `expired.csv` is not a report's name.
-  router.get('/reports/:name.csv', async (req, res) => {
-    const result = await services.reports.run(req.params.name);
+  router.get('/reports/:name.csv', allow(deps, 'read'), async (req, res) => {
+    const result = await services.reports.run(String(req.params.name));
     res
       .set('Content-Type', 'text/csv; charset=utf-8')
       .attachment(`pinline-${result.report.name}-${result.now.toISOString().slice(0, 10)}.csv`)
       .send(reportCsv(result));
   });
 
-  router.get('/reports/:name', async (req, res) => {
-    const result = await services.reports.run(req.params.name);
+  router.get('/reports/:name', allow(deps, 'read'), async (req, res) => {
+    const result = await services.reports.run(String(req.params.name));
     renderAdmin(deps, req, res, { title: result.report.title, section: 'reports' }, () => reportPage(result, queryPage(req)));
   });
 

@@ -14,8 +14,8 @@ import {
 } from '../../pin/rules.js';
 import { formChecked, formText } from '../forms.js';
 import { html } from '../html.js';
-import { checkboxField, csrfField, formError, postButton, tableRegion, textField } from '../layout.js';
-import { adminActor, redirectWith, renderAdmin, type AdminDeps } from './context.js';
+import { checkboxField, csrfField, formError, postButton, readonlyField, tableRegion, textField } from '../layout.js';
+import { adminActor, allow, can, redirectWith, renderAdmin, type AdminDeps } from './context.js';
 
 function ruleHref(name: string, suffix = ''): string {
   return `/admin/rules/${encodeURIComponent(name)}${suffix}`;
@@ -51,12 +51,12 @@ export function ruleRoutes(deps: AdminDeps): Router {
   const { services } = deps;
   const router = Router();
 
-  router.get('/rules', async (req, res) => {
+  router.get('/rules', allow(deps, 'read'), async (req, res) => {
     const rules = await services.accounts.listRules();
     renderAdmin(deps, req, res, { title: 'Authentication Rules', section: 'rules' }, () => html`
 <h1>Authentication Rules</h1>
 <p class="lead">Each user follows one rule. The defaults are Cisco’s Recommended Voice Mail Authentication Rule.</p>
-<p class="actions"><a class="button secondary" href="/admin/rules/new">New Rule</a></p>
+${can(res)('rules.change') ? html`<p class="actions"><a class="button secondary" href="/admin/rules/new">New Rule</a></p>` : ''}
 ${tableRegion(
   'Authentication rules',
   html`<table>
@@ -84,6 +84,13 @@ ${tableRegion(
     const posted = req.method === 'POST';
     const current = rule ? ruleSettingsOf(rule) : defaultRuleSettings();
     const title = rule ? `Authentication Rule: ${rule.name}` : 'New Authentication Rule';
+    // Whoever may not change rules reads the rule's values (DESIGN §11).
+    if (rule && !can(res)('rules.change')) {
+      renderAdmin(deps, req, res, { title, section: 'rules' }, () => html`
+<h1>${title}</h1>
+<div class="readonly">${RULE_FIELDS.map((field) => readonlyField(field.key, field.label, formatRuleValue(field, current[field.key])))}</div>`);
+      return;
+    }
     renderAdmin(deps, req, res, { title, section: 'rules', status: options.status ?? 200 }, (csrf) => html`
 <h1>${title}</h1>
 ${formError(options.error)}
@@ -125,9 +132,9 @@ ${
 
   const loadRule = (req: Request) => services.accounts.getRule(String(req.params.name ?? ''));
 
-  router.get('/rules/new', (req, res) => ruleForm(req, res, { rule: null }));
+  router.get('/rules/new', allow(deps, 'rules.change'), (req, res) => ruleForm(req, res, { rule: null }));
 
-  router.post('/rules', async (req, res) => {
+  router.post('/rules', allow(deps, 'rules.change'), async (req, res) => {
     const name = formText(req, 'name');
     try {
       await services.accounts.createRule(name, postedRuleSettings(req), adminActor(req));
@@ -138,9 +145,9 @@ ${
     }
   });
 
-  router.get('/rules/:name', async (req, res) => ruleForm(req, res, { rule: await loadRule(req) }));
+  router.get('/rules/:name', allow(deps, 'read'), async (req, res) => ruleForm(req, res, { rule: await loadRule(req) }));
 
-  router.post('/rules/:name', async (req, res) => {
+  router.post('/rules/:name', allow(deps, 'rules.change'), async (req, res) => {
     const rule = await loadRule(req);
     try {
       await services.accounts.setRule(rule.name, postedRuleSettings(req), adminActor(req));
@@ -151,7 +158,7 @@ ${
     }
   });
 
-  router.post('/rules/:name/delete', async (req, res) => {
+  router.post('/rules/:name/delete', allow(deps, 'rules.change'), async (req, res) => {
     const rule = await loadRule(req);
     try {
       await services.accounts.deleteRule(rule.name, adminActor(req));

@@ -1,6 +1,7 @@
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { z } from 'zod';
+import { authorize } from '../../accounts/access.js';
 import type { ApiToken } from '../../db/api-tokens.js';
 import { describeFailure, InputError } from '../../errors.js';
 import type { Services } from '../../runtime.js';
@@ -147,8 +148,12 @@ export function apiRouter(services: Services): Router {
         const params = operation.params ? parse(operation.params, req.params, 'path') : {};
         const query = parse(operation.query, req.query, 'query');
         const body = operation.body ? parse(operation.body.schema, req.body, 'body') : undefined;
-        const actor = { channel: 'api' as const, name: `api:${(res.locals.apiToken as ApiToken).name}` };
-        await operation.handle({ params, query, body }, { services, actor, res });
+        const token = res.locals.apiToken as ApiToken & { access: { kind: 'api' } };
+        const actor = { channel: 'api' as const, name: `api:${token.name}` };
+        // The one check of DESIGN §11, after the request's shape: its actions come from what it asks.
+        const input = { params, query, body };
+        await authorize(services.audit, { role: token.access.role, actor }, operation.actions(input), `${operation.method.toUpperCase()} /api${operation.path}`);
+        await operation.handle(input, { services, actor, res });
       };
       route[operation.method](...jsonBody(operation), run);
     }

@@ -46,7 +46,10 @@ export function openApiDocument(operations: readonly ApiOperation[]): ReturnType
         'with `error.field` naming the field. Bodies accept only the fields described (`additionalProperties: false`), and ' +
         'likewise each operation accepts only the query parameters described: any other is refused with 400 naming it. ' +
         'No text may contain a control character (U+0000 to U+001F, U+007F). What needs the data or a policy keeps its own status: ' +
-        '422 for a PIN or rule refused by policy, 409 for a conflict, 404 for an unknown id.\n\n' +
+        '422 for a PIN or rule refused by policy, 409 for a conflict, 404 for an unknown id, 403 when the token\'s role may not.\n\n' +
+        'Each token has a role, chosen when it is made: `system` may do everything; `helpdesk` reads, resets PINs, unlocks, sets ' +
+        'the PIN flags and the rule, and edits phone, e-mail and language; `auditor` only reads. A request its role may not make ' +
+        'is refused with 403 (`forbidden`) after its shape is checked, and audited as `access.denied`.\n\n' +
         'Authentication comes first (401), then a method that a path does not have gets 405 with `Allow`. A valid token is ' +
         'never refused because of other requests; requests without a valid token are limited per address (429). ' +
         'When the database is unreachable the answer is 503 with `Retry-After`. ' +

@@ -2,6 +2,7 @@ import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { credentialJson, ruleJson, userJson } from '../../accounts/present.js';
+import { mayDo, PIN_FLAG_ACTIONS, ROLES, userChangeActions, type RoleAction } from '../../accounts/roles.js';
 import type { Actor } from '../../audit/actor.js';
 import type { Services } from '../../runtime.js';
 import { ErrorView, type ApiSchemas } from './schemas.js';
@@ -30,13 +31,20 @@ interface OperationSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zo
   /** The query parameters; any other is refused (400). */
   query?: Q;
   body?: { schema: B; required: boolean };
+  /**
+   * What the token's role must be allowed (DESIGN §11): one action, or the actions a request takes
+   * by what it asks for, with the words the document gives them.
+   */
+  access: RoleAction | { of(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }): readonly RoleAction[]; says: string };
   responses: RouteConfig['responses'];
   handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }, call: ApiCall): Promise<void>;
 }
 
 /** An operation with its input types erased: the router hands it input its schemas have parsed. */
-export interface ApiOperation extends Omit<OperationSpec<z.ZodType, z.ZodType, z.ZodType>, 'handle'> {
+export interface ApiOperation extends Omit<OperationSpec<z.ZodType, z.ZodType, z.ZodType>, 'handle' | 'access'> {
   query: z.ZodType;
+  /** The actions this request takes, checked by the one check before it is handled. */
+  actions(input: { params: unknown; query: unknown; body: unknown }): readonly RoleAction[];
   handle(input: { params: unknown; query: unknown; body: unknown }, call: ApiCall): Promise<void>;
 }
 
@@ -44,7 +52,24 @@ export interface ApiOperation extends Omit<OperationSpec<z.ZodType, z.ZodType, z
 const NO_QUERY = z.strictObject({});
 
 function operation<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: OperationSpec<P, Q, B>): ApiOperation {
-  return { ...spec, query: spec.query ?? NO_QUERY } as ApiOperation;
+  const { access, ...rest } = spec;
+  const actions = typeof access === 'string' ? () => [access] : access.of;
+  const forbidden = typeof access === 'string' ? forbiddenFor(access) : { 403: failure(`${FORBIDDEN}: ${access.says}`) };
+  return {
+    ...rest,
+    query: spec.query ?? NO_QUERY,
+    actions,
+    // 403 is documented wherever some role may be refused.
+    responses: { ...spec.responses, ...forbidden },
+  } as ApiOperation;
+}
+
+const FORBIDDEN = "the token's role may not do this (`forbidden`), audited as `access.denied`";
+
+/** The 403 of an operation with one action, naming the roles that may take it; none when every role may. */
+function forbiddenFor(action: RoleAction): RouteConfig['responses'] {
+  const allowed = ROLES.filter((role) => mayDo(role, action));
+  return allowed.length === ROLES.length ? {} : { 403: failure(`${FORBIDDEN}; allowed to the roles ${allowed.join(', ')}`) };
 }
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
@@ -67,6 +92,17 @@ const NO_USER = { 404: failure('no such user (`not_found`)') };
 const NO_RULE = { 404: failure('no such rule (`not_found`)') };
 const UNMEETABLE = '`rule_unmeetable`: no PIN could meet the rule (its minimum length is too short for the trivial-PIN check)';
 
+/** The actions a PUT of the PIN credential takes: a chosen PIN, each flag given, an unlock. */
+function pinUpdateActions(body: { pin?: string | undefined; flags?: Partial<Record<keyof typeof PIN_FLAG_ACTIONS, boolean | undefined>> | undefined; unlock?: true | undefined }): RoleAction[] {
+  const actions: RoleAction[] = [
+    ...(body.pin !== undefined ? ['pin.choose' as const] : []),
+    ...Object.keys(body.flags ?? {}).flatMap((flag) => (flag in PIN_FLAG_ACTIONS ? [PIN_FLAG_ACTIONS[flag as keyof typeof PIN_FLAG_ACTIONS]] : [])),
+    ...(body.unlock === true ? ['user.unlock' as const] : []),
+  ];
+  // `flags: {}` changes nothing, but still needs the least a change of flags does.
+  return actions.length > 0 ? [...new Set(actions)] : ['user.flags'];
+}
+
 /** Every operation of /api. */
 export function apiOperations(s: ApiSchemas): ApiOperation[] {
   const userAnswer = async (services: Services, userId: number) => userJson(await services.accounts.getAccount({ userId }), new Date());
@@ -81,6 +117,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users',
       operationId: 'listUsers',
       summary: 'List and search users',
+      access: 'read',
       description: 'Only the query parameters below are accepted; any other is refused with 400 naming it.',
       query: s.UserListQuery,
       responses: { 200: answer('users, by extension', s.UserListView), ...COMMON_FAILURES },
@@ -98,6 +135,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users',
       operationId: 'createUser',
       summary: 'Create a user and their first PIN',
+      access: 'user.create',
       body: { schema: s.NewUserBody, required: true },
       responses: {
         201: answer('created; `generatedPin` only when no `pin` was given (shown this once)', s.CreatedUserView),
@@ -136,6 +174,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}',
       operationId: 'getUser',
       summary: 'Read a user, with their PIN flags and status',
+      access: 'read',
       params: s.UserIdParams,
       responses: { 200: answer('the user', s.UserView), ...COMMON_FAILURES, ...NO_USER },
       async handle({ params }, { services, res }) {
@@ -148,6 +187,10 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}',
       operationId: 'updateUser',
       summary: 'Change a user',
+      access: {
+        of: ({ body }) => userChangeActions(Object.keys(body)),
+        says: 'changing the extension, names or response wait needs a system token; phone, e-mail, language or rule, a system or helpdesk one',
+      },
       params: s.UserIdParams,
       body: { schema: s.UserChangesBody, required: true },
       responses: {
@@ -183,6 +226,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}',
       operationId: 'deleteUser',
       summary: 'Delete a user',
+      access: 'user.delete',
       params: s.UserIdParams,
       responses: { 204: answer('deleted'), ...COMMON_FAILURES, ...NO_USER },
       async handle({ params }, { services, actor, res }) {
@@ -198,6 +242,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}/credential/pin',
       operationId: 'getPinCredential',
       summary: "The user's PIN flags and status (never a hash)",
+      access: 'read',
       params: s.UserIdParams,
       responses: { 200: answer('flags and status', s.PinCredentialView), ...COMMON_FAILURES, ...NO_USER },
       async handle({ params }, { services, res }) {
@@ -210,6 +255,10 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}/credential/pin',
       operationId: 'updatePinCredential',
       summary: 'Set a PIN and/or flags, or unlock',
+      access: {
+        of: ({ body }) => pinUpdateActions(body),
+        says: 'a new PIN needs a system token; flags and unlock a system or helpdesk one',
+      },
       description:
         'A new PIN goes through the one PIN change path as an administrative change: the rule applies (length, trivial PINs, history) ' +
         'except the minimum time between changes. Flags and unlock land in the same transaction.',
@@ -247,6 +296,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/users/{id}/credential/pin/reset',
       operationId: 'resetPin',
       summary: 'Reset a forgotten PIN (helpdesk)',
+      access: 'pin.reset',
       description:
         "A random PIN that the user's rule accepts, sent to the user by text message and e-mail (each they have and that is configured), " +
         'with "must change at next sign-in" set and an intruder lockout cleared. It works for the rule\'s temporary PIN lifetime. ' +
@@ -276,6 +326,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/rules',
       operationId: 'listRules',
       summary: 'List authentication rules',
+      access: 'read',
       responses: { 200: answer('rules, the default first', s.RuleListView), ...COMMON_FAILURES },
       async handle(_input, { services, res }) {
         res.json({ rules: (await services.accounts.listRules()).map((rule) => ruleJson(rule, rule.userCount)) });
@@ -287,6 +338,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/rules',
       operationId: 'createRule',
       summary: 'Create a rule; fields left out take the defaults',
+      access: 'rules.change',
       body: { schema: s.NewRuleBody, required: true },
       responses: {
         201: answer('created', s.RuleView),
@@ -307,6 +359,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/rules/{name}',
       operationId: 'getRule',
       summary: 'Read a rule',
+      access: 'read',
       params: s.RuleNameParams,
       responses: { 200: answer('the rule', s.RuleView), ...COMMON_FAILURES, ...NO_RULE },
       async handle({ params }, { services, res }) {
@@ -319,6 +372,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/rules/{name}',
       operationId: 'updateRule',
       summary: 'Change some fields of a rule',
+      access: 'rules.change',
       params: s.RuleNameParams,
       body: { schema: s.RuleChangesBody, required: true },
       responses: {
@@ -340,6 +394,7 @@ export function apiOperations(s: ApiSchemas): ApiOperation[] {
       path: '/rules/{name}',
       operationId: 'deleteRule',
       summary: 'Delete a rule no user follows',
+      access: 'rules.change',
       params: s.RuleNameParams,
       responses: {
         204: answer('deleted'),

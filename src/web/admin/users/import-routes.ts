@@ -4,7 +4,7 @@ import type { ImportOptions, ImportReport } from '../../../accounts/import.js';
 import { InputError } from '../../../errors.js';
 import { formChecked, formText } from '../../forms.js';
 import { uploadFailure } from '../../uploads.js';
-import { adminActor, renderAdmin, type AdminDeps } from '../context.js';
+import { adminActor, allow, renderAdmin, type AdminDeps } from '../context.js';
 import { APPLY_PATH, IMPORT_PATH, importForm, importPreview, importResults } from './import-views.js';
 
 /** The paths whose multipart posts the browser security reads (see multipartUploads). */
@@ -45,9 +45,9 @@ export function importRoutes(deps: AdminDeps): Router {
     }
   };
 
-  router.get('/users/import', (req, res) => showForm(req, res));
+  router.get('/users/import', allow(deps, 'users.import'), (req, res) => showForm(req, res));
 
-  router.post('/users/import', async (req, res) => {
+  router.post('/users/import', allow(deps, 'users.import'), async (req, res) => {
     const failure = uploadFailure(req);
     if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
     const file = req.file;
@@ -61,7 +61,7 @@ export function importRoutes(deps: AdminDeps): Router {
     renderAdmin(deps, req, res, { title: 'Import Preview', section: 'users' }, (csrf) => importPreview(csrf, report, preview));
   });
 
-  router.post('/users/import/apply', async (req, res) => {
+  router.post('/users/import/apply', allow(deps, 'users.import'), async (req, res) => {
     const failure = uploadFailure(req);
     if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
     const data = Buffer.from(formText(req, 'csv'), 'base64');

@@ -1,11 +1,14 @@
+import { once } from 'node:events';
 import { Router, type Request } from 'express';
+import { PIN_FLAG_ACTIONS, userChangeActions, type UserField } from '../../../accounts/roles.js';
 import { checkUserFields, type UserFieldsInput } from '../../../accounts/user-fields.js';
 import { InputError, NotFoundError } from '../../../errors.js';
 import { PinRefusedError } from '../../../pin/change.js';
+import { exportUsersCsv } from '../../../accounts/export.js';
 import { formChecked, formText, queryPage, queryText, routeId } from '../../forms.js';
 import type { FieldError, Option } from '../../layout.js';
 import { refusalText } from '../../refusals.js';
-import { adminActor, redirectWith, renderAdmin, type AdminDeps } from '../context.js';
+import { adminActor, allow, can, redirectWith, renderAdmin, type AdminDeps } from '../context.js';
 import {
   USERS_PAGE_SIZE,
   basicsForm,
@@ -44,11 +47,11 @@ export function userRoutes(deps: AdminDeps): Router {
     }
   };
 
-  router.get('/users', async (req, res) => {
+  router.get('/users', allow(deps, 'read'), async (req, res) => {
     const q = queryText(req, 'q').slice(0, 100);
     const page = queryPage(req);
     const { total, accounts: found } = await accounts.search({ query: q, limit: USERS_PAGE_SIZE, offset: (page - 1) * USERS_PAGE_SIZE });
-    renderAdmin(deps, req, res, { title: 'Users', section: 'users' }, () => usersList({ q, page, total, accounts: found, now: new Date() }));
+    renderAdmin(deps, req, res, { title: 'Users', section: 'users' }, () => usersList({ q, page, total, accounts: found, now: new Date(), can: can(res) }));
   });
 
   // ---- create ----
@@ -58,9 +61,9 @@ export function userRoutes(deps: AdminDeps): Router {
     renderAdmin(deps, req, res, { title: 'New User', section: 'users', status: outcome.status ?? 200 }, (csrf) => newUserForm(req, csrf, options));
   };
 
-  router.get('/users/new', (req, res) => showNewUserForm(req, res));
+  router.get('/users/new', allow(deps, 'user.create'), (req, res) => showNewUserForm(req, res));
 
-  router.post('/users', async (req, res) => {
+  router.post('/users', allow(deps, 'user.create'), async (req, res) => {
     const pin = formText(req, 'pin', { keepSpaces: true });
     const problems = newUserProblems(req, pin, services.catalog.localeNames);
     if (problems.length > 0) return showNewUserForm(req, res, { status: problems[0]?.status ?? 422, errors: problems });
@@ -91,33 +94,48 @@ export function userRoutes(deps: AdminDeps): Router {
 
   // ---- the user's page ----
 
-  router.get('/users/:id', async (req, res) => {
+  // Before /users/:id, whose id "export.csv" is not.
+  router.get('/users/export.csv', allow(deps, 'users.export'), async (_req, res) => {
+    res.set('Content-Type', 'text/csv; charset=utf-8').attachment(`pinline-users-${new Date().toISOString().slice(0, 10)}.csv`);
+    await exportUsersCsv(accounts, async (text) => {
+      // A slow download holds the next page back rather than piling it up in memory.
+      // A browser that went away gets nothing more; the remaining pages are read and dropped.
+      if (res.destroyed) return;
+      if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    });
+    res.end();
+  });
+
+  router.get('/users/:id', allow(deps, 'read'), async (req, res) => {
     const account = await loadAccount(req);
-    renderAdmin(deps, req, res, { title: fullName(account), section: 'users' }, () => userPage(account, new Date()));
+    renderAdmin(deps, req, res, { title: fullName(account), section: 'users' }, () => userPage(account, new Date(), can(res)));
   });
 
   // ---- Edit > User Basics ----
 
-  router.get('/users/:id/edit', async (req, res) => {
+  router.get('/users/:id/edit', allow(deps, 'read'), async (req, res) => {
     const account = await loadAccount(req);
     renderAdmin(deps, req, res, { title: `User Basics: ${fullName(account)}`, section: 'users' }, (csrf) =>
-      basicsForm(req, csrf, account, { locales: locales() }),
+      basicsForm(req, csrf, account, { locales: locales(), can: can(res) }),
     );
   });
 
-  router.post('/users/:id/edit', async (req, res) => {
+  // The fields posted say what the change takes: the helpdesk's form has only the contact fields.
+  router.post('/users/:id/edit', allow(deps, (req) => userChangeActions(postedBasics(req))), async (req, res) => {
     const account = await loadAccount(req);
+    const posted = new Set(postedBasics(req));
+    const field = (name: UserField) => (posted.has(name) ? formText(req, name) : undefined);
     await orForm(
       async () => {
         await accounts.updateUser(
           account.user.id,
           {
-            extension: formText(req, 'extension'),
-            firstName: formText(req, 'firstName'),
-            lastName: formText(req, 'lastName'),
-            phone: formText(req, 'phone') || null,
-            email: formText(req, 'email') || null,
-            locale: formText(req, 'locale'),
+            extension: field('extension'),
+            firstName: field('firstName'),
+            lastName: field('lastName'),
+            phone: posted.has('phone') ? formText(req, 'phone') || null : undefined,
+            email: posted.has('email') ? formText(req, 'email') || null : undefined,
+            locale: field('locale'),
             // Left empty (or not on the form), the default or the current wait stays.
             ...(formText(req, 'responseWait') !== '' ? { responseWait: formText(req, 'responseWait') } : {}),
           },
@@ -127,22 +145,23 @@ export function userRoutes(deps: AdminDeps): Router {
       },
       (outcome) =>
         renderAdmin(deps, req, res, { title: `User Basics: ${fullName(account)}`, section: 'users', status: outcome.status ?? 200 }, (csrf) =>
-          basicsForm(req, csrf, account, { ...outcome, locales: locales() }),
+          basicsForm(req, csrf, account, { ...outcome, locales: locales(), can: can(res) }),
         ),
     );
   });
 
   // ---- Edit > Password Settings ----
 
-  router.get('/users/:id/password-settings', async (req, res) => {
+  router.get('/users/:id/password-settings', allow(deps, 'read'), async (req, res) => {
     const account = await loadAccount(req);
     const ruleOptions = await rules();
     renderAdmin(deps, req, res, { title: `Password Settings: ${fullName(account)}`, section: 'users' }, (csrf) =>
-      passwordSettingsPage(csrf, account, new Date(), ruleOptions),
+      passwordSettingsPage(csrf, account, new Date(), ruleOptions, can(res)),
     );
   });
 
-  router.post('/users/:id/password-settings', async (req, res) => {
+  // The form sets every flag and the rule at once (an unticked box is not sent), so it takes all of their actions.
+  router.post('/users/:id/password-settings', allow(deps, PASSWORD_SETTINGS_ACTIONS), async (req, res) => {
     const account = await loadAccount(req);
     await accounts.updatePinSettings(
       account.user.id,
@@ -160,14 +179,14 @@ export function userRoutes(deps: AdminDeps): Router {
     await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Saved Password Settings');
   });
 
-  router.post('/users/:id/unlock', async (req, res) => {
+  router.post('/users/:id/unlock', allow(deps, 'user.unlock'), async (req, res) => {
     const account = await loadAccount(req);
     await pins.updateSettings(account.user.id, { unlock: true }, adminActor(req));
     await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Unlocked');
   });
 
   // Ends "deactivated by the directory" (DESIGN §11): the action 'user.reactivate', a system administrator's only.
-  router.post('/users/:id/reactivate', async (req, res) => {
+  router.post('/users/:id/reactivate', allow(deps, 'user.reactivate'), async (req, res) => {
     const account = await loadAccount(req);
     await services.scim.reactivate(account.user.id, adminActor(req));
     await redirectWith(req, res, `/admin/users/${account.user.id}/password-settings`, 'Reactivated');
@@ -182,14 +201,17 @@ export function userRoutes(deps: AdminDeps): Router {
     outcome: FormOutcome & { resetError?: string } = {},
   ) =>
     renderAdmin(deps, req, res, { title: `Change Password: ${fullName(account)}`, section: 'users', status: outcome.status ?? 200 }, (csrf) =>
-      changePasswordForm(req, csrf, account, { ...outcome, reachable: services.notifications.reachable(account.user) }),
+      changePasswordForm(req, csrf, account, { ...outcome, reachable: services.notifications.reachable(account.user), can: can(res) }),
     );
 
-  router.get('/users/:id/change-password', async (req, res) => showChangePassword(req, res, await loadAccount(req)));
+  router.get('/users/:id/change-password', allow(deps, { anyOf: CHANGE_PASSWORD_ACTIONS }), async (req, res) =>
+    showChangePassword(req, res, await loadAccount(req)),
+  );
 
-  router.post('/users/:id/change-password', async (req, res) => {
+  // Choosing a phone PIN is the system's; setting a web password, the helpdesk's too.
+  router.post('/users/:id/change-password', allow(deps, (req) => [passwordTarget(req) === 'web' ? 'user.reset_web_password' : 'pin.choose']), async (req, res) => {
     const account = await loadAccount(req);
-    const target = formText(req, 'target') === 'web' ? 'web' : 'voicemail';
+    const target = passwordTarget(req);
     const password = formText(req, 'password', { keepSpaces: true });
     const mustChange = formChecked(req, 'mustChange');
     const again = (error: string, status = 422) => showChangePassword(req, res, account, { status, error });
@@ -223,7 +245,7 @@ export function userRoutes(deps: AdminDeps): Router {
 
   // ---- Edit > Change Password > Reset PIN (DESIGN §8) ----
 
-  router.post('/users/:id/reset-pin', async (req, res) => {
+  router.post('/users/:id/reset-pin', allow(deps, 'pin.reset'), async (req, res) => {
     const account = await loadAccount(req);
     let result;
     try {
@@ -234,23 +256,38 @@ export function userRoutes(deps: AdminDeps): Router {
     }
     // Answered here, not redirected: a shown PIN must live in this one response, never in the session.
     const reset = await accounts.getAccount({ userId: account.user.id });
-    renderAdmin(deps, req, res, { title: `Reset PIN: ${fullName(account)}`, section: 'users' }, () => resetDone(reset, result));
+    renderAdmin(deps, req, res, { title: `Reset PIN: ${fullName(account)}`, section: 'users' }, () => resetDone(reset, result, can(res)));
   });
 
   // ---- delete ----
 
-  router.get('/users/:id/delete', async (req, res) => {
+  router.get('/users/:id/delete', allow(deps, 'user.delete'), async (req, res) => {
     const account = await loadAccount(req);
     renderAdmin(deps, req, res, { title: `Delete ${fullName(account)}`, section: 'users' }, (csrf) => deleteConfirmation(csrf, account));
   });
 
-  router.post('/users/:id/delete', async (req, res) => {
+  router.post('/users/:id/delete', allow(deps, 'user.delete'), async (req, res) => {
     const account = await loadAccount(req);
     await accounts.deleteUser(account.user.id, adminActor(req));
     await redirectWith(req, res, '/admin/users', `Deleted user ${fullName(account)} (${account.user.extension})`);
   });
 
   return router;
+}
+
+const PASSWORD_SETTINGS_ACTIONS = [...new Set(Object.values(PIN_FLAG_ACTIONS)), 'user.assign_rule'] as const;
+const CHANGE_PASSWORD_ACTIONS = ['pin.choose', 'user.reset_web_password', 'pin.reset'] as const;
+
+/** The User Basics fields a posted form carries. */
+const BASICS_FIELDS: readonly UserField[] = ['extension', 'firstName', 'lastName', 'phone', 'email', 'locale', 'responseWait'];
+
+function postedBasics(req: Request): UserField[] {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  return BASICS_FIELDS.filter((field) => field in body);
+}
+
+function passwordTarget(req: Request): 'web' | 'voicemail' {
+  return formText(req, 'target') === 'web' ? 'web' : 'voicemail';
 }
 
 /**

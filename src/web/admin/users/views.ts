@@ -3,6 +3,7 @@ import { RESPONSE_WAIT, type Account } from '../../../accounts/model.js';
 import type { DeliveryChannel } from '../../../notify/notices.js';
 import { presentPinStatus } from '../../../accounts/present.js';
 import { formChecked, formText, queryText } from '../../forms.js';
+import type { Can } from '../context.js';
 import { html, type SafeHtml } from '../../html.js';
 import {
   checkboxField,
@@ -52,8 +53,8 @@ export function localeLabel(code: string): string {
   }
 }
 
-export function usersList(options: { q: string; page: number; total: number; accounts: Account[]; now: Date }): SafeHtml {
-  const { q, page, total, accounts, now } = options;
+export function usersList(options: { q: string; page: number; total: number; accounts: Account[]; now: Date; can: Can }): SafeHtml {
+  const { q, page, total, accounts, now, can } = options;
   const pages = Math.max(1, Math.ceil(total / USERS_PAGE_SIZE));
   const pageLink = (n: number) => `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) }).toString()}`;
   const first = total === 0 ? 0 : (page - 1) * USERS_PAGE_SIZE + 1;
@@ -64,7 +65,11 @@ export function usersList(options: { q: string; page: number; total: number; acc
   ${textField({ id: 'q', name: 'q', label: 'Search by name or extension', type: 'search', value: q })}
   <button type="submit">Search</button>
 </form>
-<p class="actions"><a class="button secondary" href="/admin/users/new">New User</a> <a class="button secondary" href="/admin/users/import">Import Users</a></p>
+${actionLinks([
+  can('user.create') ? html`<a class="button secondary" href="/admin/users/new">New User</a>` : null,
+  can('users.import') ? html`<a class="button secondary" href="/admin/users/import">Import Users</a>` : null,
+  can('users.export') ? html`<a class="button secondary" href="/admin/users/export.csv" download>Export Users (CSV)</a>` : null,
+])}
 ${
   accounts.length === 0
     ? html`<p>${q ? html`No user matches “${q}”.` : 'There are no users yet.'}</p>`
@@ -123,24 +128,30 @@ ${formErrors(errors)}
  * A locked user's lock, said at the top of each of the user's pages (not only under Status on
  * Password Settings), with the way to the Unlock button.
  */
-function lockNotice(account: Account, now: Date, onPasswordSettings: boolean): SafeHtml {
+function lockNotice(account: Account, now: Date, onPasswordSettings: boolean, can: Can): SafeHtml {
   const view = presentPinStatus(account, now);
   if (view.status.lockout === null) return html``;
   // The directory's deactivation is ended by Reactivate; an unlock leaves it.
-  const [anchor, action] = view.status.lockout === 'directory' ? ['reactivate', 'Reactivate'] : ['unlock', 'Unlock'];
-  const unlock = onPasswordSettings
-    ? html`<a href="#${anchor}">${action} below</a>`
-    : html`<a href="/admin/users/${account.user.id}/password-settings#${anchor}">Go to ${action}</a>`;
+  const [anchor, action, needed] = view.status.lockout === 'directory' ? (['reactivate', 'Reactivate', 'user.reactivate'] as const) : (['unlock', 'Unlock', 'user.unlock'] as const);
+  const unlock = !can(needed)
+    ? ''
+    : onPasswordSettings
+      ? html`<a href="#${anchor}">${action} below</a>`
+      : html`<a href="/admin/users/${account.user.id}/password-settings#${anchor}">Go to ${action}</a>`;
   return html`<div class="message error lock"><p><strong>Sign-in is refused:</strong> ${phraseHtml(view.lockout)}. ${unlock}</p></div>`;
 }
 
-export function userPage(account: Account, now: Date): SafeHtml {
+export function userPage(account: Account, now: Date, can: Can): SafeHtml {
   const { user } = account;
   const view = presentPinStatus(account, now);
   return html`
 <h1>${fullName(account)} <span class="muted">(${user.extension})</span></h1>
-${lockNotice(account, now, false)}
-<p class="actions"><a class="button" href="/admin/users/${user.id}/edit">Edit</a> <a class="button secondary" href="/admin/users/${user.id}/delete">Delete</a></p>
+${lockNotice(account, now, false, can)}
+${actionLinks([
+  // Whoever may change nothing still reads the Edit pages (Password Settings' status).
+  html`<a class="button" href="/admin/users/${user.id}/edit">${can('user.edit_contact') ? 'Edit' : 'Settings'}</a>`,
+  can('user.delete') ? html`<a class="button secondary" href="/admin/users/${user.id}/delete">Delete</a>` : null,
+])}
 <dl class="facts">
   <dt>Extension</dt><dd>${user.extension}</dd>
   <dt>First Name</dt><dd>${user.firstName}</dd>
@@ -160,11 +171,11 @@ ${lockNotice(account, now, false)}
 }
 
 /** The menu shared by the three Edit pages, and the user's lock when there is one. */
-function editMenu(account: Account, current: EditPage, now = new Date()): SafeHtml {
+function editMenu(account: Account, current: EditPage, can: Can, now = new Date()): SafeHtml {
   const items: ReadonlyArray<[EditPage, string, string]> = [
     ['basics', 'User Basics', 'edit'],
     ['password-settings', 'Password Settings', 'password-settings'],
-    ['change-password', 'Change Password', 'change-password'],
+    ...(canChangePassword(can) ? [['change-password', 'Change Password', 'change-password'] as [EditPage, string, string]] : []),
   ];
   return html`<nav class="edit-menu" aria-label="Edit menu"><span class="label">Edit:</span>
   ${items.map(
@@ -173,28 +184,57 @@ function editMenu(account: Account, current: EditPage, now = new Date()): SafeHt
   )}
   <a href="/admin/users/${account.user.id}">Back to ${fullName(account)}</a>
 </nav>
-${lockNotice(account, now, current === 'password-settings')}`;
+${lockNotice(account, now, current === 'password-settings', can)}`;
 }
 
-export function basicsForm(req: Request, csrf: string, account: Account, options: FormOutcome & { locales: readonly Option[] }): SafeHtml {
+/** Change Password offers a form when the role may set a PIN or web password, or reset a PIN. */
+function canChangePassword(can: Can): boolean {
+  return can('pin.choose') || can('user.reset_web_password') || can('pin.reset');
+}
+
+/** A row of action buttons, or nothing when the role may take none of them. */
+function actionLinks(links: ReadonlyArray<SafeHtml | null>): SafeHtml {
+  const shown = links.filter((link): link is SafeHtml => link !== null);
+  return shown.length === 0 ? html`` : html`<p class="actions">${shown.map((link, i) => html`${i > 0 ? ' ' : ''}${link}`)}</p>`;
+}
+
+/**
+ * User Basics: the fields the role may change as a form, the others as read-only values (the
+ * helpdesk edits e-mail, phone and language only; the auditor reads them all).
+ */
+export function basicsForm(req: Request, csrf: string, account: Account, options: FormOutcome & { locales: readonly Option[]; can: Can }): SafeHtml {
   const { user } = account;
+  const { can } = options;
   const posted = req.method === 'POST';
   const value = (name: string, current: string) => (posted ? formText(req, name) : current);
+  const names = can('user.edit');
+  const contact = can('user.edit_contact');
+  // Each field as a form field when the role may change it, else as a read-only value above the form.
+  const fields: ReadonlyArray<{ editable: boolean; input: () => SafeHtml; label: string; id: string; shown: string }> = [
+    { editable: names, id: 'extension', label: 'Extension', shown: user.extension, input: () => textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension', user.extension), required: true, inputmode: 'numeric' }) },
+    { editable: names, id: 'firstName', label: 'First Name', shown: user.firstName, input: () => textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName', user.firstName), required: true }) },
+    { editable: names, id: 'lastName', label: 'Last Name', shown: user.lastName, input: () => textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName', user.lastName), required: true }) },
+    { editable: contact, id: 'phone', label: 'Phone', shown: user.phone ?? 'None', input: () => textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' }) },
+    { editable: contact, id: 'email', label: 'E-mail', shown: user.email ?? 'None', input: () => textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' }) },
+    { editable: contact, id: 'locale', label: 'Language', shown: localeLabel(user.locale), input: () => selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) }) },
+    { editable: names, id: 'responseWait', label: 'Response Wait (seconds)', shown: String(user.responseWait), input: () => responseWaitField(value('responseWait', String(user.responseWait))) },
+  ];
+  const readonly = fields.filter((f) => !f.editable);
+  const editable = fields.filter((f) => f.editable);
   return html`
 <h1>User Basics <span class="muted">${fullName(account)} (${user.extension})</span></h1>
-${editMenu(account, 'basics')}
+${editMenu(account, 'basics', can)}
 ${formError(options.error)}
-<form method="post" action="/admin/users/${user.id}/edit" class="stacked">
+${readonly.length > 0 ? html`<div class="readonly">${readonly.map((f) => readonlyField(f.id, f.label, f.shown))}</div>` : ''}
+${
+  editable.length > 0
+    ? html`<form method="post" action="/admin/users/${user.id}/edit" class="stacked">
   ${csrfField(csrf)}
-  ${textField({ id: 'extension', name: 'extension', label: 'Extension', value: value('extension', user.extension), required: true, inputmode: 'numeric' })}
-  ${textField({ id: 'firstName', name: 'firstName', label: 'First Name', value: value('firstName', user.firstName), required: true })}
-  ${textField({ id: 'lastName', name: 'lastName', label: 'Last Name', value: value('lastName', user.lastName), required: true })}
-  ${textField({ id: 'phone', name: 'phone', label: 'Phone', value: value('phone', user.phone ?? ''), inputmode: 'tel', help: 'optional, E.164 like +15551230001' })}
-  ${textField({ id: 'email', name: 'email', label: 'E-mail', value: value('email', user.email ?? ''), autocomplete: 'off', help: 'optional; the old address is told when it changes' })}
-  ${selectField({ id: 'locale', name: 'locale', label: 'Language', options: options.locales, selected: value('locale', user.locale) })}
-  ${responseWaitField(value('responseWait', String(user.responseWait)))}
+  ${editable.map((f) => f.input())}
   <button type="submit">Save</button>
-</form>`;
+</form>`
+    : ''
+}`;
 }
 
 function responseWaitField(value: string, invalid = false): SafeHtml {
@@ -212,14 +252,17 @@ function responseWaitField(value: string, invalid = false): SafeHtml {
   });
 }
 
-export function passwordSettingsPage(csrf: string, account: Account, now: Date, rules: readonly Option[]): SafeHtml {
+export function passwordSettingsPage(csrf: string, account: Account, now: Date, rules: readonly Option[], can: Can): SafeHtml {
   const { user, pin } = account;
   const view = presentPinStatus(account, now);
+  const editable = can('user.lock') && can('user.flags') && can('user.must_change') && can('user.assign_rule');
   return html`
 <h1>Password Settings <span class="muted">${fullName(account)} (${user.extension})</span></h1>
-${editMenu(account, 'password-settings', now)}
+${editMenu(account, 'password-settings', can, now)}
 <p class="lead">These settings apply to the phone PIN.</p>
-<form method="post" action="/admin/users/${user.id}/password-settings" class="stacked">
+${
+  editable
+    ? html`<form method="post" action="/admin/users/${user.id}/password-settings" class="stacked">
   ${csrfField(csrf)}
   ${checkboxField({ id: 'lockedByAdmin', name: 'lockedByAdmin', label: 'Locked by Administrator', checked: pin.lockedByAdmin })}
   ${checkboxField({ id: 'cannotChange', name: 'cannotChange', label: 'User Cannot Change', checked: pin.cannotChange })}
@@ -227,7 +270,15 @@ ${editMenu(account, 'password-settings', now)}
   ${checkboxField({ id: 'doesNotExpire', name: 'doesNotExpire', label: 'Does Not Expire', checked: pin.doesNotExpire })}
   ${selectField({ id: 'rule', name: 'rule', label: 'Authentication Rule', options: rules, selected: account.rule.name })}
   <button type="submit">Save</button>
-</form>
+</form>`
+    : html`<div class="readonly">
+  ${readonlyField('lockedByAdmin', 'Locked by Administrator', yesNo(pin.lockedByAdmin))}
+  ${readonlyField('cannotChange', 'User Cannot Change', yesNo(pin.cannotChange))}
+  ${readonlyField('mustChange', 'User Must Change at Next Sign-In', yesNo(pin.mustChange))}
+  ${readonlyField('doesNotExpire', 'Does Not Expire', yesNo(pin.doesNotExpire))}
+  ${readonlyField('rule', 'Authentication Rule', account.rule.name)}
+</div>`
+}
 <h2>Status</h2>
 <div class="readonly">
   ${readonlyField('changedAt', 'Time Last Changed', formatTime(pin.changedAt))}
@@ -239,14 +290,22 @@ ${editMenu(account, 'password-settings', now)}
   ${readonlyField('expires', 'PIN Expires', phraseHtml(view.expiry))}
   ${readonlyField('enrollment', 'Enrollment Pending', pin.enrollmentPending ? 'Yes' : 'No')}
 </div>
-<div class="actions" id="unlock">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
-  <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>
 ${
-  pin.deactivatedAt !== null
+  can('user.unlock')
+    ? html`<div class="actions" id="unlock">${postButton(`/admin/users/${user.id}/unlock`, csrf, 'Unlock')}
+  <span class="muted">Clears a lock by an administrator, by intruder detection or for inactivity (its clock starts again), and the failed sign-in count.</span></div>`
+    : ''
+}
+${
+  pin.deactivatedAt !== null && can('user.reactivate')
     ? html`<div class="actions" id="reactivate">${postButton(`/admin/users/${user.id}/reactivate`, csrf, 'Reactivate')}
   <span class="muted">Ends the directory’s deactivation (SCIM active: false), which an unlock leaves; the directory may deactivate them again.</span></div>`
     : ''
 }`;
+}
+
+function yesNo(on: boolean): string {
+  return on ? 'Yes' : 'No';
 }
 
 /** Where a reset PIN would go, in words, for the Reset PIN section. */
@@ -259,27 +318,40 @@ export function changePasswordForm(
   req: Request,
   csrf: string,
   account: Account,
-  options: FormOutcome & { reachable: readonly DeliveryChannel[]; resetError?: string },
+  options: FormOutcome & { reachable: readonly DeliveryChannel[]; resetError?: string; can: Can },
 ): SafeHtml {
+  const { can } = options;
+  // Only the passwords the role may set: the helpdesk sets a web password, never a chosen PIN.
+  const choices = CHOOSE_PASSWORD.filter((choice) => can(choice.value === 'web' ? 'user.reset_web_password' : 'pin.choose'));
   // Only this form's own post fills it back in (a refused Reset PIN posts no target).
   const posted = req.method === 'POST' && formText(req, 'target') !== '';
-  const target = (posted ? formText(req, 'target') : queryText(req, 'target')) === 'web' ? 'web' : 'voicemail';
+  const asked = (posted ? formText(req, 'target') : queryText(req, 'target')) === 'web' ? 'web' : 'voicemail';
+  const target = choices.some((choice) => choice.value === asked) ? asked : choices[0]?.value;
   // Ticked by default; after a refused attempt, as the administrator left it.
   const mustChange = posted ? formChecked(req, 'mustChange') : true;
   const { user } = account;
   return html`
 <h1>Change Password <span class="muted">${fullName(account)} (${user.extension})</span></h1>
-${editMenu(account, 'change-password')}
+${editMenu(account, 'change-password', can)}
 ${formError(options.error)}
-<form method="post" action="/admin/users/${user.id}/change-password" class="stacked">
+${
+  choices.length > 0
+    ? html`<form method="post" action="/admin/users/${user.id}/change-password" class="stacked">
   ${csrfField(csrf)}
-  ${selectField({ id: 'target', name: 'target', label: 'Choose Password', options: CHOOSE_PASSWORD, selected: target, help: 'The phone PIN and the self-service web password are separate; this sets one of them.' })}
+  ${selectField({ id: 'target', name: 'target', label: 'Choose Password', options: choices, selected: target ?? null, help: 'The phone PIN and the self-service web password are separate; this sets one of them.' })}
   ${textField({ id: 'password', name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'new-password', invalid: Boolean(options.error) })}
   ${textField({ id: 'confirm', name: 'confirm', label: 'Confirm Password', type: 'password', required: true, autocomplete: 'new-password', invalid: Boolean(options.error) })}
   ${checkboxField({ id: 'mustChange', name: 'mustChange', label: 'User Must Change at Next Sign-In', checked: mustChange })}
   <button type="submit">Save</button>
-</form>
-<h2 id="reset-pin">Reset PIN</h2>
+</form>`
+    : ''
+}
+${can('pin.reset') ? resetSection(csrf, account, options) : ''}`;
+}
+
+function resetSection(csrf: string, account: Account, options: { reachable: readonly DeliveryChannel[]; resetError?: string }): SafeHtml {
+  const { user } = account;
+  return html`<h2 id="reset-pin">Reset PIN</h2>
 <p>For a forgotten PIN: a random PIN that the user’s rule accepts is sent to the user, who must change it at the next sign-in. It is not shown here.
 ${options.reachable.length > 0 ? html`It goes by ${reachText(account, options.reachable)}.` : html`<strong>No configured channel reaches this user</strong>: add a phone or e-mail under User Basics, or tick the box to see the PIN once.`}</p>
 ${formError(options.resetError)}
@@ -291,11 +363,11 @@ ${formError(options.resetError)}
 }
 
 /** The answer to a reset: where the PIN went, and the PIN itself only when asked to see it once (this page only, never stored). */
-export function resetDone(account: Account, result: { channels: readonly DeliveryChannel[]; pin: string | null }): SafeHtml {
+export function resetDone(account: Account, result: { channels: readonly DeliveryChannel[]; pin: string | null }, can: Can): SafeHtml {
   const sent = reachText(account, result.channels);
   return html`
 <h1>Reset PIN <span class="muted">${fullName(account)} (${account.user.extension})</span></h1>
-${editMenu(account, 'change-password')}
+${editMenu(account, 'change-password', can)}
 <p class="message status" role="status">The PIN was reset${sent ? html` and sent by ${sent}` : ''}. The user must choose a new PIN at the next sign-in${account.rule.tempPinHours > 0 ? html`, and the reset PIN works for ${account.rule.tempPinHours} hours` : ''}.</p>
 ${
   result.pin !== null
