@@ -60,30 +60,41 @@ const RECORD_ERRORS: Readonly<Record<string, string>> = {
  * goes on at the next line.
  */
 export function readCsvRecords(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
+  return [...csvRecords(text)];
+}
+
+/** The records of readCsvRecords one at a time, so a large file is never held as records all at once. */
+export function* csvRecords(text: string): Generator<CsvRecord> {
   for (const span of recordSpans(text)) {
     if (span.unclosed) {
-      records.push({ line: span.line, error: QUOTE_NOT_CLOSED });
+      yield { line: span.line, error: QUOTE_NOT_CLOSED };
       continue;
     }
     if (span.text === '') continue;
+    const record = readRecord(span);
+    if (record) yield record;
+  }
+}
+
+/** One record's cells; null when every cell is empty. */
+function readRecord(span: RecordSpan): CsvRecord | null {
+  let cells: string[] | undefined;
+  // Without a quote or a byte-order mark, csv-parse would only split at the commas: do that here, at a fraction of the cost.
+  if (!span.text.includes('"') && !span.text.startsWith('\ufeff')) {
+    cells = span.text.split(',');
+  } else {
     let parsed: string[][];
     try {
       // bom: a byte-order mark at the very start (Excel writes one) is not part of the first cell.
       parsed = parse(span.text, { bom: true }) as string[][];
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      records.push({ line: span.line, error: (typeof code === 'string' ? RECORD_ERRORS[code] : undefined) ?? UNREADABLE });
-      continue;
+      return { line: span.line, error: (typeof code === 'string' ? RECORD_ERRORS[code] : undefined) ?? UNREADABLE };
     }
-    const cells = parsed[0];
-    if (parsed.length !== 1 || cells === undefined) {
-      records.push({ line: span.line, error: UNREADABLE });
-    } else if (cells.some((cell) => cell.trim() !== '')) {
-      records.push({ line: span.line, cells });
-    }
+    cells = parsed[0];
+    if (parsed.length !== 1 || cells === undefined) return { line: span.line, error: UNREADABLE };
   }
-  return records;
+  return cells.some((cell) => cell.trim() !== '') ? { line: span.line, cells } : null;
 }
 
 interface RecordSpan {
@@ -93,8 +104,7 @@ interface RecordSpan {
 }
 
 /** Where each record starts and ends: RFC 4180's quoting, with \r\n, \n or a lone \r as a line break. */
-function recordSpans(text: string): RecordSpan[] {
-  const spans: RecordSpan[] = [];
+function* recordSpans(text: string): Generator<RecordSpan> {
   let pos = 0;
   let line = 1;
   while (pos < text.length) {
@@ -117,14 +127,13 @@ function recordSpans(text: string): RecordSpan[] {
     if (state === 'quoted') {
       const firstBreak = text.slice(pos).search(/\r\n|\n|\r/);
       const lineEnd = firstBreak === -1 ? text.length : pos + firstBreak;
-      spans.push({ line, text: text.slice(pos, lineEnd), unclosed: true });
+      yield { line, text: text.slice(pos, lineEnd), unclosed: true };
       pos = lineEnd + (text.startsWith('\r\n', lineEnd) ? 2 : 1);
       line += 1;
       continue;
     }
-    spans.push({ line, text: text.slice(pos, end), unclosed: false });
+    yield { line, text: text.slice(pos, end), unclosed: false };
     line += breaksInside + 1;
     pos = end + (text.startsWith('\r\n', end) ? 2 : 1);
   }
-  return spans;
 }

@@ -69,6 +69,12 @@ export interface CheckedNewUser {
 /** A rule by name; an unknown name is an InputError ("unknown authentication rule"). */
 export type RuleLookup = (name: string) => Promise<AuthRule>;
 
+/** A `user.updated` audit row's details: the changed fields as stored, the rule by name. */
+export function userUpdatedDetails(changes: UserChanges, ruleName: string | undefined): Record<string, unknown> {
+  const { ruleId: _ruleId, ...details } = changes;
+  return { ...details, ...(ruleName !== undefined ? { rule: ruleName } : {}) };
+}
+
 /** The fields of a user to change, as typed; those left undefined stay as they are. */
 export type UserUpdateInput = UserFieldsInput;
 
@@ -292,14 +298,7 @@ export class AccountService {
     if (previousAddress !== null && previousAddress !== user.email) {
       await this.notifier.queue(client, user, { kind: 'email_changed', previousAddress }, { channel: 'email', address: previousAddress });
     }
-    const { ruleId: _ruleId, ...details } = changes;
-    await recordAudit(client, {
-      event: 'user.updated',
-      actor,
-      userId,
-      extension: user.extension,
-      details: { ...details, ...(ruleName !== undefined ? { rule: ruleName } : {}) },
-    });
+    await recordAudit(client, { event: 'user.updated', actor, userId, extension: user.extension, details: userUpdatedDetails(changes, ruleName) });
     return user;
   }
 

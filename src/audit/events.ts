@@ -24,6 +24,7 @@ export const AUDIT_EVENTS = [
   'user.created',
   'user.updated',
   'user.deleted',
+  'user.imported', // one summary row per bulk import, beside each changed user's own rows
   'rule.created',
   'rule.updated',
   'rule.deleted',

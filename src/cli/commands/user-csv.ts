@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportRowOutcome } from '../../accounts/import.js';
 import { importSummary, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../accounts/present.js';
@@ -35,9 +36,9 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
     .action(async (file: string, opts: { dryRun?: boolean; resetPins?: boolean }) => {
       const data = await readImportData(file);
       await ctx.withRuntime(async ({ userImport }) => {
-        const report = await userImport.run(data, { dryRun: opts.dryRun === true, resetPins: opts.resetPins === true }, ctx.actor, (row) =>
-          ctx.print(outcomeLine(row)),
-        );
+        // Each row's line is printed as its chunk holds, and none is kept: memory stays flat however long the file.
+        const options = { dryRun: opts.dryRun === true, resetPins: opts.resetPins === true, keepRows: 0, file: path.basename(file) };
+        const report = await userImport.run(data, options, ctx.actor, (row) => ctx.print(outcomeLine(row)));
         ctx.print(importSummary(report));
         if (report.counts.error > 0) ctx.setExitCode(EXIT_BAD_ROWS);
       });
