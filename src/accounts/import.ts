@@ -1,5 +1,5 @@
 import type { Actor } from '../audit/actor.js';
-import { csvRecords, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
+import { csvRecordsFrom, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
 import { recordAudit } from '../db/audit.js';
 import { constraintError, isConstraintViolation, phoneTakenError } from '../db/constraints.js';
 import { withRolledBackTransaction, withSavepoint, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
@@ -69,19 +69,45 @@ const FIELDS: ReadonlySet<string> = new Set(USER_CSV_FIELDS);
 const READ_ONLY: ReadonlySet<string> = new Set(USER_CSV_STATUS);
 
 /**
+ * An import file: its bytes (an upload), or a way to read it in pieces, as often as needed (a
+ * file on disk, which is read twice: once to check it is UTF-8 throughout, then row by row).
+ */
+export type ImportSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
+
+const NOT_UTF8 = 'the file is not UTF-8 text (save it as "CSV UTF-8")';
+
+/** The file as text, in pieces; a file that is not UTF-8 throughout is refused before any row is read. */
+async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
+  // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
+  const decoder = () => new TextDecoder('utf-8', { fatal: true });
+  try {
+    if (source instanceof Uint8Array) {
+      const text = decoder().decode(source);
+      return (async function* () {
+        yield text;
+      })();
+    }
+    const check = decoder();
+    for await (const piece of source()) check.decode(piece, { stream: true });
+    check.decode();
+  } catch (err) {
+    if (err instanceof TypeError) throw new InputError('invalid_file', NOT_UTF8, 422);
+    throw err;
+  }
+  return (async function* () {
+    const decode = decoder();
+    for await (const piece of source()) yield decode.decode(piece, { stream: true });
+    yield decode.decode();
+  })();
+}
+
+/**
  * Reads an import file's header, and returns its data rows to be read one at a time. A problem
  * with the file as a whole is an InputError, thrown before any row is read.
  */
-function readImportFile(data: Uint8Array): { rows: Iterable<ImportRow>; ignoredColumns: string[] } {
-  let text: string;
-  try {
-    // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    throw new InputError('invalid_file', 'the file is not UTF-8 text (save it as "CSV UTF-8")', 422);
-  }
-  const records = csvRecords(text);
-  const first = records.next();
+async function readImportFile(source: ImportSource): Promise<{ rows: AsyncIterable<ImportRow>; ignoredColumns: string[] }> {
+  const records = csvRecordsFrom(await textOf(source));
+  const first = await records.next();
   const header: CsvRecord | undefined = first.done ? undefined : first.value;
   if (!header) throw new InputError('invalid_file', 'the file is empty: its first line must be a header row with an extension column', 422);
   if ('error' in header) throw new InputError('invalid_file', `line ${header.line}: the header row cannot be read: ${header.error}`, 422);
@@ -100,10 +126,10 @@ function readImportFile(data: Uint8Array): { rows: Iterable<ImportRow>; ignoredC
   return { rows: dataRows(records, columns), ignoredColumns: columns.filter((name) => READ_ONLY.has(name)) };
 }
 
-function* dataRows(records: Iterator<CsvRecord>, columns: readonly string[]): Generator<ImportRow> {
-  // Only the first line of each extension is remembered: the file's text is already in memory, and this adds a number per row.
+async function* dataRows(records: AsyncIterator<CsvRecord>, columns: readonly string[]): AsyncGenerator<ImportRow> {
+  // Only the first line of each extension is remembered: a number per row, never the row.
   const firstLine = new Map<string, number>();
-  for (let next = records.next(); !next.done; next = records.next()) {
+  for (let next = await records.next(); !next.done; next = await records.next()) {
     const record = next.value;
     if ('error' in record) {
       yield { line: record.line, extension: '', error: record.error };
@@ -129,9 +155,9 @@ function* dataRows(records: Iterator<CsvRecord>, columns: readonly string[]): Ge
 }
 
 /** The rows in chunks of `size`, in file order. */
-function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let chunk: T[] = [];
-  for (const item of items) {
+  for await (const item of items) {
     chunk.push(item);
     if (chunk.length === size) {
       yield chunk;
@@ -177,8 +203,8 @@ export class UserImport {
   constructor(private readonly deps: UserImportDeps) {}
 
   /** Imports the file; `onRow` hears of each row once its outcome holds (a real run's chunk has committed). */
-  async run(data: Uint8Array, options: ImportOptions, actor: Actor, onRow?: (row: ImportRowOutcome) => void): Promise<ImportReport> {
-    const { rows, ignoredColumns } = readImportFile(data);
+  async run(source: ImportSource, options: ImportOptions, actor: Actor, onRow?: (row: ImportRowOutcome) => void): Promise<ImportReport> {
+    const { rows, ignoredColumns } = await readImportFile(source);
     let initialPin: Promise<InitialPin> | null = null;
     const context: RunContext = {
       options,
@@ -202,13 +228,15 @@ export class UserImport {
     const chunks = chunked(rows, rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS);
     if (options.dryRun) {
       await withRolledBackTransaction(this.deps.pool, async (client) => {
-        for (const chunk of chunks) done(await apply(client, chunk));
+        for await (const chunk of chunks) {
+          done(await apply(client, chunk));
+          await yieldToEventLoop();
+        }
       });
       return report;
     }
-    for (const chunk of chunks) {
+    for await (const chunk of chunks) {
       done(await withTransaction(this.deps.pool, (client) => apply(client, chunk)));
-      // Other requests get their turn between chunks, even when a chunk needed no database at all.
       await yieldToEventLoop();
     }
     const { created, updated, unchanged, error } = report.counts;
@@ -353,6 +381,7 @@ const IMPORTED_FLAGS = { enrollmentPending: true } as const;
 
 const RESULTS: Readonly<Record<RowPlan['kind'], Exclude<ImportResult, 'error'>>> = { create: 'created', update: 'updated', unchanged: 'unchanged' };
 
+/** Other requests get their turn between chunks (a preview runs inside the server), even when a chunk needed no database at all. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

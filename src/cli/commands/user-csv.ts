@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportRowOutcome } from '../../accounts/import.js';
@@ -15,14 +16,19 @@ function outcomeLine(row: ImportRowOutcome): string {
   return `line ${row.line}: ${row.result}${row.reason !== undefined ? `: ${row.reason}` : ''}`;
 }
 
-async function readImportData(file: string): Promise<Buffer> {
+/** The file, to be read in pieces (the import reads it as it goes); one that cannot be read is a one-line error now. */
+async function importSource(file: string): Promise<() => AsyncIterable<Uint8Array>> {
   try {
-    return await readFile(file);
+    const handle = await open(file);
+    const isDirectory = (await handle.stat()).isDirectory();
+    await handle.close();
+    if (isDirectory) throw Object.assign(new Error(file), { code: 'EISDIR' });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code ?? err);
     throw new InputError('unreadable_file', `cannot read ${file}: ${why}`);
   }
+  return () => createReadStream(file, { highWaterMark: 1024 * 1024 });
 }
 
 /** `user import` and `user export` (DESIGN §9). */
@@ -34,11 +40,11 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
     .option('--dry-run', 'change nothing: print what an import would do')
     .option('--reset-pins', "reset each created user's PIN and send it to them by text message or e-mail (otherwise a new user has a PIN no one knows until an administrator sets or resets one)")
     .action(async (file: string, opts: { dryRun?: boolean; resetPins?: boolean }) => {
-      const data = await readImportData(file);
+      const source = await importSource(file);
       await ctx.withRuntime(async ({ userImport }) => {
         // Each row's line is printed as its chunk holds, and none is kept: memory stays flat however long the file.
         const options = { dryRun: opts.dryRun === true, resetPins: opts.resetPins === true, keepRows: 0, file: path.basename(file) };
-        const report = await userImport.run(data, options, ctx.actor, (row) => ctx.print(outcomeLine(row)));
+        const report = await userImport.run(source, options, ctx.actor, (row) => ctx.print(outcomeLine(row)));
         ctx.print(importSummary(report));
         if (report.counts.error > 0) ctx.setExitCode(EXIT_BAD_ROWS);
       });
