@@ -101,7 +101,7 @@ export class AccountService {
     return findAccount(this.pool, key);
   }
 
-  search(search: UserSearch): Promise<{ total: number; accounts: Account[] }> {
+  search(search: UserSearch): Promise<{ total: number; capped: boolean; accounts: Account[] }> {
     return searchAccounts(this.pool, search);
   }
 
