@@ -14,7 +14,7 @@ const NAME_LENGTH = 100;
  * Rows a preview or results page lists (issue 16 item 6): the counts cover the whole file, and a
  * page stays small however many one-cell rows fit in an upload.
  */
-export const PAGE_ROWS = 500;
+const PAGE_ROWS = 500;
 
 /**
  * Users > Import Users (DESIGN §9): upload a CSV file, see the dry run, apply it. The import is the
