@@ -55,6 +55,18 @@ export interface Config {
   readonly email: { readonly smtpUrl: string; readonly from: string } | null;
   /** Every audit event POSTed to this URL, signed the Standard Webhooks way; null: off. */
   readonly events: { readonly url: string; readonly secret: string } | null;
+  /** Administrators' single sign-on with OpenID Connect (DESIGN §11); null: local accounts only. */
+  readonly oidc: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  /** The issuer identifier; its discovery document is at `/.well-known/openid-configuration` beneath it. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** null: a public client, which proves itself by PKCE alone. */
+  readonly clientSecret: string | null;
+  /** The ID token claim that carries the administrator's role (a string or an array of strings). */
+  readonly roleClaim: string;
 }
 
 export class ConfigError extends Error {
@@ -148,6 +160,24 @@ const httpUrl = z.string().refine(
   { error: (issue) => `is not a valid URL, or not http(s) ("${String(issue.input)}")` },
 );
 
+/** Hosts where plain http stays on the machine: an identity provider there needs no TLS (the tests' own). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** An issuer is https; plain http only on a loopback host, where nothing crosses a network. */
+const issuerUrl = z.string().refine(
+  (raw) => {
+    try {
+      const url = new URL(raw);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `must be an https:// URL (plain http only on localhost) (got "${String(issue.input)}")` },
+);
+
 /** "loopback", a list of addresses or subnets, a hop count, or true/false (express's forms). */
 const trustProxy = z.string().transform((raw): string | number | boolean => {
   if (/^\d+$/.test(raw)) return Number(raw);
@@ -239,6 +269,13 @@ const EnvSchema = z.object({
     unset,
     z.string().regex(/^(whsec_)?[A-Za-z0-9+/]{24,}={0,2}$/, { error: 'must be a Standard Webhooks secret (whsec_ and base64 of at least 18 bytes)' }).optional(),
   ),
+  OIDC_ISSUER: z.preprocess(unset, issuerUrl.optional()),
+  OIDC_CLIENT_ID: z.preprocess(unset, z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be printable characters without spaces' }).optional()),
+  OIDC_CLIENT_SECRET: z.preprocess(unset, z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be printable characters without spaces' }).optional()),
+  OIDC_ROLE_CLAIM: z.preprocess(
+    unset,
+    z.string().regex(/^[\x21-\x7e]+$/, { error: 'must be a claim name: printable characters without spaces' }).default('pinline_role'),
+  ),
 });
 
 function describeIssues(error: z.ZodError): string {
@@ -287,7 +324,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (nodeEnv === 'production' && metricsToken !== null && metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
     problems.push(`METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
   }
-  problems.push(...pairProblems(vars));
+  problems.push(...pairProblems(vars), ...oidcProblems(vars));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 
   return Object.freeze({
@@ -320,7 +357,23 @@ export function loadConfig(env: Env = process.env): Config {
       vars.EVENTS_WEBHOOK_URL && vars.EVENTS_WEBHOOK_SECRET
         ? Object.freeze({ url: vars.EVENTS_WEBHOOK_URL, secret: vars.EVENTS_WEBHOOK_SECRET })
         : null,
+    oidc: vars.OIDC_ISSUER
+      ? Object.freeze({
+          issuer: vars.OIDC_ISSUER,
+          clientId: vars.OIDC_CLIENT_ID ?? '',
+          clientSecret: vars.OIDC_CLIENT_SECRET ?? null,
+          roleClaim: vars.OIDC_ROLE_CLAIM,
+        })
+      : null,
   });
+}
+
+/** Single sign-on needs its client id; a client id or secret without an issuer would be silently unused. */
+function oidcProblems(vars: z.output<typeof EnvSchema>): string[] {
+  if (vars.OIDC_ISSUER) return vars.OIDC_CLIENT_ID ? [] : ['OIDC_CLIENT_ID is needed with OIDC_ISSUER'];
+  return (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const)
+    .filter((name) => vars[name] !== undefined)
+    .map((name) => `OIDC_ISSUER is needed with ${name}`);
 }
 
 /** Settings that only work together: half of a pair is a mistake, not a wish to leave it off. */

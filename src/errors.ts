@@ -40,6 +40,17 @@ export class UnknownPepperError extends Error {
   }
 }
 
+/**
+ * The organisation's identity provider (DESIGN §11) could not be reached, or did not answer as a
+ * provider does (its discovery document, its token endpoint): nobody was refused, try again.
+ */
+export class IdentityProviderUnavailableError extends Error {
+  override readonly name = 'IdentityProviderUnavailableError';
+  constructor(readonly reason: string) {
+    super(`the identity provider cannot be used (${reason})`);
+  }
+}
+
 /** What a known failure means to whoever asked: a status, a stable code and a one-line message. */
 export interface Failure {
   status: number;
@@ -118,6 +129,14 @@ export function describeFailure(err: unknown): Failure | null {
       code: 'unavailable',
       message: 'This server cannot check that credential yet. Nothing was changed; try again in a minute.',
       retryAfter: UNKNOWN_PEPPER_RETRY_SECONDS,
+    };
+  }
+  if (err instanceof IdentityProviderUnavailableError) {
+    return {
+      status: 502,
+      code: 'identity_provider_unavailable',
+      message: "Your organisation's sign-in cannot be reached right now. Try again in a moment, or sign in with a local account.",
+      detail: err.reason,
     };
   }
   if (isConnectionFailure(err)) {

@@ -6,7 +6,8 @@ export type KeyPurpose =
   | 'pinline csrf'
   | 'pinline call state v1'
   | 'pinline request fingerprint'
-  | 'pinline queued secret';
+  | 'pinline queued secret'
+  | 'pinline import preview';
 
 /**
  * A 256-bit key for one purpose from SESSION_SECRET (HKDF-SHA256), so a key leaked or misused in

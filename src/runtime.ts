@@ -7,7 +7,7 @@ import { AccountService } from './accounts/service.js';
 import { WebCredentialService } from './accounts/web-credentials.js';
 import { AuditService } from './audit/service.js';
 import type { Config } from './config.js';
-import { pepperRing, sessionKeyRing } from './keys.js';
+import { pepperRing, sessionKeyRing, type KeyRing, type SessionSecret } from './keys.js';
 import { loadMessageTexts } from './notify/messages.js';
 import { NotificationQueue, type RetryPolicy } from './notify/queue.js';
 import { createTransports } from './notify/transports.js';
@@ -43,6 +43,8 @@ export interface Services {
   metrics: Metrics;
   /** Queues messages to users; the server also delivers them (startWorker). */
   notifications: NotificationQueue;
+  /** SESSION_SECRET, then SESSION_SECRET_PREVIOUS: the keys of sessions, calls and queued messages. */
+  sessionKeys: KeyRing<SessionSecret>;
 }
 
 export interface Runtime extends Services {
@@ -59,6 +61,7 @@ export function createServices(
   options: { hashParameters?: HashParameters; clock?: () => Date; notificationRetry?: RetryPolicy } = {},
 ): Services {
   const catalog = loadPromptCatalog();
+  const sessionKeys = sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious);
   if (!catalog.has(config.defaultLocale)) {
     throw new Error(`DEFAULT_LOCALE ${config.defaultLocale} has no prompts/${config.defaultLocale}.json`);
   }
@@ -76,7 +79,7 @@ export function createServices(
     pool,
     transports: createTransports(config),
     texts: loadMessageTexts(),
-    sessionKeys: sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious),
+    sessionKeys,
     logger,
     onDelivery: (channel, result) => metrics.delivery(channel, result),
     ...(options.notificationRetry ? { retry: options.notificationRetry } : {}),
@@ -109,6 +112,7 @@ export function createServices(
     catalog,
     metrics,
     notifications,
+    sessionKeys,
   };
 }
 

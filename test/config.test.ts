@@ -105,6 +105,32 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
   });
 
+  it('when OIDC_ISSUER is set with its client, then single sign-on is on with the default role claim; unset, it is off', () => {
+    const on = loadConfig({
+      DATA_DIR: dataDir(),
+      OIDC_ISSUER: 'https://login.example.com/tenant',
+      OIDC_CLIENT_ID: 'pinline',
+      OIDC_CLIENT_SECRET: 'a-client-secret',
+    });
+    expect(on.oidc).toEqual({ issuer: 'https://login.example.com/tenant', clientId: 'pinline', clientSecret: 'a-client-secret', roleClaim: 'pinline_role' });
+    const publicClient = loadConfig({ DATA_DIR: dataDir(), OIDC_ISSUER: 'http://127.0.0.1:8080', OIDC_CLIENT_ID: 'pinline', OIDC_ROLE_CLAIM: 'roles' });
+    expect(publicClient.oidc).toEqual({ issuer: 'http://127.0.0.1:8080', clientId: 'pinline', clientSecret: null, roleClaim: 'roles' });
+    expect(loadConfig({ DATA_DIR: dataDir(), OIDC_ISSUER: 'http://localhost:8080', OIDC_CLIENT_ID: 'pinline' }).oidc).not.toBeNull();
+    expect(loadConfig({ DATA_DIR: dataDir() }).oidc).toBeNull();
+  });
+
+  it.each([
+    [{ OIDC_ISSUER: 'https://login.example.com' }, /OIDC_CLIENT_ID is needed with OIDC_ISSUER/],
+    [{ OIDC_CLIENT_ID: 'pinline' }, /OIDC_ISSUER is needed with OIDC_CLIENT_ID/],
+    [{ OIDC_CLIENT_SECRET: 'secret' }, /OIDC_ISSUER is needed with OIDC_CLIENT_SECRET/],
+    [{ OIDC_ISSUER: 'login.example.com', OIDC_CLIENT_ID: 'pinline' }, /OIDC_ISSUER must be an https:\/\/ URL/],
+    [{ OIDC_ISSUER: 'http://login.example.com', OIDC_CLIENT_ID: 'pinline' }, /OIDC_ISSUER must be an https:\/\/ URL \(plain http only on localhost\)/],
+    [{ OIDC_ISSUER: 'https://login.example.com', OIDC_CLIENT_ID: 'pin line' }, /OIDC_CLIENT_ID must be printable characters without spaces/],
+    [{ OIDC_ISSUER: 'https://login.example.com', OIDC_CLIENT_ID: 'pinline', OIDC_ROLE_CLAIM: 'my role' }, /OIDC_ROLE_CLAIM must be a claim name/],
+  ])('when single sign-on is half there or malformed (%j), then the start is refused naming it', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
+  });
+
   it('when development has no secrets, then they are generated once, kept in DATA_DIR, and reused on restart', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

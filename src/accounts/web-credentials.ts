@@ -1,4 +1,4 @@
-import { anyAdmin, findAdminById, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
+import { anyAdmin, findAdminById, findAdminSource, findAdminWithHash, insertAdmin, rehashAdminPassword, updateAdminPassword, type Admin } from '../db/admins.js';
 import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../db/audit.js';
 import { isUniqueViolation } from '../db/constraints.js';
@@ -80,7 +80,12 @@ export class WebCredentialService {
     const hash = await this.gate.run(() => this.hasher.hash(password));
     return withTransaction(this.pool, async (client) => {
       const admin = await updateAdminPassword(client, username, hash);
-      if (!admin) throw new NotFoundError(`administrator "${username}"`);
+      if (!admin) {
+        if ((await findAdminSource(client, username)) === 'oidc') {
+          throw new InputError('no_password', `administrator "${username}" signs in through the identity provider and has no password here`, 409);
+        }
+        throw new NotFoundError(`administrator "${username}"`);
+      }
       const sessionsEnded = await endAdminSessions(client, admin.id);
       await recordAudit(client, { event: 'admin.password_changed', actor, details: { username, sessionsEnded } });
       return admin;

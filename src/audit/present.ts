@@ -16,7 +16,17 @@ const REASONS: Readonly<Record<string, string>> = {
   unknown_id: 'no user has that ID',
   invalid_token: 'a token that is not valid',
   no_token: 'no token',
+  // single sign-on (DESIGN §11)
+  no_role: 'no known role in the identity provider\'s claim',
+  no_name: 'no usable name from the identity provider',
+  name_taken: 'another administrator has that name',
+  provider_refused: 'the identity provider did not sign them in',
+  invalid_response: 'the identity provider\'s answer did not verify',
+  no_pending_signin: 'a sign-in not started from that browser',
 };
+
+/** How an administrator signed in: through the organisation's identity provider, or (unsaid) a password. */
+const viaProvider = (d: Details): Item[] => (d.method === 'oidc' ? ['through the identity provider'] : []);
 
 const CHANGE_KINDS: Readonly<Record<string, string>> = {
   enrollment: 'chosen at enrollment',
@@ -122,9 +132,21 @@ const PRESENTERS: { readonly [E in AuditEventName]?: (d: Details) => Item[] } = 
   'rule.created': (d) => [`rule ${String(d.rule)}`, ...ruleChanges(d.changes)],
   'rule.updated': (d) => [`rule ${String(d.rule)}`, ...ruleChanges(d.changes)],
   'rule.deleted': (d) => [`rule ${String(d.rule)}`],
-  'admin.created': (d) => [String(d.username)],
+  'admin.created': (d) => [String(d.username), ...(d.source === 'oidc' ? ['at their first sign-in through the identity provider', `role ${String(d.role)}`] : [])],
   'admin.password_changed': (d) => [String(d.username), count(d.sessionsEnded, 'web session ended', 'web sessions ended')],
-  'admin.signin_refused': (d) => [...from(d), ...reason(d)],
+  'admin.signin_succeeded': (d) => [
+    ...from(d),
+    ...viaProvider(d),
+    ...(typeof d.role === 'string' ? [`role ${d.role}`] : []),
+    ...(typeof d.previousRole === 'string' ? [`was ${d.previousRole}`] : []),
+  ],
+  'admin.signin_refused': (d) => [
+    ...from(d),
+    ...viaProvider(d),
+    ...(typeof d.name === 'string' ? [`as ${d.name}`] : []),
+    ...reason(d),
+    ...(typeof d.detail === 'string' ? [d.detail] : []),
+  ],
   'web.signin_refused': (d) => [...from(d), ...reason(d)],
   'web_password.changed': (d) => [
     ...(d.mustChange === true ? ['the user must change it at the next sign-in'] : []),

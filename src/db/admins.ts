@@ -1,3 +1,4 @@
+import type { Role } from '../accounts/roles.js';
 import type { Queryable } from './pool.js';
 
 /** An administrator of the web pages, without the password hash. */
@@ -35,7 +36,10 @@ export async function insertAdmin(db: Queryable, username: string, passwordHash:
 }
 
 export async function findAdminWithHash(db: Queryable, username: string): Promise<{ admin: Admin; passwordHash: string } | null> {
-  const { rows } = await db.query(`SELECT ${ADMIN_COLUMNS}, password_hash FROM admins WHERE username = $1::text`, [username]);
+  // Only a local administrator has a password; one who signs in through the identity provider has none.
+  const { rows } = await db.query(`SELECT ${ADMIN_COLUMNS}, password_hash FROM admins WHERE username = $1::text AND source = 'local'`, [
+    username,
+  ]);
   return rows[0] ? { admin: adminFromRow(rows[0]), passwordHash: rows[0].password_hash as string } : null;
 }
 
@@ -44,10 +48,10 @@ export async function findAdminById(db: Queryable, id: number): Promise<Admin | 
   return rows[0] ? adminFromRow(rows[0]) : null;
 }
 
-/** Replaces the password hash; returns the administrator, or null when there is none by that name. */
+/** Replaces the password hash; returns the administrator, or null when no local administrator has that name. */
 export async function updateAdminPassword(db: Queryable, username: string, passwordHash: string): Promise<Admin | null> {
   const { rows } = await db.query(
-    `UPDATE admins SET password_hash = $2::text, password_changed_at = clock_timestamp() WHERE username = $1::text
+    `UPDATE admins SET password_hash = $2::text, password_changed_at = clock_timestamp() WHERE username = $1::text AND source = 'local'
      RETURNING ${ADMIN_COLUMNS}`,
     [username, passwordHash],
   );
@@ -60,4 +64,52 @@ export async function updateAdminPassword(db: Queryable, username: string, passw
  */
 export async function rehashAdminPassword(db: Queryable, adminId: number, verifiedHash: string, newHash: string): Promise<void> {
   await db.query('UPDATE admins SET password_hash = $3::text WHERE id = $1::bigint AND password_hash = $2::text', [adminId, verifiedHash, newHash]);
+}
+
+/** Where an administrator signs in: a local password, or the organisation's identity provider (DESIGN §11). */
+type AdminSource = 'local' | 'oidc';
+
+/** An administrator as `admin list` shows them. */
+export interface AdminListing {
+  username: string;
+  role: Role;
+  source: AdminSource;
+  createdAt: Date;
+}
+
+/** Where the administrator of that name signs in, or null when there is none. */
+export async function findAdminSource(db: Queryable, username: string): Promise<AdminSource | null> {
+  const { rows } = await db.query('SELECT source FROM admins WHERE username = $1::text', [username]);
+  return (rows[0]?.source as AdminSource | undefined) ?? null;
+}
+
+/** Every administrator, by username. */
+export async function listAdmins(db: Queryable): Promise<AdminListing[]> {
+  const { rows } = await db.query('SELECT username, role, source, created_at FROM admins ORDER BY username');
+  return rows.map((row: Record<string, unknown>) => ({
+    username: row.username as string,
+    role: row.role as Role,
+    source: row.source as AdminSource,
+    createdAt: row.created_at as Date,
+  }));
+}
+
+/**
+ * The administrator the identity provider vouched for, made at their first sign-in and given the
+ * name and role of this sign-in at every later one. Throws a unique violation (on `username`)
+ * when another administrator already has the name.
+ */
+export async function upsertOidcAdmin(
+  db: Queryable,
+  identity: { issuer: string; subject: string; username: string; role: Role },
+): Promise<{ admin: Admin; created: boolean; previousRole: Role | null }> {
+  const { rows } = await db.query(
+    `WITH previous AS (SELECT role FROM admins WHERE oidc_issuer = $1::text AND oidc_subject = $2::text)
+     INSERT INTO admins (source, oidc_issuer, oidc_subject, username, role) VALUES ('oidc', $1::text, $2::text, $3::text, $4::text)
+     ON CONFLICT (oidc_issuer, oidc_subject) DO UPDATE SET username = EXCLUDED.username, role = EXCLUDED.role
+     RETURNING ${ADMIN_COLUMNS}, (xmax = 0) AS created, (SELECT role FROM previous) AS previous_role`,
+    [identity.issuer, identity.subject, identity.username, identity.role],
+  );
+  const row = rows[0];
+  return { admin: adminFromRow(row), created: row.created === true, previousRole: (row.previous_role as Role | null) ?? null };
 }

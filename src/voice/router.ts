@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import { awaitsEffect, initialState, transition, type CallState, type DialogEvent, type Say, type Step } from '../dialog/index.js';
-import { sessionKeyRing, type SessionSecret } from '../keys.js';
+import type { SessionSecret } from '../keys.js';
 import type { Services } from '../runtime.js';
 import { runEffect, type CallContext } from './effects.js';
 import { CallStateSealer, SealError } from './seal.js';
@@ -20,7 +20,7 @@ type Body = Record<string, string | undefined>;
  */
 export function createVoiceRouter(services: Services): Router {
   const { config, logger, metrics } = services;
-  const sealer = new CallStateSealer(sessionKeyRing(config.sessionSecret, config.sessionSecretPrevious));
+  const sealer = new CallStateSealer(services.sessionKeys);
   /**
    * Identifies one request: the same URL (path and sealed state) with the same keys is a retry.
    * Keyed, so the audit table's fingerprints say nothing about the keys to a database reader; keyed

@@ -22,7 +22,7 @@ export interface WebOptions {
 function failureTitle(code: string, status: number): string {
   if (code === 'csrf') return 'Form Refused';
   if (code === 'busy') return 'Busy';
-  if (code === 'unavailable') return 'Unavailable';
+  if (code === 'unavailable' || code === 'identity_provider_unavailable') return 'Unavailable';
   if (status === 404) return 'Not Found';
   if (code === 'bad_request' || code === 'invalid_json' || code === 'too_large') return 'Bad Request';
   return 'Not Done';

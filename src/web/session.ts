@@ -4,14 +4,16 @@ import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import session from 'express-session';
+import type { PendingSignin } from '../accounts/single-sign-on.js';
 import type { Services } from '../runtime.js';
-import { sessionKeyRing } from '../keys.js';
 import { multipartUploads } from './uploads.js';
 
 declare module 'express-session' {
   interface SessionData {
     /** `passwordChangedAt` (ms) as it was at sign-in: a reset since then ends the session. */
-    admin: { id: number; username: string; passwordChangedAt: number };
+    admin: { id: number; username: string; passwordChangedAt: number; source?: 'oidc' };
+    /** A sign-in sent to the identity provider and not back yet: what its answer is checked against. */
+    oidcPending: PendingSignin;
     /** `passwordChangedAt` (ms) as at sign-in or the user's own last change: any other change ends the session. */
     user: { id: number; extension: string; mustChangePassword: boolean; passwordChangedAt: number | null };
     /** A one-line status or error to show on the next page; never holds a PIN or password. */
@@ -54,7 +56,7 @@ export function browserSecurity(services: Services, options: { uploadPaths?: rea
   };
 
   // SESSION_SECRET signs cookies and CSRF tokens; SESSION_SECRET_PREVIOUS still opens them (DESIGN §10).
-  const secrets = sessionKeyRing(services.config.sessionSecret, services.config.sessionSecretPrevious).all;
+  const secrets = services.sessionKeys.all;
   const PgStore = connectPgSimple(session);
   const store = new PgStore({
     pool: services.pool,

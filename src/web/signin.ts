@@ -27,6 +27,8 @@ export interface SigninArea<Principal> {
   /** Where a signed-in browser goes, and where one goes after signing out. */
   home: string;
   signedOut: string;
+  /** Another place to go after signing out, for this session (one that came through single sign-on); null: `signedOut`. */
+  signedOutFor?(req: Request): string | null;
   /** The form error after a wrong identifier or password: it never says which was wrong. */
   failureMessage: string;
   /** Prefix of the audit events: `${prefix}.signin_failed`, `.signin_throttled`, `.signin_succeeded`, `.signin_refused`, `.signed_out`. */
@@ -105,10 +107,11 @@ export function signinRoutes<Principal>(services: Services, area: SigninArea<Pri
 
   router.post('/signout', async (req, res) => {
     const subject = area.sessionSubject(req);
+    const location = area.signedOutFor?.(req) ?? area.signedOut;
     if (subject) await audit('signed_out', subject);
     await destroySession(req);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.redirect(303, area.signedOut);
+    res.redirect(303, location);
   });
 
   return router;

@@ -32,6 +32,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sms: null,
     email: null,
     events: null,
+    oidc: null,
     ...overrides,
   });
 }

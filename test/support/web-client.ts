@@ -25,7 +25,8 @@ export class WebClient {
   }
 
   private async send(method: 'GET' | 'POST', path: string, body?: URLSearchParams | FormData): Promise<WebResponse> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
+    // An absolute URL goes elsewhere (an identity provider), with the same cookie jar, as a browser's.
+    const response = await fetch(/^https?:\/\//.test(path) ? path : `${this.baseUrl}${path}`, {
       method,
       redirect: 'manual',
       headers: {

@@ -40,6 +40,9 @@ describe('admin sign-in', () => {
     expect(form.status).toBe(200);
     expect(form.body).toContain('<label for="username">Username</label>');
     expect(form.body).toContain('<label for="password">Password</label>');
+    // Without OIDC_ISSUER there is no single sign-on: no button, and its start is a page behind sign-in like any unknown one.
+    expect(form.body).not.toContain('Sign in with your organisation');
+    expect((await client.get('/admin/oidc/signin')).location).toBe('/admin/signin');
   });
 
   it('when the password is right, then the administrator gets a Postgres session with a HttpOnly SameSite=Lax cookie and the sign-in is audited', async () => {
@@ -169,7 +172,7 @@ describe('Users > Edit > Change Password (DESIGN §7)', () => {
   });
 
   it.each([
-    ['a trivial PIN', '123456', 'That PIN is too easy to guess: its digits run up or down, like 123456 or 987654. Choose another (rule: trivial PIN).'],
+    ['a trivial PIN', '123456', 'That PIN is too easy to guess: it is an ascending or descending run of digits. Choose another (rule: trivial PIN).'],
     ['a too short PIN', '12', 'The PIN must have at least 6 digits, and only the keys 0 to 9 (rule: minimum length).'],
     ['the current PIN', '860472', 'That PIN was used before: it is the current PIN or one of the last 5. Choose another (rule: PIN history).'],
   ])('when %s is saved, then the form error names the rule and the PIN is neither changed nor shown', async (_what, pin, rule) => {

@@ -96,7 +96,7 @@ describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
 
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.textContent()).toBe('That PIN is too easy to guess: its digits run up or down, like 123456 or 987654. Choose another (rule: trivial PIN).');
+    expect(await alert.textContent()).toBe('That PIN is too easy to guess: it is an ascending or descending run of digits. Choose another (rule: trivial PIN).');
     expect(await page.getByText('Updated Password').count()).toBe(0);
     expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe('');
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');

@@ -28,12 +28,13 @@ function upload(client: WebClient, csv: string | Uint8Array, options: { csrf?: s
 }
 
 /** Apply on the preview page just loaded: its own hidden fields and token. */
-function apply(client: WebClient, options: { csrf?: string | null; resetPins?: boolean } = {}): Promise<WebResponse> {
-  const fields = {
-    csv: client.hiddenField('csv'),
-    name: client.hiddenField('name'),
-    ...(options.resetPins ? { resetPins: client.hiddenField('resetPins') } : {}),
-  };
+function apply(
+  client: WebClient,
+  options: { csrf?: string | null; resetPins?: boolean; fields?: Record<string, string> } = {},
+): Promise<WebResponse> {
+  const given = options.fields ?? {};
+  const names = ['csv', 'name', 'mac', ...(options.resetPins ? ['resetPins'] : [])].filter((name) => !(name in given));
+  const fields = { ...Object.fromEntries(names.map((name) => [name, client.hiddenField(name)])), ...given };
   return client.postMultipart('/admin/users/import/apply', fields, null, options.csrf === undefined ? {} : { csrf: options.csrf });
 }
 
@@ -95,6 +96,46 @@ describe('admin import', () => {
     expect(textOf(forged.body)).toContain('Form Refused');
     expect(await counts()).toEqual(before);
     expect(await account('5101')).toBeNull();
+  });
+
+  describe('Apply is bound to the preview (security finding 7)', () => {
+    const csv = `${HEADER}\n5401,Gil,Hay,,,,,\n`;
+    const refusal = 'That file was not previewed in this session, or it changed since. Preview it again, then apply.';
+
+    it('when a file that was never previewed is posted to Apply, then it is refused with a form error and nothing is imported', async () => {
+      const client = await signedInClient();
+      const before = await counts();
+      const forged = await apply(client, { fields: { csv: Buffer.from(csv).toString('base64'), name: 'users.csv', mac: '' } });
+      expect(forged.status).toBe(422);
+      expect(textOf(forged.body)).toContain(refusal);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('when the previewed bytes or the reset-PINs choice are changed before Apply, then it is refused and nothing is imported', async () => {
+      const client = await signedInClient();
+      expect((await upload(client, csv)).status).toBe(200);
+      const before = await counts();
+      const previewed = { csv: client.hiddenField('csv'), name: client.hiddenField('name'), mac: client.hiddenField('mac') };
+      const other = Buffer.from(`${HEADER}\n5402,Ida,Ivy,,,,,\n`).toString('base64');
+      expect((await apply(client, { fields: { ...previewed, csv: other } })).status).toBe(422);
+      expect((await apply(client, { fields: { ...previewed, resetPins: 'on' } })).status).toBe(422);
+      expect(await counts()).toEqual(before);
+      expect(await account('5402')).toBeNull();
+    });
+
+    it('when another administrator’s session posts a preview’s fields, then it is refused', async () => {
+      const first = await signedInClient();
+      expect((await upload(first, csv)).status).toBe(200);
+      const second = await signedInClient();
+      const fields = { csv: first.hiddenField('csv'), name: first.hiddenField('name'), mac: first.hiddenField('mac') };
+      const stolen = await apply(second, { fields });
+      expect(stolen.status).toBe(422);
+      expect(textOf(stolen.body)).toContain(refusal);
+      expect(await account('5401')).toBeNull();
+      // The preview still applies in its own session.
+      expect((await apply(first)).status).toBe(200);
+      expect(await account('5401')).not.toBeNull();
+    });
   });
 
   it('when someone not signed in as an administrator posts a file, then it is refused with 403 and the file is not read', async () => {

@@ -5,6 +5,7 @@ import { csrfField, formError, textField } from '../layout.js';
 import type { SigninLimit } from '../rate-limit.js';
 import { signinRoutes, type AuditSubject, type SigninFormOptions } from '../signin.js';
 import { renderAdmin, type AdminDeps } from './context.js';
+import { OIDC_SIGNED_OUT_PATH, OIDC_SIGNIN_PATH } from './oidc.js';
 
 const UNKNOWN_ADMIN: AuditSubject = { actor: { channel: 'admin', name: 'admin:(unknown)' } };
 
@@ -33,7 +34,13 @@ ${formError(options.error)}
   ${textField({ id: 'username', name: 'username', label: 'Username', value: options.identifier ?? '', required: true, autocomplete: 'username', invalid: Boolean(options.error) })}
   ${textField({ id: 'password', name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password', invalid: Boolean(options.error) })}
   <button type="submit">Sign In</button>
-</form>`);
+</form>
+${
+  services.config.oidc
+    ? html`<div class="single-sign-on"><p>Or, with your organisation's account:</p>
+<p><a class="button secondary" href="${OIDC_SIGNIN_PATH}">Sign in with your organisation</a></p></div>`
+    : ''
+}`);
   };
 
   return signinRoutes<Admin>(
@@ -41,6 +48,7 @@ ${formError(options.error)}
     {
       home: '/admin/users',
       signedOut: '/admin/signin',
+      signedOutFor: (req) => (req.session?.admin?.source === 'oidc' && services.config.oidc ? OIDC_SIGNED_OUT_PATH : null),
       failureMessage: 'Sign-in failed: the username or password is wrong.',
       auditPrefix: 'admin',
       identifierField: 'username',

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { ImportOptions, ImportReport } from '../../../accounts/import.js';
 import { InputError } from '../../../errors.js';
@@ -15,6 +16,15 @@ const NAME_LENGTH = 100;
  * page stays small however many one-cell rows fit in an upload.
  */
 const PAGE_ROWS = 500;
+
+/**
+ * Apply is bound to the preview: a MAC, under a key of SESSION_SECRET, of the administrator's
+ * session, the reset-PINs choice and the previewed bytes. A file that was not previewed in this
+ * session, or was changed since, is refused.
+ */
+function previewMac(key: Buffer, sessionId: string, resetPins: boolean, data: Buffer): Buffer {
+  return createHmac('sha256', key).update(`${sessionId}\0${resetPins ? 'reset' : 'keep'}\0`).update(data).digest();
+}
 
 /**
  * Users > Import Users (DESIGN §9): upload a CSV file, see the dry run, apply it. The import is the
@@ -52,7 +62,8 @@ export function importRoutes(deps: AdminDeps): Router {
     const name = file.originalname.slice(0, NAME_LENGTH);
     const report = await runImport(req, res, file.buffer, { dryRun: true, resetPins, file: name });
     if (!report) return;
-    const preview = { base64: file.buffer.toString('base64'), name, resetPins };
+    const mac = previewMac(services.sessionKeys.current.key('pinline import preview'), req.sessionID, resetPins, file.buffer);
+    const preview = { base64: file.buffer.toString('base64'), name, resetPins, mac: mac.toString('base64url') };
     renderAdmin(deps, req, res, { title: 'Import Preview', section: 'users' }, (csrf) => importPreview(csrf, report, preview));
   });
 
@@ -61,8 +72,18 @@ export function importRoutes(deps: AdminDeps): Router {
     if (failure) return showForm(req, res, { status: failure.status, error: failure.message });
     const data = Buffer.from(formText(req, 'csv'), 'base64');
     if (data.length === 0) return showForm(req, res, { status: 422, error: 'There is no previewed file to apply. Choose the file again.' });
+    const resetPins = formChecked(req, 'resetPins');
+    const mac = Buffer.from(formText(req, 'mac'), 'base64url');
+    // Any secret of the ring: a preview made just before a SESSION_SECRET rollout still applies.
+    const previewed = services.sessionKeys.all.some((secret) => {
+      const expected = previewMac(secret.key('pinline import preview'), req.sessionID, resetPins, data);
+      return mac.length === expected.length && timingSafeEqual(mac, expected);
+    });
+    if (!previewed) {
+      return showForm(req, res, { status: 422, error: 'That file was not previewed in this session, or it changed since. Preview it again, then apply.' });
+    }
     const name = formText(req, 'name').slice(0, NAME_LENGTH) || 'the file';
-    const report = await runImport(req, res, data, { dryRun: false, resetPins: formChecked(req, 'resetPins'), file: name });
+    const report = await runImport(req, res, data, { dryRun: false, resetPins, file: name });
     if (!report) return;
     // Answered here, not redirected: the results belong to this one request.
     renderAdmin(deps, req, res, { title: 'Import Results', section: 'users' }, () => importResults(report, name));

@@ -65,7 +65,7 @@ function resultsTable(report: ImportReport, caption: string): SafeHtml {
 }
 
 /** The dry run's rows, and Apply: the same file goes back, as base64 in a hidden field, to be imported for real. */
-export function importPreview(csrf: string, report: ImportReport, file: { base64: string; name: string; resetPins: boolean }): SafeHtml {
+export function importPreview(csrf: string, report: ImportReport, file: { base64: string; name: string; resetPins: boolean; mac: string }): SafeHtml {
   const changes = report.counts.created + report.counts.updated;
   return html`
 <h1>Import Preview <span class="muted">${file.name}</span></h1>
@@ -78,6 +78,7 @@ ${
   ${csrfField(csrf)}
   <input type="hidden" name="csv" value="${file.base64}">
   <input type="hidden" name="name" value="${file.name}">
+  <input type="hidden" name="mac" value="${file.mac}">
   ${file.resetPins ? html`<input type="hidden" name="resetPins" value="on">` : ''}
   <button type="submit">Apply</button>
   <a href="${IMPORT_PATH}">Choose another file</a>
