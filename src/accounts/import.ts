@@ -4,12 +4,12 @@ import { recordAudit } from '../db/audit.js';
 import { constraintError, isConstraintViolation, phoneTakenError } from '../db/constraints.js';
 import { withRolledBackTransaction, withSavepoint, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { insertImportedUsers, phoneHolders, updateImportedUsers, type StagedChange, type StagedNewUser } from '../db/user-import.js';
-import { findAccountsByExtension } from '../db/users.js';
+import { findUsersByExtension } from '../db/users.js';
 import { InputError } from '../errors.js';
 import type { Notifier } from '../notify/notices.js';
 import { initialPinDetails } from '../pin/reset.js';
 import type { InitialPin, PinService } from '../pin/service.js';
-import type { Account, User, UserChanges } from './model.js';
+import type { User, UserChanges } from './model.js';
 import { USER_CSV_FIELDS, USER_CSV_STATUS } from './present.js';
 import { userUpdatedDetails, type AccountService, type CheckedNewUser, type RuleLookup, type UserUpdateInput } from './service.js';
 import { checkExtension } from './user-fields.js';
@@ -184,7 +184,7 @@ export interface UserImportDeps {
 /** What a row, checked in full, would do; its writes are made later, set-wise or row by row. */
 type RowPlan =
   | { kind: 'unchanged' }
-  | { kind: 'update'; account: Account; changes: UserChanges; ruleName: string | undefined }
+  | { kind: 'update'; user: User; changes: UserChanges; ruleName: string | undefined }
   | { kind: 'create'; checked: CheckedNewUser };
 
 /** A row of a chunk with its plan, or why it is bad. */
@@ -260,11 +260,11 @@ export class UserImport {
       const { plan, line } = row;
       if (plan.kind === 'create') creates.push({ line, user: plan.checked.user, ruleName: plan.checked.rule.name });
       if (plan.kind === 'update') {
-        const { account, changes, ruleName } = plan;
-        updates.push({ line, userId: account.user.id, changes, details: userUpdatedDetails(changes, ruleName) });
-        const previousAddress = account.user.email;
+        const { user, changes, ruleName } = plan;
+        updates.push({ line, userId: user.id, changes, details: userUpdatedDetails(changes, ruleName) });
+        const previousAddress = user.email;
         if (changes.email !== undefined && previousAddress !== null && previousAddress !== changes.email) {
-          toldOfNewAddress.push({ user: { ...account.user, ...changes }, previousAddress });
+          toldOfNewAddress.push({ user: { ...user, ...changes }, previousAddress });
         }
       }
     }
@@ -292,7 +292,7 @@ export class UserImport {
 
   /** Each row checked, then written in a savepoint of its own: for --reset-pins, and for a chunk the database refused set-wise. */
   private async applyRowByRow(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
-    const existing = await findAccountsByExtension(
+    const existing = await findUsersByExtension(
       client,
       rows.filter((row) => 'cells' in row).map((row) => row.extension),
     );
@@ -316,7 +316,7 @@ export class UserImport {
   }
 
   private async planChunk(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<PlannedRow[]> {
-    const existing = await findAccountsByExtension(
+    const existing = await findUsersByExtension(
       client,
       rows.filter((row) => 'cells' in row).map((row) => row.extension),
     );
@@ -338,15 +338,15 @@ export class UserImport {
   }
 
   /** One row, checked in full against the user it names (if any). Throws an InputError for a bad row. */
-  private async planRow(cells: Partial<Record<Field, string>>, account: Account | undefined, context: RunContext): Promise<RowPlan> {
+  private async planRow(cells: Partial<Record<Field, string>>, user: User | undefined, context: RunContext): Promise<RowPlan> {
     const { accounts, notifier } = this.deps;
     const { options, findRule } = context;
     checkExtension(cells.extension ?? '');
     const input = typedFields(cells);
-    if (account) {
-      const changes = differences(account, await accounts.checkUserChanges(input, findRule));
+    if (user) {
+      const changes = differences(user, await accounts.checkUserChanges(input, findRule));
       if (Object.keys(changes).length === 0) return { kind: 'unchanged' };
-      return { kind: 'update', account, changes, ruleName: changes.ruleId !== undefined ? input.ruleName : undefined };
+      return { kind: 'update', user, changes, ruleName: changes.ruleId !== undefined ? input.ruleName : undefined };
     }
     if (input.firstName === undefined || input.lastName === undefined) {
       throw new InputError('missing_name', 'a new user needs a first and a last name');
@@ -364,7 +364,7 @@ export class UserImport {
     const { options, actor } = context;
     if (plan.kind === 'unchanged') return 'unchanged';
     if (plan.kind === 'update') {
-      await withSavepoint(client, () => accounts.updateUserIn(client, plan.account.user.id, plan.changes, plan.ruleName, actor));
+      await withSavepoint(client, () => accounts.updateUserIn(client, plan.user.id, plan.changes, plan.ruleName, actor));
       return 'updated';
     }
     const initial = await context.initialPin();
@@ -402,14 +402,14 @@ async function takePhonesInFileOrder(client: PoolClient, planned: PlannedRow[]):
     if (!('plan' in row)) return;
     const phone = target(row.plan);
     if (phone === null) return;
-    const owner = row.plan.kind === 'update' ? `user ${row.plan.account.user.id}` : `line ${row.line}`;
+    const owner = row.plan.kind === 'update' ? `user ${row.plan.user.id}` : `line ${row.line}`;
     const holder = holders.get(phone);
     if (holder !== undefined && holder !== owner) {
       planned[i] = { line: row.line, extension: row.extension, error: phoneTakenError().message };
       return;
     }
     holders.set(phone, owner);
-    const previous = row.plan.kind === 'update' ? row.plan.account.user.phone : null;
+    const previous = row.plan.kind === 'update' ? row.plan.user.phone : null;
     if (previous !== null && holders.get(previous) === owner) holders.delete(previous);
   });
 }
@@ -434,8 +434,7 @@ function typedFields(cells: Partial<Record<Field, string>>): UserUpdateInput {
 }
 
 /** Only the checked values that differ from what the user has now. */
-function differences(account: Account, changes: UserChanges): UserChanges {
-  const current = account.user;
+function differences(current: User, changes: UserChanges): UserChanges {
   return Object.fromEntries(
     (Object.keys(changes) as Array<keyof UserChanges>).filter((key) => changes[key] !== current[key]).map((key) => [key, changes[key]]),
   ) as UserChanges;

@@ -100,10 +100,10 @@ export async function findUserByPhone(db: Queryable, phone: string): Promise<Use
   return rows.length === 1 && rows[0] ? userFromRow(rows[0]) : null;
 }
 
-/** The accounts with these extensions, by extension: a bulk import's chunk of rows in one query. */
-export async function findAccountsByExtension(db: Queryable, extensions: readonly string[]): Promise<Map<string, Account>> {
-  const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.extension = ANY($1::text[])`, [extensions]);
-  return new Map(rows.map((row) => [row.extension as string, withoutHash(accountFromRow(row))]));
+/** The users with these extensions, by extension: a bulk import's chunk of rows in one query, reading only what a row can change. */
+export async function findUsersByExtension(db: Queryable, extensions: readonly string[]): Promise<Map<string, User>> {
+  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM users u WHERE u.extension = ANY($1::text[])`, [extensions]);
+  return new Map(rows.map((row) => [row.extension as string, userFromRow(row)]));
 }
 
 /**
