@@ -96,4 +96,14 @@ describe('an import whose chunk mixes new, changed, unchanged and bad rows', () 
     const { rows: jobs } = await fixture.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE data::text LIKE '%email_changed%'`);
     expect(jobs[0].n).toBeGreaterThanOrEqual(1);
   });
+
+  it('when an earlier row of the chunk moves a user off a phone number and a later row gives it to another user, then both apply, as row by row', async () => {
+    const first = await createUser(fixture.services, { extension: '6201', firstName: 'Dee', lastName: 'Moves', phone: '+15556200001' });
+    const second = await createUser(fixture.services, { extension: '6202', firstName: 'Eli', lastName: 'Takes', phone: '+15556200002' });
+    // One UPDATE may meet the second row before the first and trip the unique phone constraint; the chunk is then written row by row.
+    const lines = await importText(`${HEADER}\n6201,,,+15556200009,,,,\n6202,,,+15556200001,,,,\n`, false);
+    expect(lines).toEqual(['line 2: updated', 'line 3: updated']);
+    expect((await fixture.services.accounts.getAccount({ userId: first.userId })).user.phone).toBe('+15556200009');
+    expect((await fixture.services.accounts.getAccount({ userId: second.userId })).user.phone).toBe('+15556200001');
+  });
 });
