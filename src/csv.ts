@@ -60,30 +60,61 @@ const RECORD_ERRORS: Readonly<Record<string, string>> = {
  * goes on at the next line.
  */
 export function readCsvRecords(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  for (const span of recordSpans(text)) {
-    if (span.unclosed) {
-      records.push({ line: span.line, error: QUOTE_NOT_CLOSED });
-      continue;
+  return [...csvRecords(text)];
+}
+
+/** The records of readCsvRecords one at a time, so a large file is never held as records all at once. */
+function* csvRecords(text: string): Generator<CsvRecord> {
+  for (const span of recordSpans(text, { line: 1 }, true)) {
+    const record = readRecord(span);
+    if (record) yield record;
+  }
+}
+
+/**
+ * The records of a CSV file read in pieces (a file stream, decoded as it comes): the same records
+ * as readCsvRecords, with only the record being read held beyond the one piece.
+ */
+export async function* csvRecordsFrom(pieces: AsyncIterable<string>): AsyncGenerator<CsvRecord> {
+  const at = { line: 1 };
+  let pending = '';
+  for await (const piece of pieces) {
+    pending += piece;
+    const spans = recordSpans(pending, at, false);
+    let next = spans.next();
+    for (; !next.done; next = spans.next()) {
+      const record = readRecord(next.value);
+      if (record) yield record;
     }
-    if (span.text === '') continue;
+    pending = pending.slice(next.value);
+  }
+  for (const span of recordSpans(pending, at, true)) {
+    const record = readRecord(span);
+    if (record) yield record;
+  }
+}
+
+/** One record's cells; null when every cell is empty. */
+function readRecord(span: RecordSpan): CsvRecord | null {
+  if (span.unclosed) return { line: span.line, error: QUOTE_NOT_CLOSED };
+  if (span.text === '') return null;
+  let cells: string[] | undefined;
+  // Without a quote or a byte-order mark, csv-parse would only split at the commas: do that here, at a fraction of the cost.
+  if (!span.text.includes('"') && !span.text.startsWith('\ufeff')) {
+    cells = span.text.split(',');
+  } else {
     let parsed: string[][];
     try {
       // bom: a byte-order mark at the very start (Excel writes one) is not part of the first cell.
       parsed = parse(span.text, { bom: true }) as string[][];
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      records.push({ line: span.line, error: (typeof code === 'string' ? RECORD_ERRORS[code] : undefined) ?? UNREADABLE });
-      continue;
+      return { line: span.line, error: (typeof code === 'string' ? RECORD_ERRORS[code] : undefined) ?? UNREADABLE };
     }
-    const cells = parsed[0];
-    if (parsed.length !== 1 || cells === undefined) {
-      records.push({ line: span.line, error: UNREADABLE });
-    } else if (cells.some((cell) => cell.trim() !== '')) {
-      records.push({ line: span.line, cells });
-    }
+    cells = parsed[0];
+    if (parsed.length !== 1 || cells === undefined) return { line: span.line, error: UNREADABLE };
   }
-  return records;
+  return cells.some((cell) => cell.trim() !== '') ? { line: span.line, cells } : null;
 }
 
 interface RecordSpan {
@@ -92,12 +123,16 @@ interface RecordSpan {
   unclosed: boolean;
 }
 
-/** Where each record starts and ends: RFC 4180's quoting, with \r\n, \n or a lone \r as a line break. */
-function recordSpans(text: string): RecordSpan[] {
-  const spans: RecordSpan[] = [];
+/**
+ * Where each record starts and ends: RFC 4180's quoting, with \r\n, \n or a lone \r as a line
+ * break. `at.line` is the line of text's first character, moved on as records are read. Unless the
+ * text is `final`, a record that may go on in the text still to come is left unread: the return
+ * value is where it starts.
+ */
+function* recordSpans(text: string, at: { line: number }, final: boolean): Generator<RecordSpan, number> {
   let pos = 0;
-  let line = 1;
   while (pos < text.length) {
+    const line = at.line;
     // 'start' at the start of a cell; 'quoted' inside quotes; 'closed' just after a quote inside quotes.
     let state: 'start' | 'plain' | 'quoted' | 'closed' = 'start';
     let breaksInside = 0;
@@ -114,17 +149,18 @@ function recordSpans(text: string): RecordSpan[] {
       else if (c === '"') state = state === 'start' || state === 'closed' ? 'quoted' : 'plain';
       else state = 'plain';
     }
+    if (!final && (end === text.length || (text[end] === '\r' && end + 1 === text.length))) return pos;
     if (state === 'quoted') {
       const firstBreak = text.slice(pos).search(/\r\n|\n|\r/);
       const lineEnd = firstBreak === -1 ? text.length : pos + firstBreak;
-      spans.push({ line, text: text.slice(pos, lineEnd), unclosed: true });
+      yield { line, text: text.slice(pos, lineEnd), unclosed: true };
       pos = lineEnd + (text.startsWith('\r\n', lineEnd) ? 2 : 1);
-      line += 1;
+      at.line += 1;
       continue;
     }
-    spans.push({ line, text: text.slice(pos, end), unclosed: false });
-    line += breaksInside + 1;
+    yield { line, text: text.slice(pos, end), unclosed: false };
+    at.line += breaksInside + 1;
     pos = end + (text.startsWith('\r\n', end) ? 2 : 1);
   }
-  return spans;
+  return pos;
 }

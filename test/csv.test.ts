@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { csvText, fromSpreadsheetSafe, readCsvRecords, spreadsheetSafe } from '../src/csv.js';
+import { csvRecordsFrom, csvText, fromSpreadsheetSafe, readCsvRecords, spreadsheetSafe } from '../src/csv.js';
 
 describe('CSV cells a spreadsheet could run', () => {
   it.each([
@@ -78,5 +78,24 @@ describe('reading CSV records with their lines', () => {
       { line: 5, error: 'a quoted cell is not closed' },
       { line: 6, cells: ['1005', 'after'] },
     ]);
+  });
+});
+
+describe('reading CSV records from a stream', () => {
+  const text = 'extension,first\r\n1,"a\r\nb"\r\n\r\n2,"x""y"\r3,z\n4,"open\n5,after\r\n6,"c,d"';
+
+  async function* pieces(of: string, size: number): AsyncGenerator<string> {
+    for (let i = 0; i < of.length; i += size) yield of.slice(i, i + size);
+  }
+
+  async function streamed(of: string, size: number) {
+    const records = [];
+    for await (const record of csvRecordsFrom(pieces(of, size))) records.push(record);
+    return records;
+  }
+
+  it('when the text comes in pieces of any size, split anywhere (inside quotes, between \\r and \\n), then the records are those of the whole text', async () => {
+    const whole = readCsvRecords(text);
+    for (let size = 1; size <= text.length; size += 1) expect(await streamed(text, size), `pieces of ${size}`).toEqual(whole);
   });
 });

@@ -17,10 +17,10 @@ export interface BenchDatabase {
  * A fresh, migrated database for one bench run: a throwaway database on the DATABASE_URL server
  * (dropped afterwards), or else an embedded Postgres in a temporary directory.
  */
-export async function openBenchDatabase(): Promise<BenchDatabase> {
+export async function openBenchDatabase(suffix = ''): Promise<BenchDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (serverUrl) {
-    const name = `pinline_bench_${process.pid}`;
+    const name = `pinline_bench_${process.pid}${suffix ? `_${suffix}` : ''}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${name}`);

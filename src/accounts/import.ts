@@ -1,14 +1,17 @@
 import type { Actor } from '../audit/actor.js';
-import { fromSpreadsheetSafe, readCsvRecords } from '../csv.js';
-import { constraintError } from '../db/constraints.js';
+import { csvRecordsFrom, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
+import { recordAudit } from '../db/audit.js';
+import { constraintError, isConstraintViolation, phoneTakenError } from '../db/constraints.js';
 import { withRolledBackTransaction, withSavepoint, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { findAccountsByExtension } from '../db/users.js';
+import { insertImportedUsers, phoneHolders, updateImportedUsers, type StagedChange, type StagedNewUser } from '../db/user-import.js';
+import { findUsersByExtension } from '../db/users.js';
 import { InputError } from '../errors.js';
 import type { Notifier } from '../notify/notices.js';
+import { initialPinDetails } from '../pin/reset.js';
 import type { InitialPin, PinService } from '../pin/service.js';
-import type { Account, UserChanges } from './model.js';
+import type { User, UserChanges } from './model.js';
 import { USER_CSV_FIELDS, USER_CSV_STATUS } from './present.js';
-import type { AccountService, RuleLookup, UserUpdateInput } from './service.js';
+import { userUpdatedDetails, type AccountService, type CheckedNewUser, type RuleLookup, type UserUpdateInput } from './service.js';
 import { checkExtension } from './user-fields.js';
 
 // `pinline user import` and the admin web's import (DESIGN §9): one implementation for both.
@@ -29,7 +32,10 @@ export interface ImportRowOutcome {
 }
 
 export interface ImportReport {
+  /** The outcomes of the first rows, at most `keepRows` of them (ImportOptions); `onRow` hears of every one. */
   rows: ImportRowOutcome[];
+  /** Data rows in the file. */
+  total: number;
   counts: Record<ImportResult, number>;
   dryRun: boolean;
   /** Read-only columns of an export that the file has, and the import ignores. */
@@ -41,6 +47,10 @@ export interface ImportOptions {
   dryRun: boolean;
   /** Reset each created user's PIN as the helpdesk does (DESIGN §8), so that it is sent to them. */
   resetPins: boolean;
+  /** How many rows' outcomes the report keeps (every one when not given): a page shows a bounded number. */
+  keepRows?: number;
+  /** The file's name, for the `user.imported` audit row. */
+  file?: string;
 }
 
 /** A data row as read: its cells by column, or why it cannot be read. */
@@ -48,25 +58,57 @@ type ImportRow = { line: number; extension: string } & ({ cells: Partial<Record<
 
 /**
  * Rows per transaction in a real run: each chunk commits on its own, so a long import neither holds
- * one transaction open for minutes nor starts again from the top after a failure.
+ * one transaction open for minutes nor starts again from the top after a failure. A chunk is
+ * checked in memory and written set-wise (a few statements), so it can be large.
  */
-const CHUNK_ROWS = 500;
-/** With --reset-pins each created row hashes a new PIN: smaller chunks keep each transaction short. */
+const CHUNK_ROWS = 5000;
+/** With --reset-pins each created row hashes a new PIN, row by row: smaller chunks keep each transaction short. */
 const RESET_CHUNK_ROWS = 50;
 
 const FIELDS: ReadonlySet<string> = new Set(USER_CSV_FIELDS);
 const READ_ONLY: ReadonlySet<string> = new Set(USER_CSV_STATUS);
 
-/** Reads an import file: a header row, then data rows. A problem with the file as a whole is an InputError. */
-function readImportFile(data: Uint8Array): { rows: ImportRow[]; ignoredColumns: string[] } {
-  let text: string;
+/**
+ * An import file: its bytes (an upload), or a way to read it in pieces, as often as needed (a
+ * file on disk, which is read twice: once to check it is UTF-8 throughout, then row by row).
+ */
+export type ImportSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
+
+const NOT_UTF8 = 'the file is not UTF-8 text (save it as "CSV UTF-8")';
+
+/** The file as text, in pieces; a file that is not UTF-8 throughout is refused before any row is read. */
+async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
+  // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
+  const decoder = () => new TextDecoder('utf-8', { fatal: true });
   try {
-    // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    throw new InputError('invalid_file', 'the file is not UTF-8 text (save it as "CSV UTF-8")', 422);
+    if (source instanceof Uint8Array) {
+      const text = decoder().decode(source);
+      return (async function* () {
+        yield text;
+      })();
+    }
+    const check = decoder();
+    for await (const piece of source()) check.decode(piece, { stream: true });
+    check.decode();
+  } catch (err) {
+    if (err instanceof TypeError) throw new InputError('invalid_file', NOT_UTF8, 422);
+    throw err;
   }
-  const [header, ...records] = readCsvRecords(text);
+  return (async function* () {
+    const decode = decoder();
+    for await (const piece of source()) yield decode.decode(piece, { stream: true });
+    yield decode.decode();
+  })();
+}
+
+/**
+ * Reads an import file's header, and returns its data rows to be read one at a time. A problem
+ * with the file as a whole is an InputError, thrown before any row is read.
+ */
+async function readImportFile(source: ImportSource): Promise<{ rows: AsyncIterable<ImportRow>; ignoredColumns: string[] }> {
+  const records = csvRecordsFrom(await textOf(source));
+  const first = await records.next();
+  const header: CsvRecord | undefined = first.done ? undefined : first.value;
   if (!header) throw new InputError('invalid_file', 'the file is empty: its first line must be a header row with an extension column', 422);
   if ('error' in header) throw new InputError('invalid_file', `line ${header.line}: the header row cannot be read: ${header.error}`, 422);
   const columns = header.cells.map((name) => name.trim().toLowerCase());
@@ -81,24 +123,48 @@ function readImportFile(data: Uint8Array): { rows: ImportRow[]; ignoredColumns: 
   const repeated = columns.find((name, i) => columns.indexOf(name) !== i);
   if (repeated !== undefined) throw new InputError('invalid_file', `line ${header.line}: the column "${repeated}" appears twice in the header`, 422);
   if (!columns.includes('extension')) throw new InputError('invalid_file', `line ${header.line}: the header has no extension column`, 422);
+  return { rows: dataRows(records, columns), ignoredColumns: columns.filter((name) => READ_ONLY.has(name)) };
+}
 
+async function* dataRows(records: AsyncIterator<CsvRecord>, columns: readonly string[]): AsyncGenerator<ImportRow> {
+  // Only the first line of each extension is remembered: a number per row, never the row.
   const firstLine = new Map<string, number>();
-  const rows = records.map((record): ImportRow => {
-    if ('error' in record) return { line: record.line, extension: '', error: record.error };
+  for (let next = await records.next(); !next.done; next = await records.next()) {
+    const record = next.value;
+    if ('error' in record) {
+      yield { line: record.line, extension: '', error: record.error };
+      continue;
+    }
     const cells: Partial<Record<Field, string>> = {};
     columns.forEach((name, i) => {
       if (FIELDS.has(name)) cells[name as Field] = fromSpreadsheetSafe(record.cells[i] ?? '');
     });
     const extension = (cells.extension ?? '').trim();
     if (record.cells.length !== columns.length) {
-      return { line: record.line, extension, error: `the row has ${record.cells.length} cells, the header ${columns.length}` };
+      yield { line: record.line, extension, error: `the row has ${record.cells.length} cells, the header ${columns.length}` };
+      continue;
     }
     const earlier = firstLine.get(extension);
-    if (earlier !== undefined) return { line: record.line, extension, error: `extension ${extension} is already on line ${earlier} of this file` };
+    if (earlier !== undefined) {
+      yield { line: record.line, extension, error: `extension ${extension} is already on line ${earlier} of this file` };
+      continue;
+    }
     if (extension !== '') firstLine.set(extension, record.line);
-    return { line: record.line, extension, cells };
-  });
-  return { rows, ignoredColumns: columns.filter((name) => READ_ONLY.has(name)) };
+    yield { line: record.line, extension, cells };
+  }
+}
+
+/** The rows in chunks of `size`, in file order. */
+async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 interface RunContext {
@@ -115,18 +181,30 @@ export interface UserImportDeps {
   notifier: Notifier;
 }
 
+/** What a row, checked in full, would do; its writes are made later, set-wise or row by row. */
+type RowPlan =
+  | { kind: 'unchanged' }
+  | { kind: 'update'; user: User; changes: UserChanges; ruleName: string | undefined }
+  | { kind: 'create'; checked: CheckedNewUser };
+
+/** A row of a chunk with its plan, or why it is bad. */
+type PlannedRow = { line: number; extension: string } & ({ plan: RowPlan } | { error: string });
+
 /**
- * Creates and updates users from a CSV file, matched by extension, in file order. A bad row changes
- * nothing for itself (a savepoint undoes its writes) and the others still apply. A dry run makes
- * every write in one transaction and rolls it all back, so later rows see earlier rows' effects
- * (a phone number taken by an earlier row) exactly as in a real run.
+ * Creates and updates users from a CSV file, matched by extension, in file order. Each chunk of
+ * rows is checked in memory (every field by the same checks as every channel), then its good rows
+ * are written set-wise (DESIGN §9, issue 21): a bad row changes nothing and the others still apply.
+ * Should the database refuse the set-wise write (another writer took an extension meanwhile), the
+ * chunk is written again row by row, each in a savepoint, and the refused row alone is bad. A dry
+ * run makes every write in one transaction and rolls it all back, so later rows see earlier rows'
+ * effects (a phone number taken by an earlier row) exactly as in a real run.
  */
 export class UserImport {
   constructor(private readonly deps: UserImportDeps) {}
 
   /** Imports the file; `onRow` hears of each row once its outcome holds (a real run's chunk has committed). */
-  async run(data: Uint8Array, options: ImportOptions, actor: Actor, onRow?: (row: ImportRowOutcome) => void): Promise<ImportReport> {
-    const { rows, ignoredColumns } = readImportFile(data);
+  async run(source: ImportSource, options: ImportOptions, actor: Actor, onRow?: (row: ImportRowOutcome) => void): Promise<ImportReport> {
+    const { rows, ignoredColumns } = await readImportFile(source);
     let initialPin: Promise<InitialPin> | null = null;
     const context: RunContext = {
       options,
@@ -135,30 +213,86 @@ export class UserImport {
       // One hash for the whole run, made only when a row creates a user.
       initialPin: () => (initialPin ??= this.deps.pins.untoldInitialPin()),
     };
-    const outcomes: ImportRowOutcome[] = [];
+    const report: ImportReport = { rows: [], total: 0, counts: { created: 0, updated: 0, unchanged: 0, error: 0 }, dryRun: options.dryRun, ignoredColumns };
+    const keepRows = options.keepRows ?? Number.POSITIVE_INFINITY;
     const done = (chunk: ImportRowOutcome[]) => {
       for (const outcome of chunk) {
-        outcomes.push(outcome);
+        report.total += 1;
+        report.counts[outcome.result] += 1;
+        if (report.rows.length < keepRows) report.rows.push(outcome);
         onRow?.(outcome);
       }
     };
-    const size = options.resetPins && !options.dryRun ? RESET_CHUNK_ROWS : CHUNK_ROWS;
+    const rowByRow = options.resetPins && !options.dryRun;
+    const apply = (client: PoolClient, chunk: ImportRow[]) => (options.resetPins ? this.applyRowByRow(client, chunk, context) : this.applySetWise(client, chunk, context));
+    const chunks = chunked(rows, rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS);
     if (options.dryRun) {
       await withRolledBackTransaction(this.deps.pool, async (client) => {
-        for (let i = 0; i < rows.length; i += size) done(await this.applyChunk(client, rows.slice(i, i + size), context));
+        for await (const chunk of chunks) {
+          done(await apply(client, chunk));
+          await yieldToEventLoop();
+        }
       });
-    } else {
-      for (let i = 0; i < rows.length; i += size) {
-        done(await withTransaction(this.deps.pool, (client) => this.applyChunk(client, rows.slice(i, i + size), context)));
-      }
+      return report;
     }
-    const counts: Record<ImportResult, number> = { created: 0, updated: 0, unchanged: 0, error: 0 };
-    for (const outcome of outcomes) counts[outcome.result] += 1;
-    return { rows: outcomes, counts, dryRun: options.dryRun, ignoredColumns };
+    for await (const chunk of chunks) {
+      done(await withTransaction(this.deps.pool, (client) => apply(client, chunk)));
+      await yieldToEventLoop();
+    }
+    const { created, updated, unchanged, error } = report.counts;
+    await recordAudit(this.deps.pool, {
+      event: 'user.imported',
+      actor,
+      details: { created, updated, unchanged, errors: error, ...(options.file !== undefined ? { file: options.file } : {}) },
+    });
+    return report;
   }
 
-  private async applyChunk(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
-    const existing = await findAccountsByExtension(
+  /** Checks every row of the chunk in memory, then writes the good ones with a few statements. */
+  private async applySetWise(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
+    const planned = await this.planChunk(client, rows, context);
+    await takePhonesInFileOrder(client, planned);
+    const creates: StagedNewUser[] = [];
+    const updates: StagedChange[] = [];
+    const toldOfNewAddress: Array<{ user: User; previousAddress: string }> = [];
+    for (const row of planned) {
+      if (!('plan' in row)) continue;
+      const { plan, line } = row;
+      if (plan.kind === 'create') creates.push({ line, user: plan.checked.user, ruleName: plan.checked.rule.name });
+      if (plan.kind === 'update') {
+        const { user, changes, ruleName } = plan;
+        updates.push({ line, userId: user.id, changes, details: userUpdatedDetails(changes, ruleName) });
+        const previousAddress = user.email;
+        if (changes.email !== undefined && previousAddress !== null && previousAddress !== changes.email) {
+          toldOfNewAddress.push({ user: { ...user, ...changes }, previousAddress });
+        }
+      }
+    }
+    if (creates.length > 0 || updates.length > 0) {
+      const initial = creates.length > 0 ? await context.initialPin() : null;
+      try {
+        await withSavepoint(client, async () => {
+          // Updates first: a row may take a phone number that an earlier row's update gave up.
+          if (updates.length > 0) await updateImportedUsers(client, updates, context.actor);
+          if (initial) await insertImportedUsers(client, creates, initial.pinHash, initialPinDetails(initial, IMPORTED_FLAGS), context.actor);
+          // The old address is told, as with any change of e-mail address (AccountService.updateUserIn).
+          for (const { user, previousAddress } of toldOfNewAddress) {
+            await this.deps.notifier.queue(client, user, { kind: 'email_changed', previousAddress }, { channel: 'email', address: previousAddress });
+          }
+        });
+      } catch (err) {
+        if (!isConstraintViolation(err)) throw err;
+        return this.applyRowByRow(client, rows, context);
+      }
+    }
+    return planned.map(({ line, extension, ...row }) =>
+      'error' in row ? { line, extension, result: 'error', reason: row.error } : { line, extension, result: RESULTS[row.plan.kind] },
+    );
+  }
+
+  /** Each row checked, then written in a savepoint of its own: for --reset-pins, and for a chunk the database refused set-wise. */
+  private async applyRowByRow(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
+    const existing = await findUsersByExtension(
       client,
       rows.filter((row) => 'cells' in row).map((row) => row.extension),
     );
@@ -170,8 +304,8 @@ export class UserImport {
         continue;
       }
       try {
-        const result = await this.applyRow(client, row.cells, existing.get(extension), context);
-        outcomes.push({ line, extension, result });
+        const plan = await this.planRow(row.cells, existing.get(extension), context);
+        outcomes.push({ line, extension, result: await this.writeRow(client, plan, context) });
       } catch (err) {
         const failure = constraintError(err);
         if (!(failure instanceof InputError)) throw failure;
@@ -181,23 +315,38 @@ export class UserImport {
     return outcomes;
   }
 
-  /** One row: checked in full first, then written inside a savepoint. Throws an InputError for a bad row. */
-  private async applyRow(
-    client: PoolClient,
-    cells: Partial<Record<Field, string>>,
-    account: Account | undefined,
-    context: RunContext,
-  ): Promise<Exclude<ImportResult, 'error'>> {
-    const { accounts, pins, notifier } = this.deps;
-    const { options, actor, findRule } = context;
+  private async planChunk(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<PlannedRow[]> {
+    const existing = await findUsersByExtension(
+      client,
+      rows.filter((row) => 'cells' in row).map((row) => row.extension),
+    );
+    const planned: PlannedRow[] = [];
+    for (const row of rows) {
+      const { line, extension } = row;
+      if ('error' in row) {
+        planned.push({ line, extension, error: row.error });
+        continue;
+      }
+      try {
+        planned.push({ line, extension, plan: await this.planRow(row.cells, existing.get(extension), context) });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        planned.push({ line, extension, error: err.message });
+      }
+    }
+    return planned;
+  }
+
+  /** One row, checked in full against the user it names (if any). Throws an InputError for a bad row. */
+  private async planRow(cells: Partial<Record<Field, string>>, user: User | undefined, context: RunContext): Promise<RowPlan> {
+    const { accounts, notifier } = this.deps;
+    const { options, findRule } = context;
     checkExtension(cells.extension ?? '');
     const input = typedFields(cells);
-    if (account) {
-      const changes = differences(account, await accounts.checkUserChanges(input, findRule));
-      if (Object.keys(changes).length === 0) return 'unchanged';
-      const ruleName = changes.ruleId !== undefined ? input.ruleName : undefined;
-      await withSavepoint(client, () => accounts.updateUserIn(client, account.user.id, changes, ruleName, actor));
-      return 'updated';
+    if (user) {
+      const changes = differences(user, await accounts.checkUserChanges(input, findRule));
+      if (Object.keys(changes).length === 0) return { kind: 'unchanged' };
+      return { kind: 'update', user, changes, ruleName: changes.ruleId !== undefined ? input.ruleName : undefined };
     }
     if (input.firstName === undefined || input.lastName === undefined) {
       throw new InputError('missing_name', 'a new user needs a first and a last name');
@@ -206,15 +355,64 @@ export class UserImport {
     if (options.resetPins && notifier.reachable(checked.user).length === 0) {
       throw new InputError('unreachable', 'no phone or e-mail that a configured channel reaches, so a reset PIN cannot be sent to this new user');
     }
+    return { kind: 'create', checked };
+  }
+
+  /** A checked row's writes, inside a savepoint; a constraint the database enforces may still refuse it. */
+  private async writeRow(client: PoolClient, plan: RowPlan, context: RunContext): Promise<Exclude<ImportResult, 'error'>> {
+    const { accounts, pins } = this.deps;
+    const { options, actor } = context;
+    if (plan.kind === 'unchanged') return 'unchanged';
+    if (plan.kind === 'update') {
+      await withSavepoint(client, () => accounts.updateUserIn(client, plan.user.id, plan.changes, plan.ruleName, actor));
+      return 'updated';
+    }
     const initial = await context.initialPin();
     await withSavepoint(client, async () => {
-      const user = await accounts.insertUserIn(client, checked, initial, { enrollmentPending: true }, actor);
+      const user = await accounts.insertUserIn(client, plan.checked, initial, IMPORTED_FLAGS, actor);
       if (options.resetPins && !options.dryRun) await pins.resetPinIn(client, user.id, actor);
     });
     return 'created';
   }
 }
 
+/** A created user waits for an administrator's PIN and then enrolls. */
+const IMPORTED_FLAGS = { enrollmentPending: true } as const;
+
+const RESULTS: Readonly<Record<RowPlan['kind'], Exclude<ImportResult, 'error'>>> = { create: 'created', update: 'updated', unchanged: 'unchanged' };
+
+/** Other requests get their turn between chunks (a preview runs inside the server), even when a chunk needed no database at all. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The phone numbers the chunk's good rows set, taken in file order as the row-by-row writes would
+ * take them: a number held by another user (now, or by an earlier row of the file) makes the row
+ * bad; a number an earlier row's update gave up is free. Marks such rows as errors in place.
+ */
+async function takePhonesInFileOrder(client: PoolClient, planned: PlannedRow[]): Promise<void> {
+  const target = (plan: RowPlan): string | null =>
+    plan.kind === 'create' ? plan.checked.user.phone : plan.kind === 'update' ? (plan.changes.phone ?? null) : null;
+  const phones = planned.flatMap((row) => ('plan' in row && target(row.plan) !== null ? [target(row.plan) as string] : []));
+  if (phones.length === 0) return;
+  // Who holds each number: a user's id, or a line of this chunk for a user the chunk creates.
+  const holders = new Map<string, string>([...(await phoneHolders(client, phones))].map(([phone, id]) => [phone, `user ${id}`]));
+  planned.forEach((row, i) => {
+    if (!('plan' in row)) return;
+    const phone = target(row.plan);
+    if (phone === null) return;
+    const owner = row.plan.kind === 'update' ? `user ${row.plan.user.id}` : `line ${row.line}`;
+    const holder = holders.get(phone);
+    if (holder !== undefined && holder !== owner) {
+      planned[i] = { line: row.line, extension: row.extension, error: phoneTakenError().message };
+      return;
+    }
+    holders.set(phone, owner);
+    const previous = row.plan.kind === 'update' ? row.plan.user.phone : null;
+    if (previous !== null && holders.get(previous) === owner) holders.delete(previous);
+  });
+}
 /** The cells that say something, as the services take them: an empty cell leaves a field as it is. */
 function typedFields(cells: Partial<Record<Field, string>>): UserUpdateInput {
   const given = (column: Field) => {
@@ -236,8 +434,7 @@ function typedFields(cells: Partial<Record<Field, string>>): UserUpdateInput {
 }
 
 /** Only the checked values that differ from what the user has now. */
-function differences(account: Account, changes: UserChanges): UserChanges {
-  const current = account.user;
+function differences(current: User, changes: UserChanges): UserChanges {
   return Object.fromEntries(
     (Object.keys(changes) as Array<keyof UserChanges>).filter((key) => changes[key] !== current[key]).map((key) => [key, changes[key]]),
   ) as UserChanges;

@@ -192,7 +192,7 @@ export function importSummary(report: ImportReport): string {
   const { created, updated, unchanged, error } = report.counts;
   const ignored = report.ignoredColumns.length > 0 ? `; read-only columns ignored: ${report.ignoredColumns.join(', ')}` : '';
   return (
-    `${report.rows.length} ${report.rows.length === 1 ? 'row' : 'rows'}: ${created} created, ${updated} updated, ${unchanged} unchanged, ` +
+    `${report.total} ${report.total === 1 ? 'row' : 'rows'}: ${created} created, ${updated} updated, ${unchanged} unchanged, ` +
     `${error} ${error === 1 ? 'error' : 'errors'}${report.dryRun ? ' (dry run: nothing was changed)' : ''}${ignored}`
   );
 }

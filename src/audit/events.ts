@@ -26,6 +26,7 @@ export const AUDIT_EVENTS = [
   'user.deleted',
   'user.deactivated', // SCIM's active: false (DESIGN §11)
   'user.reactivated',
+  'user.imported', // one summary row per bulk import, beside each changed user's own rows
   'rule.created',
   'rule.updated',
   'rule.deleted',

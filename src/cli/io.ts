@@ -16,6 +16,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** stdin is a terminal: a password can be prompted for with echo off. */
   isTTY: boolean;
+  /** stderr, when it is a terminal: where a long command draws its progress bar. */
+  progressTerminal?: NodeJS.WriteStream;
 }
 
 export function processIo(): CliIo {
@@ -30,6 +32,7 @@ export function processIo(): CliIo {
     stdin: process.stdin,
     env: process.env,
     isTTY: process.stdin.isTTY === true,
+    ...(process.stderr.isTTY ? { progressTerminal: process.stderr } : {}),
   };
 }
 

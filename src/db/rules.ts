@@ -9,9 +9,12 @@ function columnOf(key: RuleKey): string {
 /** The SELECT list for a rule aliased `r`, shared by every query that reads one (also a user's rule). */
 export const RULE_COLUMNS = `r.id, r.name, ${RULE_FIELDS.map((f) => `r.${columnOf(f.key)}`).join(', ')}`;
 
+/** Each field's key and column, worked out once: every account read (an export's million) reads a rule. */
+const RULE_FIELD_COLUMNS = RULE_FIELDS.map((field) => [field.key, columnOf(field.key)] as const);
+
 export function ruleFromRow(row: Record<string, unknown>): AuthRule {
   const rule: Record<string, unknown> = { id: row.id, name: row.name };
-  for (const field of RULE_FIELDS) rule[field.key] = row[columnOf(field.key)];
+  for (const [key, column] of RULE_FIELD_COLUMNS) rule[key] = row[column];
   return rule as unknown as AuthRule;
 }
 

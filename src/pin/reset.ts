@@ -122,16 +122,24 @@ export function untoldInitialPin(ctx: PinContext): Promise<InitialPin> {
   return ctx.gate.run(async () => ({ pinHash: await ctx.hasher.hash(secret), generatedPin: null, untold: true }));
 }
 
+/** A PIN nobody chose, generated or untold, is temporary: its lifetime counts from now. */
+function isGenerated(initial: InitialPin): boolean {
+  return initial.generatedPin !== null || initial.untold === true;
+}
+
+/** The `pin.set` audit row's details for a new user's first PIN. */
+export function initialPinDetails(initial: InitialPin, flags: Partial<PinFlags>): Record<string, unknown> {
+  return { generated: isGenerated(initial), ...(initial.untold ? { untold: true } : {}), ...flags };
+}
+
 /** Stores a new user's first PIN in the user's own transaction, audited as the PIN set. */
 export async function insertInitialPin(client: PoolClient, user: User, initial: InitialPin, flags: Partial<PinFlags>, actor: Actor): Promise<void> {
-  // A PIN nobody chose, generated or untold, is temporary: its lifetime counts from now.
-  const generated = initial.generatedPin !== null || initial.untold === true;
-  await insertPinCredential(client, user.id, initial.pinHash, flags, generated, initial.untold === true);
+  await insertPinCredential(client, user.id, initial.pinHash, flags, isGenerated(initial), initial.untold === true);
   await recordAudit(client, {
     event: 'pin.set',
     actor,
     userId: user.id,
     extension: user.extension,
-    details: { generated, ...(initial.untold ? { untold: true } : {}), ...flags },
+    details: initialPinDetails(initial, flags),
   });
 }

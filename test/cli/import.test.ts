@@ -353,4 +353,11 @@ describe('pinline user export', () => {
     expect(pages.flat()).toEqual(rows.map((r) => r.extension as string));
     expect(pages.every((page) => page.length <= 3)).toBe(true);
   });
+
+  it('when --quiet is given, then only the counts are printed, and the rows still apply', async () => {
+    const result = await importCsv(`${HEADER}\n4901,Quinn,Ray,,,,,\n39x2,Bad,Row,,,,,\n`, '--quiet');
+    expect(lines(result)).toEqual(['2 rows: 1 created, 0 updated, 0 unchanged, 1 error']);
+    expect(result.code).toBe(1);
+    expect(await account('4901')).not.toBeNull();
+  });
 });

@@ -212,4 +212,15 @@ describe('admin import', () => {
     const { rows } = await web.services.pool.query(`SELECT event FROM audit_events WHERE extension = '5701' ORDER BY id`);
     expect(rows.map((r) => r.event)).toEqual(['user.created', 'pin.set', 'pin.reset']);
   });
+
+  it('when a file has more rows than a page lists, then the preview lists the first 500 and counts the rest (issue 16 item 6)', async () => {
+    const client = await signedInClient();
+    const rows = Array.from({ length: 1200 }, (_, i) => (i < 2 ? `${5801 + i},Pat,Kim,,,,,` : `58x${i},,,,,,,`));
+    const preview = await upload(client, `${HEADER}\n${rows.join('\n')}\n`);
+    expect(preview.status).toBe(200);
+    const text = textOf(preview.body);
+    expect(text).toContain('1200 rows: 2 created, 0 updated, 0 unchanged, 1198 errors (dry run: nothing was changed).');
+    expect(text).toContain('The first 500 rows are listed; 700 more are not, 700 of them errors.');
+    expect(preview.body.match(/<tr class="error">/g)).toHaveLength(498);
+  });
 });

@@ -11,6 +11,11 @@ import { APPLY_PATH, IMPORT_PATH, importForm, importPreview, importResults } fro
 export const IMPORT_UPLOAD_PATHS = [IMPORT_PATH, APPLY_PATH] as const;
 
 const NAME_LENGTH = 100;
+/**
+ * Rows a preview or results page lists (issue 16 item 6): the counts cover the whole file, and a
+ * page stays small however many one-cell rows fit in an upload.
+ */
+const PAGE_ROWS = 500;
 
 /**
  * Apply is bound to the preview: a MAC, under a key of SESSION_SECRET, of the administrator's
@@ -37,7 +42,7 @@ export function importRoutes(deps: AdminDeps): Router {
   /** Runs the import; a problem with the file as a whole (a misspelt column) shows the form again with it. */
   const runImport = async (req: Request, res: Response, data: Buffer, options: ImportOptions): Promise<ImportReport | null> => {
     try {
-      return await services.userImport.run(data, options, adminActor(req));
+      return await services.userImport.run(data, { ...options, keepRows: PAGE_ROWS }, adminActor(req));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       showForm(req, res, { status: err.status, error: `The file cannot be imported: ${err.message}.` });
@@ -54,10 +59,11 @@ export function importRoutes(deps: AdminDeps): Router {
     // No file chosen: browsers that ignore `required` send an empty part without a name.
     if (!file || (file.size === 0 && file.originalname === '')) return showForm(req, res, { status: 422, error: 'Choose a CSV file to import.' });
     const resetPins = formChecked(req, 'resetPins');
-    const report = await runImport(req, res, file.buffer, { dryRun: true, resetPins });
+    const name = file.originalname.slice(0, NAME_LENGTH);
+    const report = await runImport(req, res, file.buffer, { dryRun: true, resetPins, file: name });
     if (!report) return;
     const mac = previewMac(services.sessionKeys.current.key('pinline import preview'), req.sessionID, resetPins, file.buffer);
-    const preview = { base64: file.buffer.toString('base64'), name: file.originalname.slice(0, NAME_LENGTH), resetPins, mac: mac.toString('base64url') };
+    const preview = { base64: file.buffer.toString('base64'), name, resetPins, mac: mac.toString('base64url') };
     renderAdmin(deps, req, res, { title: 'Import Preview', section: 'users' }, (csrf) => importPreview(csrf, report, preview));
   });
 
@@ -76,9 +82,9 @@ export function importRoutes(deps: AdminDeps): Router {
     if (!previewed) {
       return showForm(req, res, { status: 422, error: 'That file was not previewed in this session, or it changed since. Preview it again, then apply.' });
     }
-    const report = await runImport(req, res, data, { dryRun: false, resetPins });
-    if (!report) return;
     const name = formText(req, 'name').slice(0, NAME_LENGTH) || 'the file';
+    const report = await runImport(req, res, data, { dryRun: false, resetPins, file: name });
+    if (!report) return;
     // Answered here, not redirected: the results belong to this one request.
     renderAdmin(deps, req, res, { title: 'Import Results', section: 'users' }, () => importResults(report, name));
   });

@@ -38,9 +38,17 @@ ${formError(options.error)}
 <p><a href="/admin/users">Back to Users</a></p>`;
 }
 
+/** Rows past those listed, counted by result, so a large file's page stays small. */
+function unlistedRows(report: ImportReport): SafeHtml {
+  const more = report.total - report.rows.length;
+  if (more <= 0) return html``;
+  const errors = report.counts.error - report.rows.filter((row) => row.result === 'error').length;
+  return html`<p class="help">The first ${report.rows.length} rows are listed; ${more} more are not${errors > 0 ? html`, ${errors} of them errors` : ''}. <code>pinline user import --dry-run</code> lists every row.</p>`;
+}
+
 function resultsTable(report: ImportReport, caption: string): SafeHtml {
-  if (report.rows.length === 0) return html`<p>The file has no data rows.</p>`;
-  return html`<table class="import-results">
+  if (report.total === 0) return html`<p>The file has no data rows.</p>`;
+  return html`${unlistedRows(report)}<table class="import-results">
   <caption>${caption}</caption>
   <thead><tr><th scope="col">Line</th><th scope="col">Extension</th><th scope="col">Result</th><th scope="col">Reason</th></tr></thead>
   <tbody>

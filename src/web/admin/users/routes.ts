@@ -10,6 +10,7 @@ import type { FieldError, Option } from '../../layout.js';
 import { refusalText } from '../../refusals.js';
 import { adminActor, allow, can, redirectWith, renderAdmin, type AdminDeps } from '../context.js';
 import {
+  USERS_COUNTED,
   USERS_PAGE_SIZE,
   basicsForm,
   changePasswordForm,
@@ -50,8 +51,9 @@ export function userRoutes(deps: AdminDeps): Router {
   router.get('/users', allow(deps, 'read'), async (req, res) => {
     const q = queryText(req, 'q').slice(0, 100);
     const page = queryPage(req);
-    const { total, accounts: found } = await accounts.search({ query: q, limit: USERS_PAGE_SIZE, offset: (page - 1) * USERS_PAGE_SIZE });
-    renderAdmin(deps, req, res, { title: 'Users', section: 'users' }, () => usersList({ q, page, total, accounts: found, now: new Date(), can: can(res) }));
+    const offset = (page - 1) * USERS_PAGE_SIZE;
+    const { total, capped, accounts: found } = await accounts.search({ query: q, limit: USERS_PAGE_SIZE, offset, countLimit: offset + USERS_COUNTED });
+    renderAdmin(deps, req, res, { title: 'Users', section: 'users' }, () => usersList({ q, page, total, capped, accounts: found, now: new Date(), can: can(res) }));
   });
 
   // ---- create ----

@@ -25,6 +25,8 @@ import {
 // The HTML of the Users pages. The routes (routes.ts) load and change; these only render.
 
 export const USERS_PAGE_SIZE = 25;
+/** Users counted past a page: beyond that the page says "10,000+", as counting a million users costs more than the page. */
+export const USERS_COUNTED = 10_000;
 
 /** The three pages of a user's Edit menu, as in Cisco Unity Connection. */
 type EditPage = 'basics' | 'password-settings' | 'change-password';
@@ -53,8 +55,8 @@ export function localeLabel(code: string): string {
   }
 }
 
-export function usersList(options: { q: string; page: number; total: number; accounts: Account[]; now: Date; can: Can }): SafeHtml {
-  const { q, page, total, accounts, now, can } = options;
+export function usersList(options: { q: string; page: number; total: number; capped: boolean; accounts: Account[]; now: Date; can: Can }): SafeHtml {
+  const { q, page, total, capped, accounts, now, can } = options;
   const pages = Math.max(1, Math.ceil(total / USERS_PAGE_SIZE));
   const pageLink = (n: number) => `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) }).toString()}`;
   const first = total === 0 ? 0 : (page - 1) * USERS_PAGE_SIZE + 1;
@@ -76,7 +78,7 @@ ${
     : tableRegion(
         'Users found',
         html`<table>
-  <caption>${first}–${last} of ${total}${q ? html`, matching “${q}”` : ''}</caption>
+  <caption>${first}–${last} of ${capped ? `${total.toLocaleString('en-US')}+` : total}${q ? html`, matching “${q}”` : ''}</caption>
   <thead><tr><th scope="col">Extension</th><th scope="col">Name</th><th scope="col">Phone</th><th scope="col">Authentication Rule</th><th scope="col">PIN Status</th></tr></thead>
   <tbody>
   ${accounts.map(
