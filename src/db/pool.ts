@@ -54,8 +54,10 @@ export function createPool(databaseUrl: string, logger: Logger, max = 20): Pool 
       return await query(...args);
     } catch (err) {
       if (!isConnectionFailure(err) || !safeToRepeat(args[0])) throw err;
-      logger.warn({ err: { message: (err as Error).message } }, 'database connection lost; reading again on a fresh connection');
-      return query(...args);
+      const result = await query(...args);
+      // Said only once the read worked: with no database at all, the caller reports the failure itself.
+      logger.warn({ err: { message: (err as Error).message } }, 'database connection lost; read again on a fresh connection');
+      return result;
     }
   };
   Object.assign(pool, { query: retryingQuery });
