@@ -5,17 +5,24 @@ import type { AuthRule } from '../pin/rules.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
 import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 
-// The reports' reads (DESIGN §9). A report on PIN status only narrows its candidates here: each
-// condition is a superset of the report's users, loosened by SLACK, and the report then decides
-// every candidate with pinStatus (src/pin/status.ts), the one definition of expiry, lockout and
-// inactivity. So these conditions may be generous but never strict: a user the SQL leaves out is a
-// user the report misses. SLACK covers day lengths (DST), rounding and clock precision.
-const SLACK = `interval '1 day'`;
+// The reports' reads (DESIGN §9). Each report on PIN status is an exact SQL condition that
+// mirrors pinStatus (src/pin/status.ts), the one definition of expiry, lockout and inactivity, so
+// that a report's count and its first page are read by an index, never by deciding every user
+// (test/accounts/reports.test.ts proves the count equal to pinStatus at every boundary). pinStatus
+// reads times as a Date does, truncated to the millisecond, and now is a whole millisecond, so a
+// condition on trunc(x) becomes one on x itself, which an index serves: trunc(x) <= T is
+// x < T + 1 ms, and trunc(x) < T is x < T. Days are 86,400 s each, as in pinStatus, whatever the
+// session's time zone.
+const MS = `interval '1 millisecond'`;
 const days = (column: string) => `make_interval(secs => ${column}::double precision * 86400)`;
 const activity = 'GREATEST(c.last_signin_at, c.activity_since)';
+// expiresAt = changed_at + max days, when the PIN expires at all.
+const expires = `NOT c.does_not_expire AND r.max_days > 0`;
+// Expired: now >= trunc(changed_at) + max days.
+const expiredAt = `c.changed_at < $1::timestamptz - ${days('r.max_days')} + ${MS}`;
 
-/** Which superset of users each report on PIN status starts from. */
-export type CandidateSet = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'inactive';
+/** Which users each report on PIN status holds. */
+export type ReportSet = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'inactive';
 
 interface Condition {
   where: string;
@@ -26,26 +33,26 @@ interface Condition {
 /** A condition on $1, now. */
 const atNow = (where: string): Condition => ({ where, values: (now) => [now] });
 
-const CANDIDATES: Record<CandidateSet, Condition> = {
-  // The PIN expires (flag and rule), and its expiry is at most a day after now.
-  expired: atNow(`NOT c.does_not_expire AND r.max_days > 0 AND NOT c.must_change AND c.temporary_since IS NULL
-    AND c.changed_at + ${days('r.max_days')} <= $1::timestamptz + ${SLACK}`),
-  // Nothing due before the menu, and the expiry is within a day of the warning window.
-  expiring: atNow(`NOT c.does_not_expire AND r.max_days > 0 AND NOT c.must_change AND NOT c.enrollment_pending
-    AND c.changed_at + ${days('r.max_days')} > $1::timestamptz - ${SLACK}
-    AND c.changed_at + ${days('r.max_days')} <= $1::timestamptz + ${days('r.warning_days')} + ${SLACK}`),
-  // The directory's deactivation, an administrator's lock, an intruder lockout that may still run, or a rule's inactivity lock that may apply.
-  locked: atNow(`c.deactivated_at IS NOT NULL OR c.locked_by_admin
-    OR (c.locked_at IS NOT NULL AND (r.lockout_minutes IS NULL OR c.locked_at + make_interval(mins => r.lockout_minutes) > $1::timestamptz - ${SLACK}))
-    OR (r.inactive_days > 0 AND ${activity} <= $1::timestamptz - ${days('r.inactive_days')} + ${SLACK})`),
-  // A flag, which needs no narrowing.
+const CONDITIONS: Record<ReportSet, Condition> = {
+  expired: atNow(`${expires} AND NOT c.must_change AND c.temporary_since IS NULL AND ${expiredAt}`),
+  // Nothing due before the menu, not expired, and whole days left (rounded up) within the warning
+  // days: trunc(changed_at) + max days - now <= warning days.
+  expiring: atNow(`${expires} AND NOT c.must_change AND NOT c.enrollment_pending AND NOT (${expiredAt})
+    AND c.changed_at < $1::timestamptz - ${days('r.max_days')} + ${days('r.warning_days')} + ${MS}`),
+  // The directory's deactivation, an administrator's lock, an intruder lockout still running
+  // (now < trunc(locked_at) + lockout minutes), or the rule's inactivity lock (more than its days).
+  locked: atNow(`(c.deactivated_at IS NOT NULL OR c.locked_by_admin
+    OR (c.locked_at IS NOT NULL AND (r.lockout_minutes IS NULL OR c.locked_at >= $1::timestamptz - make_interval(mins => r.lockout_minutes) + ${MS}))
+    OR (r.inactive_days > 0 AND ${activity} < $1::timestamptz - ${days('r.inactive_days')}))`),
   'enrollment-pending': { where: 'c.enrollment_pending', values: () => [] },
-  // $2: the inactive report's days for a rule without an inactivity lock.
+  // More than the rule's inactivity days since the last activity, or $2 days when the rule has none.
   inactive: {
-    where: `${activity} <= $1::timestamptz - ${days('CASE WHEN r.inactive_days > 0 THEN r.inactive_days ELSE $2::int END')} + ${SLACK}`,
+    where: `${activity} < $1::timestamptz - ${days('CASE WHEN r.inactive_days > 0 THEN r.inactive_days ELSE $2::int END')}`,
     values: (now, defaultInactiveDays) => [now, defaultInactiveDays],
   },
 };
+
+const FROM = 'users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id';
 
 /** A user a report considers: who, their PIN's flags and status, and their rule. */
 export interface ReportCandidate {
@@ -54,7 +61,7 @@ export interface ReportCandidate {
   rule: AuthRule;
 }
 
-// A report may read every user, so a candidate is read lean. The rules are read once, and every
+// A whole report may read every user, so a member is read lean. The rules are read once, and every
 // number its PIN status needs travels in one text column of comma-separated integers: that costs
 // far less to send and read than a dozen typed columns (about a quarter less time for 100,000 users;
 // npm run bench:reports). Times are epoch milliseconds truncated like a Date read the usual way
@@ -107,35 +114,50 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
   };
 }
 
-/** Rows fetched at a time: a report of every user never holds them all, so they die young. */
+/** Rows fetched at a time: a whole report never holds them all, so they die young. */
 const BATCH = 5000;
 
+/** How many users one report on PIN status holds at now. */
+export async function countReportMembers(db: Queryable, set: ReportSet, now: Date, defaultInactiveDays: number): Promise<number> {
+  const { where, values } = CONDITIONS[set];
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${FROM} WHERE ${where}`, values(now, defaultInactiveDays));
+  return rows[0].n as number;
+}
+
 /**
- * Calls visit with each candidate of one set, by extension, from one snapshot of users and rules.
- * The rows come through a cursor in batches: a report keeps only the users it lists.
+ * Calls visit with each member of one report on PIN status, by extension, from one snapshot of
+ * users and rules: all of them through a cursor in batches, or only the range (a page).
  */
-export async function eachReportCandidate(
+export async function eachReportMember(
   pool: Pool,
-  set: CandidateSet,
+  set: ReportSet,
   now: Date,
   defaultInactiveDays: number,
-  visit: (candidate: ReportCandidate) => void,
+  range: { offset: number; limit: number } | null,
+  visit: (members: ReportCandidate[]) => void | Promise<void>,
 ): Promise<void> {
-  const { where, values } = CANDIDATES[set];
+  const { where, values } = CONDITIONS[set];
+  const params = values(now, defaultInactiveDays);
   await withTransaction(pool, async (client) => {
-    // The whole result is read, so the planner should not favour a plan that starts fast.
-    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL cursor_tuple_fraction = 1');
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const ruleRows = (await client.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
     const rules = new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
-    await client.query(
-      `DECLARE report_candidates NO SCROLL CURSOR FOR
-       SELECT ${CANDIDATE_COLUMNS} FROM users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id
-        WHERE ${where} ORDER BY u.extension COLLATE "C"`,
-      values(now, defaultInactiveDays),
-    );
+    // Extensions are digits, so every collation orders them alike, and the unique index serves it.
+    const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${where} ORDER BY u.extension`;
+    if (range) {
+      const n = params.length;
+      const { rows } = await client.query<unknown[]>({
+        text: `${select} LIMIT $${n + 1}::int OFFSET $${n + 2}::int`,
+        values: [...params, range.limit, range.offset],
+        rowMode: 'array',
+      });
+      await visit(rows.map((row) => candidateFromRow(row, rules)));
+      return;
+    }
+    await client.query(`DECLARE report_members NO SCROLL CURSOR FOR ${select}`, params);
     for (;;) {
-      const { rows } = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM report_candidates`, rowMode: 'array' });
-      for (const row of rows) visit(candidateFromRow(row, rules));
+      const { rows } = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM report_members`, rowMode: 'array' });
+      await visit(rows.map((row) => candidateFromRow(row, rules)));
       if (rows.length < BATCH) return;
     }
   });
