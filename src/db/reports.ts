@@ -14,45 +14,141 @@ import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 // x < T + 1 ms, and trunc(x) < T is x < T. Days are 86,400 s each, as in pinStatus, whatever the
 // session's time zone.
 const MS = `interval '1 millisecond'`;
+const DAY_MS = 86_400_000;
 const days = (column: string) => `make_interval(secs => ${column}::double precision * 86400)`;
 const activity = 'GREATEST(c.last_signin_at, c.activity_since)';
 // expiresAt = changed_at + max days, when the PIN expires at all.
 const expires = `NOT c.does_not_expire AND r.max_days > 0`;
 // Expired: now >= trunc(changed_at) + max days.
 const expiredAt = `c.changed_at < $1::timestamptz - ${days('r.max_days')} + ${MS}`;
+// The flags of each set that a partial index lists (migrations 0013 and 0014).
+const EXPIRED_FLAGS = 'NOT c.does_not_expire AND NOT c.must_change AND c.temporary_since IS NULL';
+const EXPIRING_FLAGS = 'NOT c.does_not_expire AND NOT c.must_change AND NOT c.enrollment_pending';
 
 /** Which users each report on PIN status holds. */
 export type ReportSet = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'inactive';
 
-interface Condition {
+/** SQL on c alone with its parameters, numbered after the exact condition's. */
+interface Part {
   where: string;
-  /** Its parameters: now and, for the inactive set, its days for a rule without an inactivity lock. */
+  values: unknown[];
+}
+
+/** from <= column < to, a null end unbounded; empty when to <= from. */
+interface Range {
+  from: number | null;
+  to: number | null;
+}
+
+interface Condition {
+  /** Exact, on c and r: $1 is now and, for the inactive set, $2 its days for a rule without an inactivity lock. */
+  where: string;
   values(now: Date, defaultInactiveDays: number): unknown[];
+  /**
+   * For the count, from the rules (few): `certain`, the members every rule agrees on, counted from
+   * pin_credentials alone by an index; `rest`, a superset of the other members, which an index
+   * finds and the exact condition then decides with their rules. null: no such users.
+   */
+  split(now: number, rules: readonly AuthRule[], defaultInactiveDays: number): { certain: Range | null; rest: Range[] } | null;
+  /** The column the ranges are on, and the flags every member has. */
+  column: string;
+  flags: string;
 }
 
 /** A condition on $1, now. */
-const atNow = (where: string): Condition => ({ where, values: (now) => [now] });
+const atNow = (where: string) => ({ where, values: (now: Date) => [now] });
+
+const empty = (range: Range) => range.from !== null && range.to !== null && range.to <= range.from;
+/** `outer` less `inner`, a range inside it: at most two ranges. */
+function without(outer: Range, inner: Range | null): Range[] {
+  if (inner === null) return empty(outer) ? [] : [outer];
+  const pieces: Range[] = [];
+  if (inner.from !== null) pieces.push({ from: outer.from, to: inner.from });
+  if (inner.to !== null) pieces.push({ from: inner.to, to: outer.to });
+  return pieces.filter((range) => !empty(range));
+}
+
+const min = (values: number[]) => Math.min(...values);
+const max = (values: number[]) => Math.max(...values);
+
+/** A set that is all flags: every member is certain. */
+const whole = () => ({ certain: { from: null, to: null }, rest: [] });
 
 const CONDITIONS: Record<ReportSet, Condition> = {
-  expired: atNow(`${expires} AND NOT c.must_change AND c.temporary_since IS NULL AND ${expiredAt}`),
+  expired: {
+    ...atNow(`${expires} AND NOT c.must_change AND c.temporary_since IS NULL AND ${expiredAt}`),
+    column: 'c.changed_at',
+    flags: EXPIRED_FLAGS,
+    // A member's changed_at < now - max days + 1 ms, under a rule whose PINs expire.
+    split(now, rules) {
+      const expiring = rules.filter((rule) => rule.maxDays > 0).map((rule) => rule.maxDays * DAY_MS);
+      if (expiring.length === 0) return null;
+      const any = { from: null, to: now - min(expiring) + 1 };
+      const certain = expiring.length === rules.length ? { from: null, to: now - max(expiring) + 1 } : null;
+      return { certain, rest: without(any, certain) };
+    },
+  },
   // Nothing due before the menu, not expired, and whole days left (rounded up) within the warning
   // days: trunc(changed_at) + max days - now <= warning days.
-  expiring: atNow(`${expires} AND NOT c.must_change AND NOT c.enrollment_pending AND NOT (${expiredAt})
+  expiring: {
+    ...atNow(`${expires} AND NOT c.must_change AND NOT c.enrollment_pending AND NOT (${expiredAt})
     AND c.changed_at < $1::timestamptz - ${days('r.max_days')} + ${days('r.warning_days')} + ${MS}`),
+    column: 'c.changed_at',
+    flags: EXPIRING_FLAGS,
+    // Under each rule whose PINs expire: now - max days + 1 ms <= changed_at < now - max days + warning days + 1 ms.
+    split(now, rules) {
+      const windows = rules.filter((rule) => rule.maxDays > 0).map((rule) => ({ from: now - rule.maxDays * DAY_MS + 1, to: now - (rule.maxDays - rule.warningDays) * DAY_MS + 1 }));
+      if (windows.length === 0) return null;
+      const any = { from: min(windows.map((w) => w.from)), to: max(windows.map((w) => w.to)) };
+      const every = { from: max(windows.map((w) => w.from)), to: min(windows.map((w) => w.to)) };
+      const certain = windows.length === rules.length && !empty(every) ? every : null;
+      return { certain, rest: without(any, certain) };
+    },
+  },
   // The directory's deactivation, an administrator's lock, an intruder lockout still running
   // (now < trunc(locked_at) + lockout minutes), or the rule's inactivity lock (more than its days).
-  locked: atNow(`(c.deactivated_at IS NOT NULL OR c.locked_by_admin
+  locked: {
+    ...atNow(`(c.deactivated_at IS NOT NULL OR c.locked_by_admin
     OR (c.locked_at IS NOT NULL AND (r.lockout_minutes IS NULL OR c.locked_at >= $1::timestamptz - make_interval(mins => r.lockout_minutes) + ${MS}))
     OR (r.inactive_days > 0 AND ${activity} < $1::timestamptz - ${days('r.inactive_days')}))`),
-  'enrollment-pending': { where: 'c.enrollment_pending', values: () => [] },
+    column: '',
+    flags: '',
+    split: () => null,
+  },
+  'enrollment-pending': { where: 'c.enrollment_pending', values: () => [], column: '', flags: 'c.enrollment_pending', split: whole },
   // More than the rule's inactivity days since the last activity, or $2 days when the rule has none.
   inactive: {
     where: `${activity} < $1::timestamptz - ${days('CASE WHEN r.inactive_days > 0 THEN r.inactive_days ELSE $2::int END')}`,
     values: (now, defaultInactiveDays) => [now, defaultInactiveDays],
+    column: activity,
+    flags: 'true',
+    split(now, rules, defaultInactiveDays) {
+      const limits = rules.map((rule) => (rule.inactiveDays > 0 ? rule.inactiveDays : defaultInactiveDays) * DAY_MS);
+      if (limits.length === 0) return null;
+      const certain = { from: null, to: now - max(limits) };
+      return { certain, rest: without({ from: null, to: now - min(limits) }, certain) };
+    },
   },
 };
 
 const FROM = 'users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id';
+
+/** A range of a column as SQL, its bounds added to values. */
+function inRange(column: string, range: Range, values: unknown[]): string {
+  const parts = ['true'];
+  const bound = (at: number) => {
+    values.push(new Date(at));
+    return `$${values.length}::timestamptz`;
+  };
+  if (range.from !== null) parts.push(`${column} >= ${bound(range.from)}`);
+  if (range.to !== null) parts.push(`${column} < ${bound(range.to)}`);
+  return parts.join(' AND ');
+}
+
+async function readRules(db: Queryable): Promise<Map<number, AuthRule>> {
+  const ruleRows = (await db.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
+  return new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
+}
 
 /** A user a report considers: who, their PIN's flags and status, and their rule. */
 export interface ReportCandidate {
@@ -117,11 +213,44 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
 /** Rows fetched at a time: a whole report never holds them all, so they die young. */
 const BATCH = 5000;
 
-/** How many users one report on PIN status holds at now. */
-export async function countReportMembers(db: Queryable, set: ReportSet, now: Date, defaultInactiveDays: number): Promise<number> {
-  const { where, values } = CONDITIONS[set];
-  const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${FROM} WHERE ${where}`, values(now, defaultInactiveDays));
-  return rows[0].n as number;
+/**
+ * How many users one report on PIN status holds at now, in one snapshot: those every rule agrees on
+ * from an index of pin_credentials alone, and the rest decided with their rules, never every user.
+ */
+export async function countReportMembers(pool: Pool, set: ReportSet, now: Date, defaultInactiveDays: number): Promise<number> {
+  const condition = CONDITIONS[set];
+  return withTransaction(pool, async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const rules = [...(await readRules(client)).values()];
+    if (set === 'locked') {
+      // Deactivated or locked by an administrator, under any rule; the others need their rule.
+      const certain = 'c.deactivated_at IS NOT NULL OR c.locked_by_admin';
+      const idle = rules.filter((rule) => rule.inactiveDays > 0).map((rule) => rule.inactiveDays * DAY_MS);
+      const values = condition.values(now, defaultInactiveDays);
+      const idleArm = idle.length > 0 ? ` OR ${inRange(activity, { from: null, to: now.getTime() - min(idle) }, values)}` : '';
+      const { rows } = await client.query(
+        `SELECT (SELECT count(*) FROM pin_credentials c WHERE ${certain})
+              + (SELECT count(*) FROM ${FROM} WHERE NOT (${certain}) AND (c.locked_at IS NOT NULL${idleArm}) AND ${condition.where}) AS n`,
+        values,
+      );
+      return Number(rows[0].n);
+    }
+    const split = condition.split(now.getTime(), rules, defaultInactiveDays);
+    if (split === null) return 0;
+    let n = 0;
+    if (split.certain) {
+      const values: unknown[] = [];
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pin_credentials c WHERE ${condition.flags} AND ${inRange(condition.column, split.certain, values)}`, values);
+      n += rows[0].n as number;
+    }
+    if (split.rest.length > 0) {
+      const values = condition.values(now, defaultInactiveDays);
+      const ranges = split.rest.map((range) => `(${inRange(condition.column, range, values)})`).join(' OR ');
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${FROM} WHERE ${condition.flags} AND (${ranges}) AND ${condition.where}`, values);
+      n += rows[0].n as number;
+    }
+    return n;
+  });
 }
 
 /**
@@ -140,8 +269,7 @@ export async function eachReportMember(
   const params = values(now, defaultInactiveDays);
   await withTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const ruleRows = (await client.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
-    const rules = new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
+    const rules = await readRules(client);
     // Extensions are digits, so every collation orders them alike, and the unique index serves it.
     const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${where} ORDER BY u.extension`;
     if (range) {
