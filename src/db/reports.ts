@@ -131,6 +131,9 @@ const CONDITIONS: Record<ReportSet, Condition> = {
   },
 };
 
+/** Locked under any rule: the directory's deactivation or an administrator's lock. */
+const LOCKED_CERTAIN = 'c.deactivated_at IS NOT NULL OR c.locked_by_admin';
+
 const FROM = 'users u JOIN pin_credentials c ON c.user_id = u.id JOIN auth_rules r ON r.id = u.rule_id';
 
 /** A range of a column as SQL, its bounds added to values. */
@@ -143,6 +146,20 @@ function inRange(column: string, range: Range, values: unknown[]): string {
   if (range.from !== null) parts.push(`${column} >= ${bound(range.from)}`);
   if (range.to !== null) parts.push(`${column} < ${bound(range.to)}`);
   return parts.join(' AND ');
+}
+
+/** A superset of a set's members on c alone, which the indexes find, its bounds added to values; null: nobody. */
+function guardOf(set: ReportSet, now: Date, rules: readonly AuthRule[], defaultInactiveDays: number, values: unknown[]): string | null {
+  if (set === 'locked') {
+    const idle = rules.filter((rule) => rule.inactiveDays > 0).map((rule) => rule.inactiveDays * DAY_MS);
+    const idleArm = idle.length > 0 ? ` OR ${inRange(activity, { from: null, to: now.getTime() - min(idle) }, values)}` : '';
+    return `(${LOCKED_CERTAIN} OR c.locked_at IS NOT NULL${idleArm})`;
+  }
+  const condition = CONDITIONS[set];
+  const split = condition.split(now.getTime(), rules, defaultInactiveDays);
+  if (split === null) return null;
+  const ranges = [...(split.certain ? [split.certain] : []), ...split.rest];
+  return `${condition.flags} AND (${ranges.map((range) => `(${inRange(condition.column, range, values)})`).join(' OR ')})`;
 }
 
 async function readRules(db: Queryable): Promise<Map<number, AuthRule>> {
@@ -224,13 +241,11 @@ export async function countReportMembers(pool: Pool, set: ReportSet, now: Date, 
     const rules = [...(await readRules(client)).values()];
     if (set === 'locked') {
       // Deactivated or locked by an administrator, under any rule; the others need their rule.
-      const certain = 'c.deactivated_at IS NOT NULL OR c.locked_by_admin';
-      const idle = rules.filter((rule) => rule.inactiveDays > 0).map((rule) => rule.inactiveDays * DAY_MS);
       const values = condition.values(now, defaultInactiveDays);
-      const idleArm = idle.length > 0 ? ` OR ${inRange(activity, { from: null, to: now.getTime() - min(idle) }, values)}` : '';
+      const guard = guardOf(set, now, rules, defaultInactiveDays, values);
       const { rows } = await client.query(
-        `SELECT (SELECT count(*) FROM pin_credentials c WHERE ${certain})
-              + (SELECT count(*) FROM ${FROM} WHERE NOT (${certain}) AND (c.locked_at IS NOT NULL${idleArm}) AND ${condition.where}) AS n`,
+        `SELECT (SELECT count(*) FROM pin_credentials c WHERE ${LOCKED_CERTAIN})
+              + (SELECT count(*) FROM ${FROM} WHERE NOT (${LOCKED_CERTAIN}) AND ${guard} AND ${condition.where}) AS n`,
         values,
       );
       return Number(rows[0].n);
@@ -270,8 +285,11 @@ export async function eachReportMember(
   await withTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const rules = await readRules(client);
+    const guard = guardOf(set, now, [...rules.values()], defaultInactiveDays, params);
+    if (guard === null) return visit([]);
     // Extensions are digits, so every collation orders them alike, and the unique index serves it.
-    const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${where} ORDER BY u.extension`;
+    // The guard, a superset on pin_credentials alone, lets the planner start from an index of it.
+    const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${guard} AND ${where} ORDER BY u.extension`;
     if (range) {
       const n = params.length;
       const { rows } = await client.query<unknown[]>({
