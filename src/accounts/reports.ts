@@ -35,7 +35,7 @@ export interface Report {
   each(pool: Pool, now: Date, range: RowRange | null, visit: (rows: ReportRow[]) => void | Promise<void>): Promise<void>;
 }
 
-export interface RowRange {
+interface RowRange {
   offset: number;
   limit: number;
 }
