@@ -9,7 +9,9 @@
  * Imports run the real CLI (`bin/pinline.js`, so `npm run build` first) on files of
  * BENCH_IMPORT_ROWS rows (default 200,000) into the million-user table; the memory figure is a
  * dry run of a BENCH_MEMORY_ROWS-row file (default 1,000,000), its peak resident memory read from
- * /proc. BENCH_USERS changes the million, BENCH_RUNS the 3 runs. A step that fails (a report past
+ * /proc. BENCH_USERS changes the million, BENCH_RUNS the 3 runs. BENCH_KEEP=1 keeps the databases
+ * (pinline_bench_kept*) and re-uses them on the next run instead of building the users again;
+ * BENCH_ONLY=reports,search (any of imports, export, reports, search, signin, memory) runs only those rows. A step that fails (a report past
  * the statement timeout) is a figure that is not met, and the run goes on. The tests never time anything.
  */
 import { spawn } from 'node:child_process';
@@ -30,6 +32,9 @@ const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
 const IMPORT_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
 const MEMORY_ROWS = Number(process.env.BENCH_MEMORY_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const KEEP = process.env.BENCH_KEEP === '1';
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const runs = (part: 'imports' | 'export' | 'reports' | 'search' | 'signin' | 'memory') => ONLY === null || ONLY.has(part);
 const FIRST_EXTENSION = 1_000_000;
 const PEPPER = 'bench-scale-pepper-0123456789';
 const SECRETS = { PIN_PEPPER: PEPPER, SESSION_SECRET: 'bench-scale-session-secret-0123456789', TWILIO_AUTH_TOKEN: 'bench' };
@@ -190,15 +195,24 @@ async function plans(url: string): Promise<string> {
 
 async function main(): Promise<number> {
   const started = performance.now();
-  const database = await openBenchDatabase();
-  const small = await openBenchDatabase('thousand');
+  const database = await openBenchDatabase('', { keep: KEEP });
+  const small = await openBenchDatabase('thousand', { keep: KEEP });
   const dir = mkdtempSync(path.join(tmpdir(), 'pinline-bench-scale-'));
   const figures: Figure[] = [];
   try {
     const pinHash = await new SecretHasher(PEPPER, DEFAULT_HASH_PARAMETERS).hash(BENCH_PIN);
-    const built = await timed(() => buildUsers(database.url, USERS, pinHash));
-    log(`built ${USERS.toLocaleString('en-US')} users in ${ms(built)}`);
-    await buildUsers(small.url, 1000, pinHash);
+    const userCount = async (url: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const n = Number((await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n);
+      await client.end();
+      return n;
+    };
+    if ((await userCount(database.url)) === 0) {
+      const built = await timed(() => buildUsers(database.url, USERS, pinHash));
+      log(`built ${USERS.toLocaleString('en-US')} users in ${ms(built)}`);
+    } else log(`re-using the kept database's ${(await userCount(database.url)).toLocaleString('en-US')} users`);
+    if ((await userCount(small.url)) === 0) await buildUsers(small.url, 1000, pinHash);
 
     // Imports, through the CLI, into the million-user table.
     const base = FIRST_EXTENSION + USERS + 1_000_000;
@@ -210,85 +224,97 @@ async function main(): Promise<number> {
       if (run.code !== 0) throw new Error(`pinline user import ${flags.join(' ')} ${file} exited ${run.code}`);
       return run.ms;
     };
-    figures.push(rateFigure('import of new users (CLI)', IMPORT_ROWS, await medianOf((i) => importRun(files[i] as string)()), 20_000));
-    figures.push(rateFigure('its dry run', IMPORT_ROWS, await medianOf((i) => importRun(dryFiles[i] as string, '--dry-run')()), 20_000));
-    figures.push(rateFigure('import where every row updates a field', IMPORT_ROWS, await medianOf((i) => importRun(changed[i] as string)()), 10_000));
-    figures.push(rateFigure('import where nothing changed', IMPORT_ROWS, await medianOf(() => importRun(changed[2] as string)()), 50_000));
+    if (runs('imports')) {
+      figures.push(rateFigure('import of new users (CLI)', IMPORT_ROWS, await medianOf((i) => importRun(files[i] as string)()), 20_000));
+      figures.push(rateFigure('its dry run', IMPORT_ROWS, await medianOf((i) => importRun(dryFiles[i] as string, '--dry-run')()), 20_000));
+      figures.push(rateFigure('import where every row updates a field', IMPORT_ROWS, await medianOf((i) => importRun(changed[i] as string)()), 10_000));
+      figures.push(rateFigure('import where nothing changed', IMPORT_ROWS, await medianOf(() => importRun(changed[2] as string)()), 50_000));
+    }
 
     const { services, pool } = servicesFor(database.url);
     const total = Number((await pool.query('SELECT count(*)::int AS n FROM users')).rows[0].n);
-    const exportPeaks: number[] = [];
-    for (const format of [[], ['--json']]) {
-      const times = await medianOf(async () => {
-        const run = await cli(database.url, ['user', 'export', ...format]);
-        if (run.code !== 0) throw new Error(`pinline user export ${format.join(' ')} exited ${run.code}`);
-        exportPeaks.push(run.peakBytes);
-        return run.ms;
-      });
-      figures.push(rateFigure(`export, ${format.length ? 'JSON' : 'CSV'}`, total, times, 100_000));
-    }
-    figures.push({ name: 'export, peak memory', measured: mib(Math.max(...exportPeaks)), target: '—', met: null, values: {} });
-
-    // Reports, as the CLI and the admin page run them.
-    const reports = new ReportService(pool);
-    for (const report of REPORTS) {
-      let rows = 0;
-      try {
-        const times = await medianOf(() =>
-          timed(async () => {
-            rows = (await reports.run(report.name)).rows.length;
-          }),
-        );
-        figures.push(timeFigure(`report ${report.name}: count and first page (${rows.toLocaleString('en-US')} rows)`, times, 200));
-      } catch (err) {
-        log(`report ${report.name}: ${String(err)}`);
-        figures.push({ name: `report ${report.name}: count and first page`, measured: `failed: ${(err as Error).message}`, target: '< 200 ms', met: false, values: {} });
+    if (runs('export')) {
+      const exportPeaks: number[] = [];
+      for (const format of [[], ['--json']]) {
+        const times = await medianOf(async () => {
+          const run = await cli(database.url, ['user', 'export', ...format]);
+          if (run.code !== 0) throw new Error(`pinline user export ${format.join(' ')} exited ${run.code}`);
+          exportPeaks.push(run.peakBytes);
+          return run.ms;
+        });
+        figures.push(rateFigure(`export, ${format.length ? 'JSON' : 'CSV'}`, total, times, 100_000));
       }
+      figures.push({ name: 'export, peak memory', measured: mib(Math.max(...exportPeaks)), target: '—', met: null, values: {} });
     }
-    const pending = Number((await pool.query('SELECT count(*)::int AS n FROM pin_credentials WHERE enrollment_pending')).rows[0].n);
-    const reportCsv = await medianOf(async () => {
-      const run = await cli(database.url, ['report', 'enrollment-pending', '--csv']);
-      return run.code === 0 ? run.ms : Number.POSITIVE_INFINITY;
-    });
-    figures.push(rateFigure('a whole report as CSV (enrollment-pending)', pending, reportCsv, 100_000));
+
+    // Reports, as the admin page runs them: the count and the first page of 500.
+    if (runs('reports')) {
+      const reports = new ReportService(pool);
+      for (const report of REPORTS) {
+        let rows = 0;
+        try {
+          const times = await medianOf(() =>
+            timed(async () => {
+              rows = (await reports.page(report.name, 1, 500)).total;
+            }),
+          );
+          figures.push(timeFigure(`report ${report.name}: count and first page (${rows.toLocaleString('en-US')} rows)`, times, 200));
+        } catch (err) {
+          log(`report ${report.name}: ${String(err)}`);
+          figures.push({ name: `report ${report.name}: count and first page`, measured: `failed: ${(err as Error).message}`, target: '< 200 ms', met: false, values: {} });
+        }
+      }
+      const pending = Number((await pool.query('SELECT count(*)::int AS n FROM pin_credentials WHERE enrollment_pending')).rows[0].n);
+      const reportCsv = await medianOf(async () => {
+        const run = await cli(database.url, ['report', 'enrollment-pending', '--csv']);
+        return run.code === 0 ? run.ms : Number.POSITIVE_INFINITY;
+      });
+      figures.push(rateFigure('a whole report as CSV (enrollment-pending)', pending, reportCsv, 100_000));
+    }
 
     // The admin Users list, as its page asks (25 a page, counted to 10,000).
-    const search = (query: string) => () => timed(() => services.accounts.search({ query, limit: 25, offset: 0, countLimit: 10_000 }));
-    await search('')();
-    figures.push(timeFigure('admin Users list, first page', await medianOf(search('')), 100));
-    figures.push(timeFigure('search by extension prefix', await medianOf(search(String(FIRST_EXTENSION + 4242).slice(0, 5))), 200));
-    figures.push(timeFigure('search by name', await medianOf(search('Last4242')), 200));
+    if (runs('search')) {
+      const search = (query: string) => () => timed(() => services.accounts.search({ query, limit: 25, offset: 0, countLimit: 10_000 }));
+      await search('')();
+      figures.push(timeFigure('admin Users list, first page', await medianOf(search('')), 100));
+      figures.push(timeFigure('search by extension prefix', await medianOf(search(String(FIRST_EXTENSION + 4242).slice(0, 5))), 200));
+      figures.push(timeFigure('search by name', await medianOf(search('Last4242')), 200));
+    }
 
     // Sign-in at a million users against the same at a thousand.
-    const smallServices = servicesFor(small.url);
-    await signinP50(smallServices.services, 1000);
-    await signinP50(services, USERS);
-    const atThousand = await signinP50(smallServices.services, 1000);
-    const atMillion = await signinP50(services, USERS);
-    await smallServices.pool.end();
-    log(`sign-in p50: ${ms(atMillion)} at ${USERS}, ${ms(atThousand)} at 1,000`);
-    figures.push({
-      name: `sign-in p50 at ${USERS.toLocaleString('en-US')} users (${ms(atThousand)} at 1,000)`,
-      measured: ms(atMillion),
-      target: `≤ ${ms(atThousand * 1.2)} (+20%)`,
-      met: atMillion <= atThousand * 1.2,
-      values: { atMillion, atThousand },
-    });
+    if (runs('signin')) {
+      const smallServices = servicesFor(small.url);
+      await signinP50(smallServices.services, 1000);
+      await signinP50(services, USERS);
+      const atThousand = await signinP50(smallServices.services, 1000);
+      const atMillion = await signinP50(services, USERS);
+      await smallServices.pool.end();
+      log(`sign-in p50: ${ms(atMillion)} at ${USERS}, ${ms(atThousand)} at 1,000`);
+      figures.push({
+        name: `sign-in p50 at ${USERS.toLocaleString('en-US')} users (${ms(atThousand)} at 1,000)`,
+        measured: ms(atMillion),
+        target: `≤ ${ms(atThousand * 1.2)} (+20%)`,
+        met: atMillion <= atThousand * 1.2,
+        values: { atMillion, atThousand },
+      });
+    }
     await pool.end();
 
     // Memory of a CLI import of a large file (a dry run: it reads, checks and writes every row, then rolls back).
-    const big = importFile(dir, 'big.csv', base + 10 * IMPORT_ROWS, MEMORY_ROWS);
-    const bigRun = await cli(database.url, ['user', 'import', '--dry-run', big]);
-    log(`import of ${MEMORY_ROWS} rows (dry run): ${ms(bigRun.ms)}, peak ${mib(bigRun.peakBytes)}`);
-    figures.push({
-      name: `CLI import of a ${MEMORY_ROWS.toLocaleString('en-US')}-row file (dry run, ${perSecond((MEMORY_ROWS / bigRun.ms) * 1000)}), peak memory`,
-      measured: mib(bigRun.peakBytes),
-      target: '< 300.0 MiB',
-      met: bigRun.peakBytes < 300 * 2 ** 20,
-      values: { peakBytes: bigRun.peakBytes },
-    });
+    if (runs('memory')) {
+      const big = importFile(dir, 'big.csv', base + 10 * IMPORT_ROWS, MEMORY_ROWS);
+      const bigRun = await cli(database.url, ['user', 'import', '--dry-run', big]);
+      log(`import of ${MEMORY_ROWS} rows (dry run): ${ms(bigRun.ms)}, peak ${mib(bigRun.peakBytes)}`);
+      figures.push({
+        name: `CLI import of a ${MEMORY_ROWS.toLocaleString('en-US')}-row file (dry run, ${perSecond((MEMORY_ROWS / bigRun.ms) * 1000)}), peak memory`,
+        measured: mib(bigRun.peakBytes),
+        target: '< 300.0 MiB',
+        met: bigRun.peakBytes < 300 * 2 ** 20,
+        values: { peakBytes: bigRun.peakBytes },
+      });
+    }
 
-    const planText = await plans(database.url);
+    const planText = runs('signin') ? await plans(database.url) : ' (not run)';
     const machine = describeMachine(database.description);
     const load = loadavg().map((l) => l.toFixed(2)).join(', ');
     process.stdout.write(`\npinline at ${USERS.toLocaleString('en-US')} users, median of ${RUNS} runs each (${ms(performance.now() - started)} in all)\n`);

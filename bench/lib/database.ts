@@ -17,14 +17,18 @@ export interface BenchDatabase {
  * A fresh, migrated database for one bench run: a throwaway database on the DATABASE_URL server
  * (dropped afterwards), or else an embedded Postgres in a temporary directory.
  */
-export async function openBenchDatabase(suffix = ''): Promise<BenchDatabase> {
+export async function openBenchDatabase(suffix = '', options: { keep?: boolean } = {}): Promise<BenchDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (serverUrl) {
-    const name = `pinline_bench_${process.pid}${suffix ? `_${suffix}` : ''}`;
+    // A kept database has a fixed name, is made only once and is left in place, migrated again each time.
+    const name = `pinline_bench_${options.keep ? 'kept' : process.pid}${suffix ? `_${suffix}` : ''}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1::text', [name])).rowCount === 1;
+    if (!options.keep || !exists) {
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.query(`CREATE DATABASE ${name}`);
+    }
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     await migrate(url.toString());
@@ -33,7 +37,7 @@ export async function openBenchDatabase(suffix = ''): Promise<BenchDatabase> {
       url: url.toString(),
       description: `PostgreSQL ${version} at ${url.host} (DATABASE_URL), throwaway database ${name}`,
       async close() {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        if (!options.keep) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.end();
       },
     };

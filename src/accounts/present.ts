@@ -3,7 +3,7 @@ import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
 import { pinStatus, type PinStatus } from '../pin/status.js';
 import type { ImportReport } from './import.js';
 import type { Account } from './model.js';
-import type { ReportResult } from './reports.js';
+import type { Report, ReportRow } from './reports.js';
 import type { ScimAccount } from './scim.js';
 
 // The one presenter of a user and of their PIN status, for every channel: JSON for the API and
@@ -197,19 +197,14 @@ export function importSummary(report: ImportReport): string {
   );
 }
 
-/** A report's columns (extension, first, last, then its fact) and its rows as text: the CLI's table and CSV. */
-export function reportRecords(result: ReportResult): { columns: string[]; records: Array<Record<string, string>> } {
-  const { factColumn } = result.report;
-  return {
-    columns: ['extension', 'first', 'last', factColumn],
-    records: result.rows.map((row) => ({ extension: row.extension, first: row.firstName, last: row.lastName, [factColumn]: phraseText(row.fact) })),
-  };
+/** A report's columns (DESIGN §9): extension, first, last, then its fact. */
+export function reportColumns(report: Report): string[] {
+  return ['extension', 'first', 'last', report.factColumn];
 }
 
-/** A report as CSV with a header, the same from the CLI and the admin download. */
-export function reportCsv(result: ReportResult): string {
-  const { columns, records } = reportRecords(result);
-  return csvText(columns, records);
+/** Report rows as the records of the CLI's table and the CSV, under reportColumns. */
+export function reportRecords(report: Report, rows: readonly ReportRow[]): Array<Record<string, string>> {
+  return rows.map((row) => ({ extension: row.extension, first: row.firstName, last: row.lastName, [report.factColumn]: phraseText(row.fact) }));
 }
 
 /** RFC 7643's core User schema: every SCIM User resource names it. */

@@ -1,13 +1,14 @@
-import { countUserEvents, eachReportCandidate, type CandidateSet, type ReportCandidate } from '../db/reports.js';
+import { csvText } from '../csv.js';
+import { countReportMembers, countUserEvents, eachReportMember, type ReportCandidate, type ReportSet } from '../db/reports.js';
 import type { Pool } from '../db/pool.js';
 import { NotFoundError } from '../errors.js';
 import { INACTIVE_REPORT_DEFAULT_DAYS, pinStatus, type PinStatus } from '../pin/status.js';
-import { presentPinStatus, type Phrase } from './present.js';
+import { presentPinStatus, reportColumns, reportRecords, type Phrase } from './present.js';
 
-// The reports of DESIGN §9. Whether a user is in a report on PIN status is decided here, in
-// TypeScript, by pinStatus, the same definition the phone, the pages and the API use. The SQL
-// (src/db/reports.ts) only narrows the candidates with a generous superset, so that 100,000 users
-// are not all read; see the comment there.
+// The reports of DESIGN §9. A report on PIN status is counted and paged in SQL by a condition
+// that mirrors pinStatus exactly (src/db/reports.ts; the boundary tests prove them equal), and
+// every row it shows is still decided by pinStatus, the same definition the phone, the pages and
+// the API use, so a report and a user's page cannot disagree.
 
 /** One user in a report: who, and the report's fact about them. */
 export interface ReportRow {
@@ -28,8 +29,15 @@ export interface Report {
   factColumn: string;
   /** The fact's column heading on the page. */
   factLabel: string;
-  /** The report's rows at `now`, in their order. */
-  evaluate(pool: Pool, now: Date): Promise<ReportRow[]>;
+  /** How many users it holds at `now`. */
+  count(pool: Pool, now: Date): Promise<number>;
+  /** Its rows at `now`, in their order: those in `range` (a page) in one batch, or all of them in batches. */
+  each(pool: Pool, now: Date, range: RowRange | null, visit: (rows: ReportRow[]) => void | Promise<void>): Promise<void>;
+}
+
+interface RowRange {
+  offset: number;
+  limit: number;
 }
 
 export interface ReportResult {
@@ -42,25 +50,36 @@ export interface ReportResult {
 /** The failed-signins report's window: the last 24 hours before now. */
 const FAILED_SIGNIN_WINDOW_MS = 24 * 60 * 60_000;
 
-/** A report on PIN status: its candidates from the database, each decided by pinStatus. */
+export interface ReportPage {
+  report: Report;
+  now: Date;
+  /** Every user in the report, not only this page's. */
+  total: number;
+  rows: ReportRow[];
+}
+
+/** A report on PIN status: its users from the database, each row decided by pinStatus. */
 function statusReport(
-  definition: Omit<Report, 'evaluate'>,
-  candidates: CandidateSet,
+  definition: Omit<Report, 'count' | 'each'>,
+  set: ReportSet,
   includes: (candidate: ReportCandidate, status: PinStatus) => boolean,
   fact: (candidate: ReportCandidate, status: PinStatus, now: Date) => Phrase,
 ): Report {
   return {
     ...definition,
-    async evaluate(pool, now) {
-      const rows: ReportRow[] = [];
-      await eachReportCandidate(pool, candidates, now, INACTIVE_REPORT_DEFAULT_DAYS, (candidate) => {
-        const status = pinStatus(candidate.pin, candidate.rule, now);
-        if (!includes(candidate, status)) return;
-        const { user } = candidate;
-        rows.push({ userId: user.id, extension: user.extension, firstName: user.firstName, lastName: user.lastName, fact: fact(candidate, status, now) });
-      });
-      return rows;
-    },
+    count: (pool, now) => countReportMembers(pool, set, now, INACTIVE_REPORT_DEFAULT_DAYS),
+    each: (pool, now, range, visit) =>
+      eachReportMember(pool, set, now, INACTIVE_REPORT_DEFAULT_DAYS, range, (members) => {
+        const rows: ReportRow[] = [];
+        for (const candidate of members) {
+          const status = pinStatus(candidate.pin, candidate.rule, now);
+          // The SQL's condition and pinStatus agree (the boundary tests); pinStatus has the last word.
+          if (!includes(candidate, status)) continue;
+          const { user } = candidate;
+          rows.push({ userId: user.id, extension: user.extension, firstName: user.firstName, lastName: user.lastName, fact: fact(candidate, status, now) });
+        }
+        return visit(rows);
+      }),
   };
 }
 
@@ -134,17 +153,24 @@ export const REPORTS: readonly Report[] = [
     description: 'Users with failed phone sign-ins in the last 24 hours, most first.',
     factColumn: 'failed_signins',
     factLabel: 'Failed Sign-Ins',
-    async evaluate(pool, now) {
-      const counts = await countUserEvents(pool, {
-        event: 'signin.failed',
-        channel: 'phone',
-        since: new Date(now.getTime() - FAILED_SIGNIN_WINDOW_MS),
-        until: now,
-      });
-      return counts.map(({ count, ...user }) => ({ ...user, fact: [String(count)] }));
+    // Few users fail within a day, and the (event, at) index finds them: counted and paged in memory.
+    count: async (pool, now) => (await failedSignins(pool, now)).length,
+    async each(pool, now, range, visit) {
+      const rows = await failedSignins(pool, now);
+      await visit(range ? rows.slice(range.offset, range.offset + range.limit) : rows);
     },
   },
 ];
+
+async function failedSignins(pool: Pool, now: Date): Promise<ReportRow[]> {
+  const counts = await countUserEvents(pool, {
+    event: 'signin.failed',
+    channel: 'phone',
+    since: new Date(now.getTime() - FAILED_SIGNIN_WINDOW_MS),
+    until: now,
+  });
+  return counts.map(({ count, ...user }) => ({ ...user, fact: [String(count)] }));
+}
 
 export const REPORT_NAMES: readonly string[] = REPORTS.map((report) => report.name);
 
@@ -169,15 +195,49 @@ export class ReportService {
     return report;
   }
 
+  /** The whole report. */
   async run(name: string): Promise<ReportResult> {
     const report = this.find(name);
     const now = this.clock();
-    return { report, now, rows: await report.evaluate(this.pool, now) };
+    const rows: ReportRow[] = [];
+    await report.each(this.pool, now, null, (batch) => {
+      rows.push(...batch);
+    });
+    return { report, now, rows };
   }
 
-  /** Every report, at one time. */
-  async runAll(): Promise<ReportResult[]> {
+  /** How many users each report holds, at one time. */
+  async counts(): Promise<{ now: Date; counts: Array<{ report: Report; count: number }> }> {
     const now = this.clock();
-    return Promise.all(REPORTS.map(async (report) => ({ report, now, rows: await report.evaluate(this.pool, now) })));
+    return { now, counts: await Promise.all(REPORTS.map(async (report) => ({ report, count: await report.count(this.pool, now) }))) };
+  }
+
+  /** One page of a report (1-based) and how many users it holds. */
+  async page(name: string, page: number, pageSize: number): Promise<ReportPage> {
+    const report = this.find(name);
+    const now = this.clock();
+    const range = { offset: (page - 1) * pageSize, limit: pageSize };
+    let rows: ReportRow[] = [];
+    const [total] = await Promise.all([
+      report.count(this.pool, now),
+      report.each(this.pool, now, range, (batch) => {
+        rows = batch;
+      }),
+    ]);
+    return { report, now, total, rows };
+  }
+
+  /**
+   * The whole report as CSV with a header (the CLI and the admin download), handed to write in
+   * pieces as the rows come from the database: a report of every user is never held at once.
+   */
+  async csv(name: string, write: (piece: string, made: { report: Report; now: Date }) => void | Promise<void>): Promise<void> {
+    const report = this.find(name);
+    const made = { report, now: this.clock() };
+    const columns = reportColumns(report);
+    await write(csvText(columns, []), made);
+    await report.each(this.pool, made.now, null, async (rows) => {
+      if (rows.length > 0) await write(csvText(columns, reportRecords(report, rows), { header: false }), made);
+    });
   }
 }

@@ -133,9 +133,13 @@ export interface UserSearch {
 /** A page of the users found, and how many were found: at most countLimit, and then `capped`. */
 export async function searchAccounts(db: Queryable, search: UserSearch = {}): Promise<{ total: number; capped: boolean; accounts: Account[] }> {
   const q = search.query?.trim() || null;
-  // An extension prefix (its index: migration 0013), or the whole name containing the text: what
-  // the first or the last name alone contains, the whole name contains too, so one test does.
-  const filter = `($1::text IS NULL OR u.extension LIKE $1::text || '%' OR (u.first_name || ' ' || u.last_name) ILIKE '%' || $1::text || '%')`;
+  // "Begins with", as Cisco Unity Connection's user search: the extension, the last name, or the
+  // whole name "first last" (which begins with the text whenever the first name does), without
+  // regard to case. Each side has its prefix index (migrations 0013 and 0014), so the OR is a
+  // bitmap of three index ranges. The text is a literal: LIKE's % _ and \ are escaped.
+  const prefix = `replace(replace(replace(lower($1::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`;
+  const filter = `($1::text IS NULL OR u.extension LIKE ${prefix} OR lower(u.last_name) LIKE ${prefix}
+    OR lower(u.first_name || ' ' || u.last_name) LIKE ${prefix})`;
   const counted =
     search.countLimit === undefined
       ? db.query(`SELECT count(*)::int AS total FROM users u WHERE ${filter}`, [q])

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { phraseText, presentPinStatus } from '../../src/accounts/present.js';
+import type { Account } from '../../src/accounts/model.js';
 import { REPORT_NAMES, type ReportRow } from '../../src/accounts/reports.js';
 import { initialState, transition } from '../../src/dialog/index.js';
 import { pinStatus } from '../../src/pin/status.js';
@@ -32,6 +33,7 @@ interface Credential {
   temporary_since: Date | null;
   last_signin_at: Date | null;
   activity_since: Date;
+  deactivated_at: Date | null;
 }
 
 const PLAIN: Credential = {
@@ -47,6 +49,7 @@ const PLAIN: Credential = {
   last_signin_at: ago(DAY),
   // Long ago, so that the last sign-in is the last activity.
   activity_since: ago(400 * DAY),
+  deactivated_at: null,
 };
 
 type ReportName = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'inactive';
@@ -54,8 +57,8 @@ type ReportName = 'expired' | 'expiring' | 'locked' | 'enrollment-pending' | 'in
 interface Seed {
   rule?: string;
   credential: Partial<Credential>;
-  /** Added to changed_at past the millisecond. */
-  microseconds?: number;
+  /** Microseconds added to these times, past the millisecond a Date keeps. */
+  microseconds?: Partial<Record<'changed_at' | 'locked_at' | 'last_signin_at', number>>;
   /** The reports on PIN status the user is in. */
   in: ReportName[];
 }
@@ -65,7 +68,15 @@ const SEEDS: Record<string, Seed> = {
   plain: { credential: {}, in: [] },
   'expires exactly now': { credential: { changed_at: ago(180 * DAY) }, in: ['expired'] },
   // Postgres keeps microseconds and a Date does not: every channel reads this as expiring exactly now.
-  'expires 0.7 ms after now': { credential: { changed_at: ago(180 * DAY) }, microseconds: 700, in: ['expired'] },
+  'expires 0.7 ms after now': { credential: { changed_at: ago(180 * DAY) }, microseconds: { changed_at: 700 }, in: ['expired'] },
+  'expires 0.3 ms before now': { credential: { changed_at: ago(180 * DAY) }, microseconds: { changed_at: -300 }, in: ['expired'] },
+  'expires 1 ms after now': { credential: { changed_at: ago(180 * DAY - 1) }, in: ['expiring'] },
+  'expires in the warning days and 0.7 ms': { credential: { changed_at: ago(165 * DAY) }, microseconds: { changed_at: 700 }, in: ['expiring'] },
+  'expires in the warning days and 1 ms': { credential: { changed_at: ago(165 * DAY - 1) }, in: [] },
+  'rule without expiry, changed long ago': { rule: 'no-expiry', credential: { changed_at: ago(400 * DAY) }, in: [] },
+  'rule without a warning, expires in a second': { rule: 'no-warning', credential: { changed_at: ago(180 * DAY - SECOND) }, in: [] },
+  'rule without a warning, expired': { rule: 'no-warning', credential: { changed_at: ago(180 * DAY) }, in: ['expired'] },
+  'enrollment pending, past expiry': { credential: { enrollment_pending: true, changed_at: ago(200 * DAY) }, in: ['expired', 'enrollment-pending'] },
   'expires in one second': { credential: { changed_at: ago(180 * DAY - SECOND) }, in: ['expiring'] },
   'expires in exactly the warning days': { credential: { changed_at: ago(165 * DAY) }, in: ['expiring'] },
   'expires a second after the warning days': { credential: { changed_at: ago(165 * DAY - SECOND) }, in: [] },
@@ -89,7 +100,24 @@ const SEEDS: Record<string, Seed> = {
     credential: { failed_count: 3, last_failed_at: ago(400 * DAY), locked_at: ago(400 * DAY) },
     in: ['locked'],
   },
+  'intruder lockout ends 0.5 ms after now': {
+    credential: { failed_count: 3, last_failed_at: ago(30 * MINUTE), locked_at: ago(30 * MINUTE) },
+    microseconds: { locked_at: 500 },
+    in: [],
+  },
+  'intruder lockout with 1 ms to run': {
+    credential: { failed_count: 3, last_failed_at: ago(30 * MINUTE - 1), locked_at: ago(30 * MINUTE - 1) },
+    in: ['locked'],
+  },
   'locked by an administrator': { credential: { locked_by_admin: true }, in: ['locked'] },
+  'deactivated by the directory': { credential: { deactivated_at: ago(DAY) }, in: ['locked'] },
+  'deactivated by the directory, lockout over': {
+    credential: { deactivated_at: ago(DAY), failed_count: 3, last_failed_at: ago(DAY), locked_at: ago(DAY) },
+    in: ['locked'],
+  },
+  'inactive the rule days and 0.5 ms': { rule: 'idle-30', credential: { last_signin_at: ago(30 * DAY) }, microseconds: { last_signin_at: -500 }, in: ['locked', 'inactive'] },
+  'inactive 0.5 ms short of the rule days': { rule: 'idle-30', credential: { last_signin_at: ago(30 * DAY) }, microseconds: { last_signin_at: 500 }, in: [] },
+  'inactive the rule days and 1 ms': { rule: 'idle-30', credential: { last_signin_at: ago(30 * DAY + 1) }, in: ['locked', 'inactive'] },
   'inactive exactly the rule days': { rule: 'idle-30', credential: { last_signin_at: ago(30 * DAY) }, in: [] },
   'inactive the rule days and a second': { rule: 'idle-30', credential: { last_signin_at: ago(30 * DAY + SECOND) }, in: ['locked', 'inactive'] },
   'never signed in, clock past the rule days': {
@@ -99,12 +127,34 @@ const SEEDS: Record<string, Seed> = {
   },
   'inactive exactly 90 days': { credential: { last_signin_at: ago(90 * DAY) }, in: [] },
   'inactive 90 days and a second': { credential: { last_signin_at: ago(90 * DAY + SECOND) }, in: ['inactive'] },
+  'inactive 90 days and 1 ms': { credential: { last_signin_at: ago(90 * DAY + 1) }, in: ['inactive'] },
+  'inactive 90 days and 0.5 ms': { credential: { last_signin_at: ago(90 * DAY) }, microseconds: { last_signin_at: -500 }, in: ['inactive'] },
   'never signed in, clock past 90 days': { credential: { last_signin_at: null, activity_since: ago(100 * DAY) }, in: ['inactive'] },
   'old sign-in, clock restarted recently': { credential: { last_signin_at: ago(120 * DAY), activity_since: ago(10 * DAY) }, in: [] },
   'old sign-in, clock restarted long ago': { credential: { last_signin_at: ago(200 * DAY), activity_since: ago(95 * DAY) }, in: ['inactive'] },
 };
 
 const seeded = new Map<string, { userId: number; extension: string }>();
+
+/** Whether a user belongs in a report at now, from pinStatus and the phone's own warning alone (DESIGN §9). */
+function pinStatusPutsIn(name: ReportName, account: Account, now: Date): boolean {
+  const status = pinStatus(account.pin, account.rule, now);
+  switch (name) {
+    case 'expired':
+      return status.expired && !account.pin.mustChange && account.pin.temporarySince === null;
+    case 'expiring': {
+      const signingIn = { ...initialState('en-US'), phase: { name: 'signing_in' as const, extension: account.user.extension, fromCallerId: false } };
+      const step = transition(signingIn, { type: 'signin_result', outcome: 'ok', account: callerSnapshot(account, now, 1) });
+      return step.say.some((say) => say.key === 'pin.expiry_warning');
+    }
+    case 'locked':
+      return status.lockout !== null;
+    case 'enrollment-pending':
+      return account.pin.enrollmentPending;
+    case 'inactive':
+      return status.inactive;
+  }
+}
 
 async function setCredential(userId: number, values: Credential): Promise<void> {
   const columns = Object.keys(values) as Array<keyof Credential>;
@@ -132,18 +182,47 @@ beforeAll(async () => {
   fixture.setNow(NOW);
   await services.accounts.setRule('idle-30', { inactiveDays: 30 }, testActor);
   await services.accounts.setRule('admin-unlock', { lockoutMinutes: null }, testActor);
+  await services.accounts.setRule('no-expiry', { maxDays: 0 }, testActor);
+  await services.accounts.setRule('no-warning', { warningDays: 0 }, testActor);
   for (const [label, seed] of Object.entries(SEEDS)) {
     const user = await createUser(services, seed.rule ? { ruleName: seed.rule } : {});
     await setCredential(user.userId, { ...PLAIN, ...seed.credential });
-    if (seed.microseconds) {
-      await fixture.pool.query(`UPDATE pin_credentials SET changed_at = changed_at + make_interval(secs => $2 / 1e6) WHERE user_id = $1`, [
+    for (const [column, microseconds] of Object.entries(seed.microseconds ?? {})) {
+      await fixture.pool.query(`UPDATE pin_credentials SET ${column} = ${column} + make_interval(secs => $2 / 1e6) WHERE user_id = $1`, [
         user.userId,
-        seed.microseconds,
+        microseconds,
       ]);
     }
     seeded.set(label, user);
   }
 });
+
+/** At NOW and a millisecond and a second either side of it (every boundary above is at NOW), each report's count and rows are pinStatus's. */
+async function expectCountsAgree(): Promise<void> {
+  const accounts: Account[] = [];
+  await fixture.services.accounts.exportAccounts(async (page) => {
+    accounts.push(...page);
+  }, 100);
+  expect(accounts.length).toBeGreaterThanOrEqual(seeded.size);
+  for (const shift of [-SECOND, -1, 0, 1, SECOND]) {
+    const now = new Date(NOW.getTime() + shift);
+    try {
+      fixture.setNow(now);
+      for (const name of ['expired', 'expiring', 'locked', 'enrollment-pending', 'inactive'] as const) {
+        const expected = accounts
+          .filter((account) => pinStatusPutsIn(name, account, now))
+          .map((account) => account.user.extension)
+          .sort();
+        const page = await fixture.services.reports.page(name, 1, 1000);
+        const at = `${name} at NOW${shift >= 0 ? '+' : ''}${shift} ms`;
+        expect(page.total, at).toBe(expected.length);
+        expect(page.rows.map((row) => row.extension), at).toEqual(expected);
+      }
+    } finally {
+      fixture.setNow(NOW);
+    }
+  }
+}
 
 describe('reports on PIN status', () => {
   it('when the reports are listed, then there are the six of DESIGN §9, in order', () => {
@@ -180,10 +259,33 @@ describe('reports on PIN status', () => {
       expect(inReport('expired'), label).toBe(status.expired && !account.pin.mustChange && account.pin.temporarySince === null);
       expect(inReport('expiring'), label).toBe(warned);
       expect(inReport('locked'), label).toBe(status.lockout !== null);
-      expect(inReport('locked'), label).toBe(view.summary.includes('Locked'));
+      expect(inReport('locked'), label).toBe(/Locked|Deactivated/.test(view.summary));
       expect(inReport('enrollment-pending'), label).toBe(view.summary.includes('Enrollment pending'));
       expect(inReport('inactive'), label).toBe(status.inactive);
     }
+  });
+
+  it("when the clock sits at and beside each boundary, then each report's SQL count and rows are exactly the users pinStatus puts in it", async () => {
+    await expectCountsAgree();
+  });
+
+  it('when every rule expires PINs, then the count from the index alone still agrees with pinStatus', async () => {
+    // The no-expiry rule keeps the count from trusting pin_credentials alone; without it, it does.
+    try {
+      await fixture.services.accounts.setRule('no-expiry', { maxDays: 200 }, testActor);
+      await expectCountsAgree();
+    } finally {
+      await fixture.services.accounts.setRule('no-expiry', { maxDays: 0 }, testActor);
+    }
+  });
+
+  it('when a report is paged, then the pages hold its rows in order and the count is the whole report', async () => {
+    const whole = await membersOf('locked');
+    expect(whole.length).toBeGreaterThan(3);
+    const first = await fixture.services.reports.page('locked', 1, 2);
+    const second = await fixture.services.reports.page('locked', 2, 2);
+    expect(first.total).toBe(whole.length);
+    expect([...first.rows, ...second.rows].map((row) => row.extension)).toEqual(whole.slice(0, 4).map((row) => row.extension));
   });
 
   it('when a report lists users, then they come by extension with the fact of the report', async () => {

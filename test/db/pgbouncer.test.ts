@@ -215,9 +215,10 @@ suite('behind PgBouncer in transaction mode (default settings)', () => {
   it('when the reports run through PgBouncer, then their snapshot transaction and cursor work as they do directly', async () => {
     const user = await createUser(phone.services);
     await phone.services.pins.updateSettings(user.userId, { flags: { lockedByAdmin: true } }, testActor);
-    const results = await phone.services.reports.runAll();
-    expect(results.map((result) => result.report.name)).toHaveLength(6);
-    const locked = results.find((result) => result.report.name === 'locked');
-    expect(locked?.rows.map((row) => row.extension)).toContain(user.extension);
+    const { counts } = await phone.services.reports.counts();
+    expect(counts.map(({ report }) => report.name)).toHaveLength(6);
+    expect(counts.find(({ report }) => report.name === 'locked')?.count).toBeGreaterThanOrEqual(1);
+    const locked = await phone.services.reports.run('locked');
+    expect(locked.rows.map((row) => row.extension)).toContain(user.extension);
   });
 });

@@ -305,6 +305,30 @@ describe('users', () => {
     expect(textOf(byExtension.body)).toContain('1–1 of 1');
   });
 
+  it('when users are searched, then the search matches what begins with the text: extension, last name or "first last", in any case', async () => {
+    const { client } = await signedInClient();
+    await createUser(web.services, { extension: '7410001', firstName: 'Grace', lastName: 'Murray-Hopper' });
+    await createUser(web.services, { extension: '7410002', firstName: 'Ada', lastName: 'Lovelace' });
+    await createUser(web.services, { extension: '7410003', firstName: 'Percy_%', lastName: 'Graceful' });
+    const found = async (q: string) => {
+      const page = textOf((await client.load(`/admin/users?${new URLSearchParams({ q }).toString()}`)).body);
+      return ['Murray-Hopper', 'Lovelace', 'Graceful'].filter((last) => page.includes(last));
+    };
+    expect(await found('741000')).toEqual(['Murray-Hopper', 'Lovelace', 'Graceful']);
+    expect(await found('murray')).toEqual(['Murray-Hopper']);
+    expect(await found('GRACE')).toEqual(['Murray-Hopper', 'Graceful']);
+    expect(await found('grace murray-h')).toEqual(['Murray-Hopper']);
+    expect(await found('ada lovelace')).toEqual(['Lovelace']);
+    // Not "contains": the middle of a name, or the last name before the first, finds nobody.
+    expect(await found('hopper')).toEqual([]);
+    expect(await found('velace')).toEqual([]);
+    expect(await found('lovelace ada')).toEqual([]);
+    // LIKE's wildcards are plain characters.
+    expect(await found('percy_%')).toEqual(['Graceful']);
+    expect(await found('per%')).toEqual([]);
+    expect(await found('_')).toEqual([]);
+  });
+
   it('when a user is created, edited and deleted, then each step is stored and audited naming the administrator', async () => {
     const { client, admin } = await signedInClient();
     await client.load('/admin/users/new');

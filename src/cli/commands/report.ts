@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { reportCsv, reportRecords } from '../../accounts/present.js';
+import { reportColumns, reportRecords } from '../../accounts/present.js';
 import { REPORTS, REPORT_NAMES } from '../../accounts/reports.js';
-import { formatTable } from '../io.js';
+import { formatTable, streamedOutput } from '../io.js';
 import type { CliContext } from './context.js';
 
 /** Each report's name and who is in it, for --help. */
@@ -23,12 +23,15 @@ export function registerReportCommand(report: Command, ctx: CliContext): void {
         report.error(`${asked}; the reports are ${REPORT_NAMES.join(', ')} (pinline report --help says who is in each)`);
       }
       await ctx.withRuntime(async ({ reports }) => {
-        const result = await reports.run(name);
         if (opts.csv) {
-          ctx.io.stdout.write(reportCsv(result));
+          // Streamed as the rows are read: a report of every user is never held at once.
+          const write = streamedOutput(ctx.io.stdout);
+          await reports.csv(name, (piece) => write(piece));
           return;
         }
-        const { columns, records } = reportRecords(result);
+        const result = await reports.run(name);
+        const columns = reportColumns(result.report);
+        const records = reportRecords(result.report, result.rows);
         const count = records.length === 1 ? '1 user' : `${records.length} users`;
         ctx.print(
           ...formatTable(

@@ -1,6 +1,6 @@
+import { once } from 'node:events';
 import { Router } from 'express';
-import { reportCsv } from '../../accounts/present.js';
-import type { ReportResult } from '../../accounts/reports.js';
+import type { ReportPage } from '../../accounts/reports.js';
 import { queryPage } from '../forms.js';
 import { html } from '../html.js';
 import { formatTime, pager, phraseHtml } from '../layout.js';
@@ -19,54 +19,58 @@ export function reportRoutes(deps: AdminDeps): Router {
   const router = Router();
 
   router.get('/reports', allow(deps, 'read'), async (req, res) => {
-    const results = await services.reports.runAll();
+    const { now, counts } = await services.reports.counts();
     renderAdmin(deps, req, res, { title: 'Reports', section: 'reports' }, () => html`
 <h1>Reports</h1>
 <p class="lead">Each report is worked out when the page is loaded, with the same rules as a user's PIN status.</p>
 <table>
-  <caption>As of ${formatTime(results[0]?.now ?? null)}</caption>
+  <caption>As of ${formatTime(now)}</caption>
   <thead><tr><th scope="col">Report</th><th scope="col">Who is in it</th><th scope="col" class="num">Users</th></tr></thead>
   <tbody>
-  ${results.map(
-    ({ report, rows }) =>
-      html`<tr><td><a href="/admin/reports/${report.name}">${report.title}</a></td><td>${report.description}</td><td class="num">${rows.length}</td></tr>`,
+  ${counts.map(
+    ({ report, count }) =>
+      html`<tr><td><a href="/admin/reports/${report.name}">${report.title}</a></td><td>${report.description}</td><td class="num">${count}</td></tr>`,
   )}
   </tbody>
 </table>`);
   });
 
-  // The CSV route first: `expired.csv` is not a report's name.
+  // The CSV route first: `expired.csv` is not a report's name. It streams as the rows are read;
+  // an unknown name is refused (404) before anything is sent.
   router.get('/reports/:name.csv', allow(deps, 'read'), async (req, res) => {
-    const result = await services.reports.run(String(req.params.name));
-    res
-      .set('Content-Type', 'text/csv; charset=utf-8')
-      .attachment(`pinline-${result.report.name}-${result.now.toISOString().slice(0, 10)}.csv`)
-      .send(reportCsv(result));
+    await services.reports.csv(String(req.params.name), async (piece, { report, now }) => {
+      if (!res.headersSent) {
+        res.set('Content-Type', 'text/csv; charset=utf-8').attachment(`pinline-${report.name}-${now.toISOString().slice(0, 10)}.csv`);
+      }
+      // As the users' export does: a slow download holds the next batch back; a browser gone gets nothing more.
+      if (res.destroyed) return;
+      if (!res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    });
+    res.end();
   });
 
   router.get('/reports/:name', allow(deps, 'read'), async (req, res) => {
-    const result = await services.reports.run(String(req.params.name));
+    const result = await services.reports.page(String(req.params.name), queryPage(req), PAGE_SIZE);
     renderAdmin(deps, req, res, { title: result.report.title, section: 'reports' }, () => reportPage(result, queryPage(req)));
   });
 
   return router;
 }
 
-function reportPage(result: ReportResult, page: number) {
-  const { report, rows, now } = result;
+function reportPage(result: ReportPage, page: number) {
+  const { report, rows: shown, total, now } = result;
   const first = (page - 1) * PAGE_SIZE;
-  const shown = rows.slice(first, first + PAGE_SIZE);
-  const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const pageLink = (n: number) => `/admin/reports/${report.name}?page=${n}`;
   return html`
 <h1>${report.title}</h1>
 <p class="lead">${report.description}</p>
 <p class="actions"><a class="button secondary" href="/admin/reports/${report.name}.csv" download>Download CSV</a> <a href="/admin/reports">All reports</a></p>
 ${
-  rows.length === 0
+  total === 0
     ? html`<p>No users, as of ${formatTime(now)}.</p>`
     : html`<table>
-  <caption>${userCount(rows.length)} as of ${formatTime(now)}${pages > 1 ? html`, ${first + 1}–${first + shown.length} shown` : ''}</caption>
+  <caption>${userCount(total)} as of ${formatTime(now)}${pages > 1 ? html`, ${first + 1}–${first + shown.length} shown` : ''}</caption>
   <thead><tr><th scope="col">Extension</th><th scope="col">First Name</th><th scope="col">Last Name</th><th scope="col">${report.factLabel}</th></tr></thead>
   <tbody>
   ${shown.map(

@@ -147,7 +147,7 @@ export function apiSchemas(locales: readonly string[]) {
   const NewRuleBody = RuleSettingsSchema.extend({ name: RuleName }).meta({ id: 'NewRule' });
 
   const UserListQuery = z.strictObject({
-    q: text(100, PLAIN_TEXT, 'must not contain control characters').optional().describe('name or extension (prefix) to search for'),
+    q: text(100, PLAIN_TEXT, 'must not contain control characters').optional().describe('finds users whose extension, last name, or "first last" begins with this, in any case'),
     limit: decimalInteger(1, 500).optional().describe('default 50'),
     offset: decimalInteger(0, 10_000_000).optional().describe('default 0'),
   });

@@ -64,7 +64,7 @@ export function usersList(options: { q: string; page: number; total: number; cap
   return html`
 <h1>Users</h1>
 <form method="get" action="/admin/users" class="search" role="search">
-  ${textField({ id: 'q', name: 'q', label: 'Search by name or extension', type: 'search', value: q })}
+  ${textField({ id: 'q', name: 'q', label: 'Search by name or extension (begins with)', type: 'search', value: q })}
   <button type="submit">Search</button>
 </form>
 ${actionLinks([
