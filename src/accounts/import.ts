@@ -3,7 +3,7 @@ import { csvRecordsFrom, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
 import { recordAudit } from '../db/audit.js';
 import { constraintError, isConstraintViolation, phoneTakenError } from '../db/constraints.js';
 import { withRolledBackTransaction, withSavepoint, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { insertImportedUsers, phoneHolders, updateImportedUsers, type StagedChange, type StagedNewUser } from '../db/user-import.js';
+import { insertImportedUsers, phoneHolders, updateImportedUsers, type ImportWrites, type StagedChange, type StagedNewUser } from '../db/user-import.js';
 import { findUsersByExtension } from '../db/users.js';
 import { InputError } from '../errors.js';
 import type { Notifier } from '../notify/notices.js';
@@ -269,14 +269,15 @@ export class UserImport {
       }
     }
     if (creates.length > 0 || updates.length > 0) {
+      const writes: ImportWrites = context.options.dryRun ? 'users-only' : 'all';
       const initial = creates.length > 0 ? await context.initialPin() : null;
       try {
         await withSavepoint(client, async () => {
           // Updates first: a row may take a phone number that an earlier row's update gave up.
-          if (updates.length > 0) await updateImportedUsers(client, updates, context.actor);
-          if (initial) await insertImportedUsers(client, creates, initial.pinHash, initialPinDetails(initial, IMPORTED_FLAGS), context.actor);
+          if (updates.length > 0) await updateImportedUsers(client, updates, context.actor, writes);
+          if (initial) await insertImportedUsers(client, creates, initial.pinHash, initialPinDetails(initial, IMPORTED_FLAGS), context.actor, writes);
           // The old address is told, as with any change of e-mail address (AccountService.updateUserIn).
-          for (const { user, previousAddress } of toldOfNewAddress) {
+          for (const { user, previousAddress } of writes === 'all' ? toldOfNewAddress : []) {
             await this.deps.notifier.queue(client, user, { kind: 'email_changed', previousAddress }, { channel: 'email', address: previousAddress });
           }
         });
