@@ -167,6 +167,23 @@ async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerato
   if (chunk.length > 0) yield chunk;
 }
 
+/**
+ * The items, the next one read while the caller works on this one: the file's next chunk is read
+ * and parsed while Postgres writes this one, so the two cores both work.
+ */
+async function* readingAhead<T>(items: AsyncIterator<T>): AsyncGenerator<T> {
+  let next = items.next();
+  // Should the caller stop first, a failure of the read ahead is its own business, not an unhandled rejection.
+  next.catch(() => {});
+  for (;;) {
+    const item = await next;
+    if (item.done) return;
+    next = items.next();
+    next.catch(() => {});
+    yield item.value;
+  }
+}
+
 interface RunContext {
   options: ImportOptions;
   actor: Actor;
@@ -225,7 +242,7 @@ export class UserImport {
     };
     const rowByRow = options.resetPins && !options.dryRun;
     const apply = (client: PoolClient, chunk: ImportRow[]) => (options.resetPins ? this.applyRowByRow(client, chunk, context) : this.applySetWise(client, chunk, context));
-    const chunks = chunked(rows, rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS);
+    const chunks = readingAhead(chunked(rows, rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS));
     if (options.dryRun) {
       await withRolledBackTransaction(this.deps.pool, async (client) => {
         for await (const chunk of chunks) {
