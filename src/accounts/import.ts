@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Actor } from '../audit/actor.js';
 import { csvRecordsFrom, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
 import { recordAudit } from '../db/audit.js';
@@ -76,6 +77,31 @@ export type ImportSource = Uint8Array | (() => AsyncIterable<Uint8Array>);
 
 const NOT_UTF8 = 'the file is not UTF-8 text (save it as "CSV UTF-8")';
 
+/**
+ * Whether the pieces are UTF-8 throughout, checked by Node's own validator (no text is made): a
+ * sequence cut at a piece's end is carried over to the next piece.
+ */
+async function isUtf8Throughout(pieces: AsyncIterable<Uint8Array>): Promise<boolean> {
+  let carried: Uint8Array = new Uint8Array(0);
+  for await (const piece of pieces) {
+    const bytes = carried.length > 0 ? Buffer.concat([carried, piece]) : piece;
+    const whole = wholeSequencesLength(bytes);
+    if (!isUtf8(bytes.subarray(0, whole))) return false;
+    carried = bytes.slice(whole);
+  }
+  return carried.length === 0;
+}
+
+/** How many bytes end with a whole sequence: a lead byte among the last three whose sequence runs past the end is cut off. */
+function wholeSequencesLength(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 3); i--) {
+    const byte = bytes[i] as number;
+    if (byte < 0x80) return bytes.length;
+    if (byte >= 0xc0) return i + (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) > bytes.length ? i : bytes.length;
+  }
+  return bytes.length;
+}
+
 /** The file as text, in pieces; a file that is not UTF-8 throughout is refused before any row is read. */
 async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
   // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
@@ -87,9 +113,7 @@ async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
         yield text;
       })();
     }
-    const check = decoder();
-    for await (const piece of source()) check.decode(piece, { stream: true });
-    check.decode();
+    if (!(await isUtf8Throughout(source()))) throw new TypeError(NOT_UTF8);
   } catch (err) {
     if (err instanceof TypeError) throw new InputError('invalid_file', NOT_UTF8, 422);
     throw err;
