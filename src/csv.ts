@@ -1,5 +1,4 @@
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 
 // CSV that pinline writes (export, reports) and reads back (import): one place for the escaping
 // that keeps a spreadsheet from running a cell as a formula (DESIGN §9).
@@ -26,13 +25,23 @@ export function fromSpreadsheetSafe(value: string): string {
   return value.startsWith("'") && FORMULA_START.test(value) ? value.slice(1) : value;
 }
 
-/** Rows as CSV text with a header row, every cell made spreadsheet-safe; CRLF, as RFC 4180 says. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** A cell as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, a quote or a line break. */
+function csvCell(value: string): string {
+  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/**
+ * Rows as CSV text with a header row, every cell made spreadsheet-safe; CRLF, as RFC 4180 says.
+ * Written here rather than by csv-stringify: an export writes a million rows, and the library's
+ * per-cell options cost more than the rest of the row. A bare \n or \r is quoted too, or it
+ * would end the row early for every reader.
+ */
 export function csvText(columns: readonly string[], rows: Iterable<Record<string, string>>, options: { header?: boolean } = {}): string {
-  const records: string[][] = [];
-  for (const row of rows) records.push(columns.map((column) => spreadsheetSafe(row[column] ?? '', column)));
-  // quoted_match: csv-stringify quotes only the record delimiter itself (\r\n), and a cell with a
-  // bare \n or \r left unquoted would end the row early for every reader.
-  return stringify(records, { header: options.header ?? true, columns: [...columns], record_delimiter: 'windows', quoted_match: /[\r\n]/ });
+  let text = options.header ?? true ? `${columns.map(csvCell).join(',')}\r\n` : '';
+  for (const row of rows) text += `${columns.map((column) => csvCell(spreadsheetSafe(row[column] ?? '', column))).join(',')}\r\n`;
+  return text;
 }
 
 /** One record of a CSV file: the line it starts on (1-based), and its cells or why it cannot be read. */

@@ -12,7 +12,6 @@ import {
   updateRule,
 } from '../db/rules.js';
 import {
-  accountsAfter,
   deleteUser,
   findAccount,
   findUserByPhone,
@@ -22,6 +21,7 @@ import {
   updateUser,
   type UserSearch,
 } from '../db/users.js';
+import { declareExportCursor, fetchExportPage, rulesById } from '../db/user-export.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { CommonPinList } from '../pin/common-pins.js';
@@ -195,13 +195,22 @@ export class AccountService {
    */
   async exportAccounts(onPage: (accounts: Account[]) => Promise<void>, pageSize = EXPORT_PAGE_SIZE): Promise<void> {
     await withSnapshot(this.pool, async (client) => {
-      let after = '';
+      const rules = await rulesById(client);
+      await declareExportCursor(client);
+      const fetchPage = () => {
+        const fetched = fetchExportPage(client, rules, pageSize);
+        // Should onPage fail first, the page fetched meanwhile is dropped, and so is its own failure.
+        fetched.catch(() => {});
+        return fetched;
+      };
+      // The next page is fetched while this one is written: Postgres and the writing overlap.
+      let next = fetchPage();
       for (;;) {
-        const page = await accountsAfter(client, after, pageSize);
+        const page = await next;
+        const last = page.length < pageSize;
+        if (!last) next = fetchPage();
         if (page.length > 0) await onPage(page);
-        const last = page.at(-1);
-        if (!last || page.length < pageSize) return;
-        after = last.user.extension;
+        if (last) return;
       }
     });
   }

@@ -48,6 +48,15 @@ async function stage(client: PoolClient, table: string, definition: string, colu
 }
 
 const NEW_USER_COLUMNS = ['line', 'extension', 'first_name', 'last_name', 'phone', 'email', 'locale', 'rule_id', 'response_wait', 'rule_name'] as const;
+/** The users columns a created row sets. */
+const NEW_USER_WRITTEN = 'extension, first_name, last_name, phone, email, locale, rule_id, response_wait';
+
+/**
+ * What a dry run writes (it rolls back): only the users table, which later rows read (phone
+ * numbers taken, the constraints that may refuse a row). Credentials and audit rows can't refuse
+ * a row or change another row's outcome, so writing them only to roll them back is skipped.
+ */
+export type ImportWrites = 'all' | 'users-only';
 
 /**
  * Creates the users, each with the shared untold PIN hash (temporary, enrollment pending) and
@@ -60,6 +69,7 @@ export async function insertImportedUsers(
   pinHash: string,
   pinSetDetails: Record<string, unknown>,
   actor: Actor,
+  writes: ImportWrites,
 ): Promise<void> {
   await stage(
     client,
@@ -68,10 +78,14 @@ export async function insertImportedUsers(
     NEW_USER_COLUMNS,
     rows.map(({ line, user, ruleName }) => [line, user.extension, user.firstName, user.lastName, user.phone, user.email, user.locale, user.ruleId, user.responseWait, ruleName]),
   );
+  if (writes === 'users-only') {
+    await client.query(`INSERT INTO users (${NEW_USER_WRITTEN}) SELECT ${NEW_USER_WRITTEN} FROM import_new_users ORDER BY line`);
+    return;
+  }
   await client.query(
     `WITH created AS (
-       INSERT INTO users (extension, first_name, last_name, phone, email, locale, rule_id, response_wait)
-       SELECT extension, first_name, last_name, phone, email, locale, rule_id, response_wait FROM import_new_users ORDER BY line
+       INSERT INTO users (${NEW_USER_WRITTEN})
+       SELECT ${NEW_USER_WRITTEN} FROM import_new_users ORDER BY line
        RETURNING id, extension
      ), credentials AS (
        INSERT INTO pin_credentials (user_id, pin_hash, temporary_since, enrollment_pending, untold)
@@ -90,7 +104,7 @@ export async function insertImportedUsers(
 const CHANGE_COLUMNS = ['line', 'user_id', 'first_name', 'last_name', 'phone', 'email', 'locale', 'rule_id', 'response_wait', 'details'] as const;
 
 /** Applies each change (a null field is one the row leaves alone) and audits it as `user.updated`, in file order. */
-export async function updateImportedUsers(client: PoolClient, rows: readonly StagedChange[], actor: Actor): Promise<void> {
+export async function updateImportedUsers(client: PoolClient, rows: readonly StagedChange[], actor: Actor, writes: ImportWrites): Promise<void> {
   await stage(
     client,
     'import_user_changes',
@@ -98,13 +112,18 @@ export async function updateImportedUsers(client: PoolClient, rows: readonly Sta
     CHANGE_COLUMNS,
     rows.map(({ line, userId, changes: c, details }) => [line, userId, c.firstName, c.lastName, c.phone, c.email, c.locale, c.ruleId, c.responseWait, JSON.stringify(details)]),
   );
-  await client.query(
-    `WITH changed AS (
-       UPDATE users u SET
+  const update = `UPDATE users u SET
          first_name = coalesce(s.first_name, u.first_name), last_name = coalesce(s.last_name, u.last_name),
          phone = coalesce(s.phone, u.phone), email = coalesce(s.email, u.email), locale = coalesce(s.locale, u.locale),
          rule_id = coalesce(s.rule_id, u.rule_id), response_wait = coalesce(s.response_wait, u.response_wait), updated_at = now()
-         FROM import_user_changes s WHERE u.id = s.user_id
+         FROM import_user_changes s WHERE u.id = s.user_id`;
+  if (writes === 'users-only') {
+    await client.query(update);
+    return;
+  }
+  await client.query(
+    `WITH changed AS (
+       ${update}
        RETURNING u.id, u.extension
      )
      INSERT INTO audit_events (event, channel, actor, user_id, extension, details)

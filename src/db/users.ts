@@ -113,15 +113,6 @@ export async function findAccountsById(db: Queryable, userIds: readonly number[]
   return new Map(rows.map((row) => [Number(row.user_id), withoutHash(accountFromRow(row))]));
 }
 
-/**
- * One page of every account in extension order, after the extension `after` ('' for the first
- * page). Keyset pagination: each page is an index range scan, however deep into the table it is.
- */
-export async function accountsAfter(db: Queryable, after: string, limit: number): Promise<Account[]> {
-  const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.extension > $1::text ORDER BY u.extension LIMIT $2::int`, [after, limit]);
-  return rows.map((row) => withoutHash(accountFromRow(row)));
-}
-
 export interface UserSearch {
   query?: string;
   limit?: number;

@@ -107,3 +107,31 @@ describe('an import whose chunk mixes new, changed, unchanged and bad rows', () 
     expect((await fixture.services.accounts.getAccount({ userId: second.userId })).user.phone).toBe('+15556200001');
   });
 });
+
+describe('an import file read in pieces', () => {
+  const piecesOf = (...pieces: number[][]) => () =>
+    (async function* () {
+      for (const piece of pieces) yield Uint8Array.from(piece);
+    })();
+  const bytes = (text: string) => [...new TextEncoder().encode(text)];
+
+  it('when a piece ends in the middle of a character, then the file is still UTF-8 and the name is read whole', async () => {
+    // "é" is 0xC3 0xA9 and "€" is 0xE2 0x82 0xAC: each cut between two pieces.
+    const text = bytes('extension,first,last\n6301,José,Eu€\n');
+    const cutE = text.indexOf(0xc3) + 1;
+    const cutEuro = text.indexOf(0xe2) + 2;
+    const source = piecesOf(text.slice(0, cutE), text.slice(cutE, cutEuro), text.slice(cutEuro));
+    const report = await fixture.services.userImport.run(source, { dryRun: false, resetPins: false }, testActor);
+    expect(report.counts.created).toBe(1);
+    const account = await fixture.services.accounts.getAccount({ extension: '6301' });
+    expect([account.user.firstName, account.user.lastName]).toEqual(['José', 'Eu€']);
+  });
+
+  it('when the file ends in the middle of a character, or a piece has a byte that is not UTF-8, then the file is refused before any row', async () => {
+    const text = bytes('extension,first,last\n6302,Ann,B\n');
+    for (const source of [piecesOf(text, [0xe2, 0x82]), piecesOf(text.slice(0, 10), [0xe9], text.slice(10))]) {
+      await expect(fixture.services.userImport.run(source, { dryRun: false, resetPins: false }, testActor)).rejects.toThrow('the file is not UTF-8 text');
+    }
+    expect(await fixture.services.accounts.search({ query: '6302' })).toMatchObject({ total: 0 });
+  });
+});
