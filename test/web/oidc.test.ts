@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SingleSignOn } from '../../src/accounts/single-sign-on.js';
 import { listAdmins } from '../../src/db/admins.js';
 import { describeFailure, IdentityProviderUnavailableError } from '../../src/errors.js';
 import { createAdmin } from '../support/browser.js';
+import { cliEnvFor, runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { signingKey, TEST_CLIENT, TestIdentityProvider, type AccountClaims } from '../support/identity-provider.js';
 import { startPhoneServer, type PhoneServer } from '../support/phone.js';
@@ -264,6 +268,18 @@ describe('single sign-on with OpenID Connect', () => {
     const listed = await listAdmins(pinline.services.pool);
     expect(listed).toContainEqual({ username: name, role: 'helpdesk', source: 'oidc', createdAt: expect.any(Date) });
     expect(listed).toContainEqual({ username: local.username, role: 'system', source: 'local', createdAt: expect.any(Date) });
+
+    // And `pinline admin list`, the operator's view, says the same.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'pinline-oidc-cli-'));
+    try {
+      const run = await runCli(['admin', 'list'], cliEnvFor(database.url, dataDir));
+      expect(run.code).toBe(0);
+      const rows = run.stdout.trimEnd().split('\n').map((row) => row.split(/\s+/));
+      expect(rows).toContainEqual([name, 'helpdesk', 'oidc', expect.stringMatching(/^\d{4}-\d\d-\d\dT/)]);
+      expect(rows).toContainEqual([local.username, 'system', 'local', expect.stringMatching(/^\d{4}-\d\d-\d\dT/)]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('when someone sets a password for an administrator from the provider, then it is refused: they have none here', async () => {
