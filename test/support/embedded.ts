@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -168,6 +168,25 @@ export async function expectServiceRoleUnprivileged(appUrl: string): Promise<voi
   });
 }
 
+let reachableCopy: string | null = null;
+
+/**
+ * The distribution where `owner` can run it: NATIVE, or, from a checkout other accounts cannot
+ * enter (a 0700 `mktemp -d`), a copy in the system's temporary directory, removed at exit. (The
+ * service makes such a copy itself; an old cluster is made here without it.)
+ */
+function nativeRunnableBy(owner: UserIds): string {
+  if (spawnSync(path.join(NATIVE, 'bin', 'initdb'), ['--version'], { ...owner, cwd: '/', stdio: 'ignore' }).status === 0) return NATIVE;
+  if (reachableCopy === null) {
+    const copy = mkdtempSync(path.join(tmpdir(), 'pinline-test-pg-binaries-'));
+    chmodSync(copy, 0o755);
+    cpSync(NATIVE, copy, { recursive: true, verbatimSymlinks: true });
+    process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+    reachableCopy = copy;
+  }
+  return reachableCopy;
+}
+
 /**
  * A cluster as pinline made it before it was private, run as `owner`: superuser pinline/pinline,
  * TCP on 127.0.0.1, migrated as that superuser, with user 4242 and a pg-boss queue in it.
@@ -178,15 +197,16 @@ export async function makeOldCluster(databaseDir: string, owner: UserIds): Promi
   const passwordFile = path.join(path.dirname(databaseDir), 'old-password');
   writeFileSync(passwordFile, `${OLD_PASSWORD}\n`, { mode: 0o600 });
   chownSync(passwordFile, owner.uid, owner.gid);
+  const native = nativeRunnableBy(owner);
   execFileSync(
-    path.join(NATIVE, 'bin', 'initdb'),
+    path.join(native, 'bin', 'initdb'),
     [`--pgdata=${databaseDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--lc-messages=C'],
     { ...owner, cwd: '/', stdio: 'ignore' },
   );
   rmSync(passwordFile);
   const port = await freePort();
   const server = spawn(
-    path.join(NATIVE, 'bin', 'postgres'),
+    path.join(native, 'bin', 'postgres'),
     ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'lc_messages=C'],
     { ...owner, cwd: '/', stdio: 'ignore' },
   );
