@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -15,6 +16,24 @@ import { buildIfStale, newcomersEnv, ROOT, start, waitReady, type Started } from
 const START_TIMEOUT_MS = 120_000;
 let base: string;
 let dataRoot: string;
+/** Where nobody runs pinline from: the checkout, or a readable copy of what it runs. */
+let checkout = ROOT;
+
+/** What the server runs, as the image has it (Dockerfile), plus node_modules. */
+const RUNTIME_PATHS = ['package.json', 'bin', 'migrations', 'prompts', 'messages', 'common-pins', 'node_modules'];
+
+/**
+ * Nobody owns their own checkout. When this one is in a directory other accounts cannot enter
+ * (as CI's clone in a 0700 `mktemp -d`), nobody gets a readable copy of what the server runs.
+ */
+function checkoutForNobody(): string {
+  if (spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', path.join(ROOT, 'package.json')]).status === 0) return ROOT;
+  const copy = path.join(base, 'checkout');
+  mkdirSync(copy, { mode: 0o755 });
+  for (const entry of RUNTIME_PATHS) cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true, verbatimSymlinks: true });
+  cpSync(realpathSync(path.join(ROOT, 'dist')), path.join(copy, 'dist'), { recursive: true });
+  return copy;
+}
 let server: Started | null = null;
 
 beforeAll(() => {
@@ -26,6 +45,7 @@ beforeAll(() => {
   mkdirSync(dataRoot, { mode: 0o700 });
   const nobody = idsOf('nobody');
   chownSync(dataRoot, nobody.uid, nobody.gid);
+  checkout = checkoutForNobody();
 }, 300_000);
 
 afterAll(async () => {
@@ -37,7 +57,7 @@ afterAll(async () => {
 async function startAsNobody(): Promise<{ started: Started; port: number }> {
   const port = await freePort();
   const started = start('runuser', ['-u', 'nobody', '--', process.execPath, 'dist/main.js'], {
-    cwd: ROOT,
+    cwd: checkout,
     env: newcomersEnv({ DATA_DIR: dataRoot, PORT: String(port), LOG_LEVEL: 'info' }),
   });
   server = started;
