@@ -269,8 +269,9 @@ describe('event dispatcher', () => {
         },
       }),
     );
-    // Long enough that one pass cannot also make the next attempt before the checks below.
-    const d = dispatcher({ logger, backoff: { initialMs: 150, maxMs: 400 } });
+    // Long enough that the dispatcher's own timer cannot make the next attempt before the checks
+    // below, even on a loaded machine (150 ms was not, with two suites sharing two cores).
+    const d = dispatcher({ logger, backoff: { initialMs: 2000, maxMs: 3000 } });
     receiver.statuses = [500, 503];
     await audit('retried');
     const attemptsBefore = receiver.attempts.length;
