@@ -14,6 +14,9 @@ import { actionOf, postWebhook, usePhoneServer, WebhookCaller, type Answer } fro
  */
 const phone = usePhoneServer();
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250);
+// One fixed seed, so CI reruns the same sequences; FUZZ_SEED=<n> explores others, and a failure
+// prints the seed and path that reproduce it. Seed 876229069 finds an open defect (SECURITY.md).
+fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261202) });
 
 /** Sealed states taken from a real call, at the ID prompt, the PIN prompt and the menu. */
 const tokens: string[] = [];
