@@ -195,4 +195,17 @@ describe('a sealed new-PIN state', () => {
     const again = await call.press((await call.press(retried.action, '1')).action, '520739');
     expect(again.said).toEqual(['pin.confirm']);
   });
+
+  it('when a save is delivered again after a helpdesk reset, then it hears [signin.reauth] and the helpdesk PIN stays', async () => {
+    const user = await createUser(phone.services, { ruleName: 'quick' });
+    const { call, answer } = await signedIn(user);
+    const confirm = await call.press((await call.press(answer.action, '1')).action, '604817');
+    expect((await call.press(confirm.action, '604817')).said).toEqual(['pin.changed', 'menu.main']);
+    await phone.services.pins.resetPin(user.userId, testActor, { showOnce: true });
+    const helpdeskHash = await pinHash(user.userId);
+
+    expectReauth(await call.press(confirm.action, '604817'));
+    expect(await pinHash(user.userId)).toBe(helpdeskHash);
+    expect(await countEvents(user.userId, 'pin.changed')).toBe(1);
+  });
 });
