@@ -10,7 +10,8 @@
  * BENCH_IMPORT_ROWS rows (default 200,000) into the million-user table; the memory figure is a
  * dry run of a BENCH_MEMORY_ROWS-row file (default 1,000,000), its peak resident memory read from
  * /proc. BENCH_USERS changes the million, BENCH_RUNS the 3 runs. BENCH_KEEP=1 keeps the databases
- * (pinline_bench_kept*) and re-uses them on the next run instead of building the users again;
+ * (pinline_bench_kept*, or pinline_bench_kept_NAME with BENCH_KEEP_AS=NAME) and re-uses them on the next run
+ * instead of building the users again (the imports first delete what earlier runs imported);
  * BENCH_ONLY=reports,search (any of imports, export, reports, search, signin, memory) runs only those rows. A step that fails (a report past
  * the statement timeout) is a figure that is not met, and the run goes on. The tests never time anything.
  */
@@ -71,6 +72,19 @@ async function buildUsers(url: string, count: number, pinHash: string): Promise<
          FROM (SELECT id, extension::int - $2::int AS g, (extension::int - $2::int) % 100 AS m FROM users) u`,
       [pinHash, FIRST_EXTENSION],
     );
+    await client.query('VACUUM ANALYZE users');
+    await client.query('VACUUM ANALYZE pin_credentials');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes the users earlier imports added (extensions from `base`, all of the built users' length). */
+async function removeImported(url: string, base: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM users WHERE length(extension) = length($1::text) AND extension >= $1::text', [String(base)]);
     await client.query('VACUUM ANALYZE users');
     await client.query('VACUUM ANALYZE pin_credentials');
   } finally {
@@ -225,6 +239,8 @@ async function main(): Promise<number> {
       return run.ms;
     };
     if (runs('imports')) {
+      // A kept database holds the last run's imports: without them, new users are new again.
+      await removeImported(database.url, base);
       figures.push(rateFigure('import of new users (CLI)', IMPORT_ROWS, await medianOf((i) => importRun(files[i] as string)()), 20_000));
       figures.push(rateFigure('its dry run', IMPORT_ROWS, await medianOf((i) => importRun(dryFiles[i] as string, '--dry-run')()), 20_000));
       figures.push(rateFigure('import where every row updates a field', IMPORT_ROWS, await medianOf((i) => importRun(changed[i] as string)()), 10_000));

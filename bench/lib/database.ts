@@ -21,7 +21,9 @@ export async function openBenchDatabase(suffix = '', options: { keep?: boolean }
   const serverUrl = process.env.DATABASE_URL;
   if (serverUrl) {
     // A kept database has a fixed name, is made only once and is left in place, migrated again each time.
-    const name = `pinline_bench_${options.keep ? 'kept' : process.pid}${suffix ? `_${suffix}` : ''}`;
+    // BENCH_KEEP_AS names another kept database, so that two people can bench side by side.
+    const kept = `kept${process.env.BENCH_KEEP_AS ? `_${process.env.BENCH_KEEP_AS.replace(/\W/g, '')}` : ''}`;
+    const name = `pinline_bench_${options.keep ? kept : process.pid}${suffix ? `_${suffix}` : ''}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
     const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1::text', [name])).rowCount === 1;
