@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Actor } from '../audit/actor.js';
-import { csvRecordsFrom, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
+import { CsvRecordReader, fromSpreadsheetSafe, type CsvRecord } from '../csv.js';
 import { recordAudit } from '../db/audit.js';
 import { constraintError, isConstraintViolation, phoneTakenError } from '../db/constraints.js';
 import { withRolledBackTransaction, withSavepoint, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
@@ -54,8 +54,11 @@ export interface ImportOptions {
   file?: string;
 }
 
-/** A data row as read: its cells by column, or why it cannot be read. */
-type ImportRow = { line: number; extension: string } & ({ cells: Partial<Record<Field, string>> } | { error: string });
+/** Where each field's column is in a row's cells: -1 when the file has no such column. */
+type Columns = Readonly<Record<Field, number>>;
+
+/** A data row as read: its cells in the header's order, or why it cannot be read. */
+type ImportRow = { line: number; extension: string } & ({ cells: readonly string[] } | { error: string });
 
 /**
  * Rows per transaction in a real run: each chunk commits on its own, so a long import neither holds
@@ -126,13 +129,12 @@ async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
 }
 
 /**
- * Reads an import file's header, and returns its data rows to be read one at a time. A problem
- * with the file as a whole is an InputError, thrown before any row is read.
+ * Reads an import file's header, and returns a reader of its data rows. A problem with the file as
+ * a whole is an InputError, thrown before any row is read.
  */
-async function readImportFile(source: ImportSource): Promise<{ rows: AsyncIterable<ImportRow>; ignoredColumns: string[] }> {
-  const records = csvRecordsFrom(await textOf(source));
-  const first = await records.next();
-  const header: CsvRecord | undefined = first.done ? undefined : first.value;
+async function readImportFile(source: ImportSource): Promise<{ rows: ImportRowReader; ignoredColumns: string[] }> {
+  const records = new CsvRecordReader((await textOf(source))[Symbol.asyncIterator]());
+  const [header] = await records.read(1);
   if (!header) throw new InputError('invalid_file', 'the file is empty: its first line must be a header row with an extension column', 422);
   if ('error' in header) throw new InputError('invalid_file', `line ${header.line}: the header row cannot be read: ${header.error}`, 422);
   const columns = header.cells.map((name) => name.trim().toLowerCase());
@@ -147,40 +149,59 @@ async function readImportFile(source: ImportSource): Promise<{ rows: AsyncIterab
   const repeated = columns.find((name, i) => columns.indexOf(name) !== i);
   if (repeated !== undefined) throw new InputError('invalid_file', `line ${header.line}: the column "${repeated}" appears twice in the header`, 422);
   if (!columns.includes('extension')) throw new InputError('invalid_file', `line ${header.line}: the header has no extension column`, 422);
-  return { rows: dataRows(records, columns), ignoredColumns: columns.filter((name) => READ_ONLY.has(name)) };
+  return { rows: new ImportRowReader(records, columns), ignoredColumns: columns.filter((name) => READ_ONLY.has(name)) };
 }
 
-async function* dataRows(records: AsyncIterator<CsvRecord>, columns: readonly string[]): AsyncGenerator<ImportRow> {
+/** Rows read between two turns of the event loop: reading ahead fits into the waits for the database. */
+const READ_SLICE_ROWS = 500;
+
+/** The data rows of an import file, a chunk at a time, each checked for its shape and a repeated extension. */
+class ImportRowReader {
+  readonly columns: Columns;
+  /** The cells that are fields, to undo spreadsheetSafe on. */
+  private readonly fieldCells: readonly number[];
   // Only the first line of each extension is remembered: a number per row, never the row.
-  const firstLine = new Map<string | number, number>();
-  for (let next = await records.next(); !next.done; next = await records.next()) {
-    const record = next.value;
-    if ('error' in record) {
-      yield { line: record.line, extension: '', error: record.error };
-      continue;
+  private readonly firstLine = new Map<string | number, number>();
+
+  constructor(
+    private readonly records: CsvRecordReader,
+    private readonly header: readonly string[],
+  ) {
+    this.columns = Object.fromEntries(USER_CSV_FIELDS.map((field) => [field, header.indexOf(field)])) as Record<Field, number>;
+    this.fieldCells = Object.values(this.columns).filter((i) => i !== -1);
+  }
+
+  /** The next rows, at most `max`; none at the end of the file. */
+  async read(max: number): Promise<ImportRow[]> {
+    const rows: ImportRow[] = [];
+    while (rows.length < max) {
+      const records = await this.records.read(Math.min(READ_SLICE_ROWS, max - rows.length));
+      if (records.length === 0) break;
+      for (const record of records) rows.push(this.row(record));
+      if (rows.length < max) await yieldToEventLoop();
     }
-    const cells: Partial<Record<Field, string>> = {};
-    columns.forEach((name, i) => {
-      if (FIELDS.has(name)) cells[name as Field] = fromSpreadsheetSafe(record.cells[i] ?? '');
-    });
-    const extension = (cells.extension ?? '').trim();
-    if (record.cells.length !== columns.length) {
-      yield { line: record.line, extension, error: `the row has ${record.cells.length} cells, the header ${columns.length}` };
-      continue;
+    return rows;
+  }
+
+  private row(record: CsvRecord): ImportRow {
+    if ('error' in record) return { line: record.line, extension: '', error: record.error };
+    const { line, cells } = record;
+    for (const i of this.fieldCells) {
+      const cell = cells[i];
+      if (cell !== undefined && cell.startsWith("'")) cells[i] = fromSpreadsheetSafe(cell);
     }
+    const extension = (cells[this.columns.extension] ?? '').trim();
+    if (cells.length !== this.header.length) return { line, extension, error: `the row has ${cells.length} cells, the header ${this.header.length}` };
     const key = extensionKey(extension);
-    const earlier = firstLine.get(key);
-    if (earlier !== undefined) {
-      yield { line: record.line, extension, error: `extension ${extension} is already on line ${earlier} of this file` };
-      continue;
-    }
-    if (extension !== '') firstLine.set(key, record.line);
-    yield { line: record.line, extension, cells };
+    const earlier = this.firstLine.get(key);
+    if (earlier !== undefined) return { line, extension, error: `extension ${extension} is already on line ${earlier} of this file` };
+    if (extension !== '') this.firstLine.set(key, line);
+    return { line, extension, cells };
   }
 }
 
 /**
- * An extension as a key of dataRows' map: digits as a number (a million of them take half the
+ * An extension as a key of the reader's map: digits as a number (a million of them take half the
  * memory of strings), kept apart from "012" by a leading 1 (16 digits at most, exact in a double);
  * anything else as written.
  */
@@ -188,38 +209,9 @@ function extensionKey(extension: string): string | number {
   return /^[0-9]{1,15}$/.test(extension) ? Number(`1${extension}`) : extension;
 }
 
-/** The rows in chunks of `size`, in file order. */
-async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let chunk: T[] = [];
-  for await (const item of items) {
-    chunk.push(item);
-    if (chunk.length === size) {
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
-/**
- * The items, the next one read while the caller works on this one: the file's next chunk is read
- * and parsed while Postgres writes this one, so the two cores both work.
- */
-async function* readingAhead<T>(items: AsyncIterator<T>): AsyncGenerator<T> {
-  let next = items.next();
-  // Should the caller stop first, a failure of the read ahead is its own business, not an unhandled rejection.
-  next.catch(() => {});
-  for (;;) {
-    const item = await next;
-    if (item.done) return;
-    next = items.next();
-    next.catch(() => {});
-    yield item.value;
-  }
-}
-
 interface RunContext {
   options: ImportOptions;
+  columns: Columns;
   actor: Actor;
   findRule: RuleLookup;
   initialPin: () => Promise<InitialPin>;
@@ -259,6 +251,7 @@ export class UserImport {
     let initialPin: Promise<InitialPin> | null = null;
     const context: RunContext = {
       options,
+      columns: rows.columns,
       actor,
       findRule: this.deps.accounts.cachedRuleLookup(),
       // One hash for the whole run, made only when a row creates a user.
@@ -276,20 +269,23 @@ export class UserImport {
     };
     const rowByRow = options.resetPins && !options.dryRun;
     const apply = (client: PoolClient, chunk: ImportRow[]) => (options.resetPins ? this.applyRowByRow(client, chunk, context) : this.applySetWise(client, chunk, context));
-    const chunks = readingAhead(chunked(rows, rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS));
+    const size = rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS;
+    /** Each chunk in turn, the next one read while this one is written, so that both cores work. */
+    const eachChunk = async (work: (chunk: ImportRow[]) => Promise<void>) => {
+      let next = rows.read(size);
+      for (let chunk = await next; chunk.length > 0; chunk = await next) {
+        next = rows.read(size);
+        // Should the work fail first, a failure of the read ahead is its own business, not an unhandled rejection.
+        next.catch(() => {});
+        await work(chunk);
+        await yieldToEventLoop();
+      }
+    };
     if (options.dryRun) {
-      await withRolledBackTransaction(this.deps.pool, async (client) => {
-        for await (const chunk of chunks) {
-          done(await apply(client, chunk));
-          await yieldToEventLoop();
-        }
-      });
+      await withRolledBackTransaction(this.deps.pool, (client) => eachChunk(async (chunk) => done(await apply(client, chunk))));
       return report;
     }
-    for await (const chunk of chunks) {
-      done(await withTransaction(this.deps.pool, (client) => apply(client, chunk)));
-      await yieldToEventLoop();
-    }
+    await eachChunk(async (chunk) => done(await withTransaction(this.deps.pool, (client) => apply(client, chunk))));
     const { created, updated, unchanged, error } = report.counts;
     await recordAudit(this.deps.pool, {
       event: 'user.imported',
@@ -390,11 +386,12 @@ export class UserImport {
   }
 
   /** One row, checked in full against the user it names (if any). Throws an InputError for a bad row. */
-  private async planRow(cells: Partial<Record<Field, string>>, user: User | undefined, context: RunContext): Promise<RowPlan> {
+  private async planRow(cells: readonly string[], user: User | undefined, context: RunContext): Promise<RowPlan> {
     const { accounts, notifier } = this.deps;
-    const { options, findRule } = context;
-    checkExtension(cells.extension ?? '');
-    const input = typedFields(cells);
+    const { options, findRule, columns } = context;
+    const extension = cells[columns.extension] ?? '';
+    checkExtension(extension);
+    const input = typedFields(cells, columns);
     if (user) {
       const changes = differences(user, await accounts.checkUserChanges(input, findRule));
       if (Object.keys(changes).length === 0) return { kind: 'unchanged' };
@@ -403,7 +400,7 @@ export class UserImport {
     if (input.firstName === undefined || input.lastName === undefined) {
       throw new InputError('missing_name', 'a new user needs a first and a last name');
     }
-    const checked = await accounts.checkNewUser({ ...input, extension: cells.extension ?? '', firstName: input.firstName, lastName: input.lastName }, findRule);
+    const checked = await accounts.checkNewUser({ ...input, extension, firstName: input.firstName, lastName: input.lastName }, findRule);
     if (options.resetPins && notifier.reachable(checked.user).length === 0) {
       throw new InputError('unreachable', 'no phone or e-mail that a configured channel reaches, so a reset PIN cannot be sent to this new user');
     }
@@ -466,9 +463,9 @@ async function takePhonesInFileOrder(client: PoolClient, planned: PlannedRow[]):
   });
 }
 /** The cells that say something, as the services take them: an empty cell leaves a field as it is. */
-function typedFields(cells: Partial<Record<Field, string>>): UserUpdateInput {
+function typedFields(cells: readonly string[], columns: Columns): UserUpdateInput {
   const given = (column: Field) => {
-    const value = cells[column];
+    const value = cells[columns[column]];
     return value !== undefined && value.trim() !== '' ? value : undefined;
   };
   const input: UserUpdateInput = {};
