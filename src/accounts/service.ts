@@ -38,7 +38,7 @@ import {
 import type { InitialPin, PinService, PinSettings } from '../pin/service.js';
 import { RESPONSE_WAIT, describeAccountKey, type Account, type AccountKey, type NewUser, type PinFlags, type User, type UserChanges } from './model.js';
 import type { Notifier } from '../notify/notices.js';
-import { checkUserFields, type UserFieldsInput } from './user-fields.js';
+import { checkUserFields, type CheckedUserFields, type UserFieldsInput } from './user-fields.js';
 
 export interface NewUserInput {
   extension: string;
@@ -64,6 +64,12 @@ const EXPORT_PAGE_SIZE = 5000;
 export interface CheckedNewUser {
   user: NewUser;
   rule: AuthRule;
+}
+
+/** A new user's checked fields with their rule. */
+export function withRule(fields: Omit<NewUser, 'ruleId'>, rule: AuthRule): CheckedNewUser {
+  const { extension, firstName, lastName, phone, email, locale, responseWait } = fields;
+  return { user: { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait }, rule };
 }
 
 /** A rule by name; an unknown name is an InputError ("unknown authentication rule"). */
@@ -126,6 +132,12 @@ export class AccountService {
 
   /** A new user's fields as typed, checked into the values stored (nothing is written). */
   async checkNewUser(input: Omit<NewUserInput, 'pin' | 'enroll' | 'flags'>, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<CheckedNewUser> {
+    const { fields, ruleName } = this.checkNewUserFields(input);
+    return withRule(fields, await findRule(ruleName));
+  }
+
+  /** checkNewUser without the rule's lookup: the fields with their defaults, and the rule's name (for a bulk import, which looks rules up once). */
+  checkNewUserFields(input: Omit<NewUserInput, 'pin' | 'enroll' | 'flags'>): { fields: Omit<NewUser, 'ruleId'>; ruleName: string } {
     const { ruleName, ...fields } = checkUserFields(
       {
         ...input,
@@ -139,8 +151,7 @@ export class AccountService {
     );
     // Every field was given, so every one came back checked.
     const { extension, firstName, lastName, phone, email, locale, responseWait } = fields as Required<typeof fields>;
-    const rule = await findRule(ruleName ?? DEFAULT_RULE_NAME);
-    return { user: { extension, firstName, lastName, phone, email, locale, ruleId: rule.id, responseWait }, rule };
+    return { fields: { extension, firstName, lastName, phone, email, locale, responseWait }, ruleName: ruleName ?? DEFAULT_RULE_NAME };
   }
 
   /** Writes a checked new user and their first PIN in the caller's transaction, audited as the user created and the PIN set. */
@@ -279,8 +290,13 @@ export class AccountService {
 
   /** The fields given, checked into the values stored (nothing is written). */
   async checkUserChanges(input: UserUpdateInput, findRule: RuleLookup = (name) => this.mustFindRule(name)): Promise<UserChanges> {
-    const { ruleName, ...changes } = checkUserFields(input, this.locales);
+    const { ruleName, ...changes } = this.checkUserFields(input);
     return ruleName !== undefined ? { ...changes, ruleId: (await findRule(ruleName)).id } : changes;
+  }
+
+  /** checkUserChanges without the rule's lookup: the rule stays a name (for a bulk import, which looks rules up once). */
+  checkUserFields(input: UserUpdateInput): CheckedUserFields {
+    return checkUserFields(input, this.locales);
   }
 
   /** Each stored rule that no PIN could meet (made before such rules were refused), with why: reported at start, never changed. */

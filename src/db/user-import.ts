@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { NewUser, UserChanges } from '../accounts/model.js';
+import type { NewUser, User, UserChanges } from '../accounts/model.js';
 import type { Actor } from '../audit/actor.js';
 import type { PoolClient, Queryable } from './pool.js';
 
@@ -138,4 +138,35 @@ export async function phoneHolders(db: Queryable, phones: readonly string[]): Pr
   if (phones.length === 0) return new Map();
   const { rows } = await db.query('SELECT phone, id FROM users WHERE phone = ANY($1::text[])', [phones]);
   return new Map(rows.map((row) => [row.phone as string, Number(row.id)]));
+}
+
+/**
+ * The users with these extensions, by extension: only the columns an import compares, read as
+ * arrays, and the creation time as a number, not a timestamp to parse (issue 21: every row of a
+ * file that changes nothing is still read).
+ */
+export async function importTargets(db: Queryable, extensions: readonly string[]): Promise<Map<string, User>> {
+  const found = new Map<string, User>();
+  if (extensions.length === 0) return found;
+  const { rows } = await db.query<unknown[]>({
+    text: `SELECT id, extension, first_name, last_name, phone, email, locale, rule_id, response_wait, extract(epoch FROM created_at)::float8 * 1000
+             FROM users WHERE extension = ANY($1::text[])`,
+    values: [extensions],
+    rowMode: 'array',
+  });
+  for (const [id, extension, firstName, lastName, phone, email, locale, ruleId, responseWait, createdAt] of rows) {
+    found.set(extension as string, {
+      id: id as number,
+      extension: extension as string,
+      firstName: firstName as string,
+      lastName: lastName as string,
+      phone: phone as string | null,
+      email: email as string | null,
+      locale: locale as string,
+      ruleId: ruleId as number,
+      responseWait: responseWait as number,
+      createdAt: new Date(createdAt as number),
+    });
+  }
+  return found;
 }
