@@ -58,7 +58,17 @@ export interface ImportOptions {
 type Columns = Readonly<Record<Field, number>>;
 
 /** A data row as read: its cells in the header's order, or why it cannot be read. */
-type ImportRow = { line: number; extension: string } & ({ cells: readonly string[] } | { error: string });
+type ImportRow = { line: number; extension: string; cells: readonly string[] } | BadRow;
+
+/**
+ * A bad row is its outcome from the moment it is found, one object to the end: a file of a
+ * million bad rows makes no more garbage than it must (issue 16 item 6).
+ */
+type BadRow = ImportRowOutcome & { result: 'error'; reason: string };
+
+function badRow(line: number, extension: string, reason: string): BadRow {
+  return { line, extension, result: 'error', reason };
+}
 
 /**
  * Rows per transaction in a real run: each chunk commits on its own, so a long import neither holds
@@ -105,25 +115,39 @@ function wholeSequencesLength(bytes: Uint8Array): number {
   return bytes.length;
 }
 
+/**
+ * Bytes decoded at a time: each piece of text stays a small string, which dies young, where a
+ * string of a megabyte goes to V8's large-object space and stays there, garbage, until the next
+ * full collection (issue 21: a million rows).
+ */
+const TEXT_PIECE_BYTES = 32 * 1024;
+
+/** The bytes in pieces of at most TEXT_PIECE_BYTES. */
+function* smallPieces(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += TEXT_PIECE_BYTES) yield bytes.subarray(at, at + TEXT_PIECE_BYTES);
+}
+
 /** The file as text, in pieces; a file that is not UTF-8 throughout is refused before any row is read. */
 async function textOf(source: ImportSource): Promise<AsyncIterable<string>> {
   // The decoder drops a byte-order mark, as Excel's "CSV UTF-8" writes one.
   const decoder = () => new TextDecoder('utf-8', { fatal: true });
+  const pieces: () => AsyncIterable<Uint8Array> =
+    source instanceof Uint8Array
+      ? async function* () {
+          yield source;
+        }
+      : source;
   try {
-    if (source instanceof Uint8Array) {
-      const text = decoder().decode(source);
-      return (async function* () {
-        yield text;
-      })();
-    }
-    if (!(await isUtf8Throughout(source()))) throw new TypeError(NOT_UTF8);
+    if (source instanceof Uint8Array ? !isUtf8(source) : !(await isUtf8Throughout(source()))) throw new TypeError(NOT_UTF8);
   } catch (err) {
     if (err instanceof TypeError) throw new InputError('invalid_file', NOT_UTF8, 422);
     throw err;
   }
   return (async function* () {
     const decode = decoder();
-    for await (const piece of source()) yield decode.decode(piece, { stream: true });
+    for await (const piece of pieces()) {
+      for (const small of smallPieces(piece)) yield decode.decode(small, { stream: true });
+    }
     yield decode.decode();
   })();
 }
@@ -183,18 +207,29 @@ class ImportRowReader {
   }
 
   private row(record: CsvRecord): ImportRow {
-    if ('error' in record) return { line: record.line, extension: '', error: record.error };
+    if ('error' in record) return badRow(record.line, '', record.error);
     const { line, cells } = record;
     for (const i of this.fieldCells) {
       const cell = cells[i];
       if (cell !== undefined && cell.startsWith("'")) cells[i] = fromSpreadsheetSafe(cell);
     }
     const extension = (cells[this.columns.extension] ?? '').trim();
-    if (cells.length !== this.header.length) return { line, extension, error: `the row has ${cells.length} cells, the header ${this.header.length}` };
+    if (cells.length !== this.header.length) return badRow(line, extension, `the row has ${cells.length} cells, the header ${this.header.length}`);
     const earlier = this.firstLine.get(extension);
-    if (earlier !== undefined) return { line, extension, error: `extension ${extension} is already on line ${earlier} of this file` };
+    if (earlier !== undefined) return badRow(line, extension, this.repeated(extension, earlier));
     if (extension !== '') this.firstLine.set(extension, line);
     return { line, extension, cells };
+  }
+
+  private lastRepeated = { extension: '', earlier: 0, reason: '' };
+
+  /** Why a row whose extension is repeated is bad: the same text as the row before when it repeats the same one (a file of one-cell rows). */
+  private repeated(extension: string, earlier: number): string {
+    const last = this.lastRepeated;
+    if (last.extension !== extension || last.earlier !== earlier) {
+      this.lastRepeated = { extension, earlier, reason: `extension ${extension} is already on line ${earlier} of this file` };
+    }
+    return this.lastRepeated.reason;
   }
 }
 
@@ -280,7 +315,7 @@ type RowPlan =
   | { kind: 'create'; checked: CheckedNewUser };
 
 /** A row of a chunk with its plan, or why it is bad. */
-type PlannedRow = { line: number; extension: string } & ({ plan: RowPlan } | { error: string });
+type PlannedRow = { line: number; extension: string; plan: RowPlan } | BadRow;
 
 /**
  * Creates and updates users from a CSV file, matched by extension, in file order. Each chunk of
@@ -383,9 +418,7 @@ export class UserImport {
         return this.applyRowByRow(client, rows, context);
       }
     }
-    return planned.map(({ line, extension, ...row }) =>
-      'error' in row ? { line, extension, result: 'error', reason: row.error } : { line, extension, result: RESULTS[row.plan.kind] },
-    );
+    return planned.map((row) => ('plan' in row ? { line: row.line, extension: row.extension, result: RESULTS[row.plan.kind] } : row));
   }
 
   /** Each row checked, then written in a savepoint of its own: for --reset-pins, and for a chunk the database refused set-wise. */
@@ -394,8 +427,8 @@ export class UserImport {
     const outcomes: ImportRowOutcome[] = [];
     for (const row of rows) {
       const { line, extension } = row;
-      if ('error' in row) {
-        outcomes.push({ line, extension, result: 'error', reason: row.error });
+      if (!('cells' in row)) {
+        outcomes.push(row);
         continue;
       }
       try {
@@ -435,15 +468,15 @@ export class UserImport {
     const planned: PlannedRow[] = [];
     for (const row of rows) {
       const { line, extension } = row;
-      if ('error' in row) {
-        planned.push({ line, extension, error: row.error });
+      if (!('cells' in row)) {
+        planned.push(row);
         continue;
       }
       try {
         planned.push({ line, extension, plan: this.planRow(row.cells, existing.get(extension), context) });
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
-        planned.push({ line, extension, error: err.message });
+        planned.push(badRow(line, extension, err.message));
       }
     }
     return planned;
@@ -520,7 +553,7 @@ async function takePhonesInFileOrder(client: PoolClient, planned: PlannedRow[]):
     const owner = row.plan.kind === 'update' ? `user ${row.plan.user.id}` : `line ${row.line}`;
     const holder = holders.get(phone);
     if (holder !== undefined && holder !== owner) {
-      planned[i] = { line: row.line, extension: row.extension, error: phoneTakenError().message };
+      planned[i] = badRow(row.line, row.extension, phoneTakenError().message);
       return;
     }
     holders.set(phone, owner);
