@@ -308,6 +308,17 @@ export interface UserImportDeps {
   notifier: Notifier;
 }
 
+/** A chunk of rows as read, with the users its good rows name, being read (none for --reset-pins, which reads them in its transaction). */
+interface ReadChunk {
+  rows: ImportRow[];
+  existing: Promise<Map<string, User>> | null;
+}
+
+/** The extensions of the good rows. */
+function extensionsOf(rows: readonly ImportRow[]): string[] {
+  return rows.flatMap((row) => ('cells' in row ? [row.extension] : []));
+}
+
 /** What a row, checked in full, would do; its writes are made later, set-wise or row by row. */
 type RowPlan =
   | { kind: 'unchanged' }
@@ -353,14 +364,26 @@ export class UserImport {
       }
     };
     const rowByRow = options.resetPins && !options.dryRun;
-    const apply = (client: PoolClient, chunk: ImportRow[]) => (options.resetPins ? this.applyRowByRow(client, chunk, context) : this.applySetWise(client, chunk, context));
     const size = rowByRow ? RESET_CHUNK_ROWS : CHUNK_ROWS;
+    const apply = (client: PoolClient, chunk: ReadChunk) =>
+      options.resetPins ? this.applyRowByRow(client, chunk.rows, context) : this.applySetWise(client, chunk, context);
+    /**
+     * The next chunk, and the users its rows name, read on another connection while the chunk
+     * before is written: a chunk writes only users of its own extensions, which no later good row
+     * repeats, so the read sees what it would see after that write (issue 21: a wait a chunk less).
+     */
+    const readChunk = async (): Promise<ReadChunk> => {
+      const chunk = await rows.read(size);
+      const existing = options.resetPins ? null : importTargets(this.deps.pool, extensionsOf(chunk));
+      // Should the chunk before fail, this read's failure is its own business, not an unhandled rejection.
+      existing?.catch(() => {});
+      return { rows: chunk, existing };
+    };
     /** Each chunk in turn, the next one read while this one is written, so that both cores work. */
-    const eachChunk = async (work: (chunk: ImportRow[]) => Promise<void>) => {
-      let next = rows.read(size);
-      for (let chunk = await next; chunk.length > 0; chunk = await next) {
-        next = rows.read(size);
-        // Should the work fail first, a failure of the read ahead is its own business, not an unhandled rejection.
+    const eachChunk = async (work: (chunk: ReadChunk) => Promise<void>) => {
+      let next = readChunk();
+      for (let chunk = await next; chunk.rows.length > 0; chunk = await next) {
+        next = readChunk();
         next.catch(() => {});
         await work(chunk);
         await yieldToEventLoop();
@@ -381,8 +404,9 @@ export class UserImport {
   }
 
   /** Checks every row of the chunk in memory, then writes the good ones with a few statements. */
-  private async applySetWise(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
-    const planned = await this.planChunk(client, rows, context);
+  private async applySetWise(client: PoolClient, chunk: ReadChunk, context: RunContext): Promise<ImportRowOutcome[]> {
+    const { rows } = chunk;
+    const planned = await this.planChunk(client, chunk, context);
     await takePhonesInFileOrder(client, planned);
     const creates: StagedNewUser[] = [];
     const updates: StagedChange[] = [];
@@ -423,7 +447,7 @@ export class UserImport {
 
   /** Each row checked, then written in a savepoint of its own: for --reset-pins, and for a chunk the database refused set-wise. */
   private async applyRowByRow(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
-    const existing = await this.lookUp(client, rows, context);
+    const existing = await this.lookUp(rows, context, importTargets(client, extensionsOf(rows)));
     const outcomes: ImportRowOutcome[] = [];
     for (const row of rows) {
       const { line, extension } = row;
@@ -443,8 +467,8 @@ export class UserImport {
     return outcomes;
   }
 
-  /** The users the rows name, by extension; and the rules they name, into the run's rules. */
-  private async lookUp(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<Map<string, User>> {
+  /** The users the rows name, by extension (being read); and the rules the rows name, into the run's rules. */
+  private async lookUp(rows: readonly ImportRow[], context: RunContext, users: Promise<Map<string, User>>): Promise<Map<string, User>> {
     const { columns, rules, findRule } = context;
     for (const row of rows) {
       if (!('cells' in row)) continue;
@@ -457,14 +481,12 @@ export class UserImport {
         rules.set(name, err);
       }
     }
-    return importTargets(
-      client,
-      rows.flatMap((row) => ('cells' in row ? [row.extension] : [])),
-    );
+    return users;
   }
 
-  private async planChunk(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<PlannedRow[]> {
-    const existing = await this.lookUp(client, rows, context);
+  private async planChunk(client: PoolClient, chunk: ReadChunk, context: RunContext): Promise<PlannedRow[]> {
+    const { rows } = chunk;
+    const existing = await this.lookUp(rows, context, chunk.existing ?? importTargets(client, extensionsOf(rows)));
     const planned: PlannedRow[] = [];
     for (const row of rows) {
       const { line, extension } = row;
