@@ -108,6 +108,53 @@ describe('an import whose chunk mixes new, changed, unchanged and bad rows', () 
   });
 });
 
+describe('an import of more than one chunk', () => {
+  it('when a later chunk repeats an extension, takes a number an earlier chunk gave up, or one an earlier chunk took, then it sees the earlier chunk as row by row would, in the dry run as in the real run', async () => {
+    await createUser(fixture.services, { extension: '6401', firstName: 'Fay', lastName: 'Moves', phone: '+15556400001' });
+    await createUser(fixture.services, { extension: '6402', firstName: 'Gus', lastName: 'Takes' });
+    await createUser(fixture.services, { extension: '6403', firstName: 'Hal', lastName: 'Same' });
+    // Lines 2 to 5000 are new users without names: bad rows that fill the first chunk of 5,000.
+    const filler = Array.from({ length: 4999 }, (_, i) => `${640000 + i},,,,,,,`);
+    const csv = [
+      HEADER,
+      ...filler,
+      '6401,,,+15556400009,,,,', // 5001: the first chunk's last row gives up +15556400001
+      '6402,,,+15556400001,,,,', // 5002: the second chunk's first row takes it
+      '6401,Fay,Again,,,,,', // 5003: repeats line 5001's extension
+      '6404,New,Taker,+15556400009,,,,', // 5004: line 5001 took it
+      '6403,Hal,Same,,,,,', // 5005: unchanged
+    ].join('\n');
+    const expected = [
+      'line 5001: updated',
+      'line 5002: updated',
+      'line 5003: error: extension 6401 is already on line 5001 of this file',
+      'line 5004: error: that phone number is already registered to another user',
+      'line 5005: unchanged',
+    ];
+    const before = await snapshot();
+    const dry = await importText(csv, true);
+    expect(dry).toHaveLength(5004);
+    expect(dry.slice(0, 1)).toEqual(['line 2: error: a new user needs a first and a last name']);
+    expect(dry.slice(-5)).toEqual(expected);
+    expect(await snapshot()).toEqual(before);
+
+    expect(await importText(csv, false)).toEqual(dry);
+    expect((await fixture.services.accounts.findAccount({ extension: '6401' }))?.user.phone).toBe('+15556400009');
+    expect((await fixture.services.accounts.findAccount({ extension: '6402' }))?.user.phone).toBe('+15556400001');
+    expect(await fixture.services.accounts.findAccount({ extension: '6404' })).toBeNull();
+  });
+
+  it('when no row changes anything, then nothing is written but the import\'s own audit row', async () => {
+    await createUser(fixture.services, { extension: '6501', firstName: 'Ida', lastName: 'Kept', email: 'ida@example.com' });
+    const before = await snapshot();
+    expect(await importText(`${HEADER}\n6501,Ida,Kept,,ida@example.com,,default,\n`, false)).toEqual(['line 2: unchanged']);
+    const { rows } = await fixture.pool.query(`SELECT event FROM audit_events ORDER BY id DESC LIMIT 1`);
+    expect(rows.map((row) => row.event)).toEqual(['user.imported']);
+    const after = (await snapshot()) as Array<{ audit: number }>;
+    expect(after).toEqual((before as Array<{ audit: number }>).map((row) => ({ ...row, audit: row.audit + 1 })));
+  });
+});
+
 describe('an import file read in pieces', () => {
   const piecesOf = (...pieces: number[][]) => () =>
     (async function* () {
