@@ -101,11 +101,6 @@ export async function findUserByPhone(db: Queryable, phone: string): Promise<Use
   return rows.length === 1 && rows[0] ? userFromRow(rows[0]) : null;
 }
 
-/** The users with these extensions, by extension: a bulk import's chunk of rows in one query, reading only what a row can change. */
-export async function findUsersByExtension(db: Queryable, extensions: readonly string[]): Promise<Map<string, User>> {
-  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM users u WHERE u.extension = ANY($1::text[])`, [extensions]);
-  return new Map(rows.map((row) => [row.extension as string, userFromRow(row)]));
-}
 
 /** The accounts with these ids, by id: a page of SCIM's list in one query. */
 export async function findAccountsById(db: Queryable, userIds: readonly number[]): Promise<Map<number, Account>> {
