@@ -198,17 +198,24 @@ const NUMBERS = [
   'c.failed_count',
   ...TIMES.map((column) => millis(`c.${column}`)),
 ];
-const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
+export const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
 
 const hasFlag = (flags: number, name: (typeof FLAGS)[number]) => (flags & (1 << FLAGS.indexOf(name))) !== 0;
+/** The time at `index` of the packed numbers, or null: read field by field, as an export reads a million. */
+const timeAt = (numbers: readonly string[], index: number) => {
+  const text = numbers[index];
+  return text === undefined || text === '' ? null : new Date(Number(text));
+};
+/** Where TIMES start among the packed numbers. */
+const FIRST_TIME = NUMBERS.length - TIMES.length;
+const timeOf = (numbers: readonly string[], column: (typeof TIMES)[number]) => timeAt(numbers, FIRST_TIME + TIMES.indexOf(column));
 
-function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
+export function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
   const [extension, firstName, lastName, packed] = row as [string, string, string, string];
-  const numbers = packed.split(',').map((text) => (text === '' ? null : Number(text)));
-  const [id, ruleId, createdAt, flags, failedCount] = numbers as [number, number, number, number, number];
-  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt, deactivatedAt] = numbers
-    .slice(5)
-    .map((ms) => (ms === null ? null : new Date(ms)));
+  const numbers = packed.split(',');
+  const [id, ruleId, createdAt, flags, failedCount] = numbers.slice(0, FIRST_TIME).map(Number) as [number, number, number, number, number];
+  const changedAt = timeOf(numbers, 'changed_at');
+  const activitySince = timeOf(numbers, 'activity_since');
   // The rules come from the same snapshot, and a user's rule cannot be deleted.
   const rule = rules.get(ruleId);
   if (!rule || !changedAt || !activitySince) throw new Error(`user ${id}: rule ${ruleId} or a required time is missing from the report's snapshot`);
@@ -222,13 +229,13 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
       lockedByAdmin: hasFlag(flags, 'locked_by_admin'),
       cannotChange: hasFlag(flags, 'cannot_change'),
       failedCount,
-      lastFailedAt: lastFailedAt ?? null,
-      lockedAt: lockedAt ?? null,
-      temporarySince: temporarySince ?? null,
-      lastSigninAt: lastSigninAt ?? null,
+      lastFailedAt: timeOf(numbers, 'last_failed_at'),
+      lockedAt: timeOf(numbers, 'locked_at'),
+      temporarySince: timeOf(numbers, 'temporary_since'),
+      lastSigninAt: timeOf(numbers, 'last_signin_at'),
       activitySince,
-      inactiveLockedAt: inactiveLockedAt ?? null,
-      deactivatedAt: deactivatedAt ?? null,
+      inactiveLockedAt: timeOf(numbers, 'inactive_locked_at'),
+      deactivatedAt: timeOf(numbers, 'deactivated_at'),
     },
     rule,
   };
