@@ -32,6 +32,11 @@ function csvCell(value: string): string {
   return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/** One cell as csvText writes it in that column: spreadsheet-safe, then quoted if need be. */
+export function csvField(value: string, column: string): string {
+  return csvCell(spreadsheetSafe(value, column));
+}
+
 /**
  * Rows as CSV text with a header row, every cell made spreadsheet-safe; CRLF, as RFC 4180 says.
  * Written here rather than by csv-stringify: an export writes a million rows, and the library's
@@ -40,7 +45,7 @@ function csvCell(value: string): string {
  */
 export function csvText(columns: readonly string[], rows: Iterable<Record<string, string>>, options: { header?: boolean } = {}): string {
   let text = options.header ?? true ? `${columns.map(csvCell).join(',')}\r\n` : '';
-  for (const row of rows) text += `${columns.map((column) => csvCell(spreadsheetSafe(row[column] ?? '', column))).join(',')}\r\n`;
+  for (const row of rows) text += `${columns.map((column) => csvField(row[column] ?? '', column)).join(',')}\r\n`;
   return text;
 }
 

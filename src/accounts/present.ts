@@ -2,7 +2,7 @@ import { csvText } from '../csv.js';
 import { ruleSettingsOf, type AuthRule } from '../pin/rules.js';
 import { pinStatus, type PinStatus } from '../pin/status.js';
 import type { ImportReport } from './import.js';
-import type { Account } from './model.js';
+import type { Account, PinCredentialStatus } from './model.js';
 import type { Report, ReportRow } from './reports.js';
 import type { ScimAccount } from './scim.js';
 
@@ -84,9 +84,32 @@ export const RULE_SUMMARY: ReadonlyArray<{ readonly heading: string; value(rule:
 /** Words and times, in order: each view writes the times its own way (a <time> element, ISO text). */
 export type Phrase = ReadonlyArray<string | Date>;
 
+const DAY_MS = 86_400_000;
+/** The date part of toISOString ("2027-03-15T") by day since the epoch: few days recur in an export. */
+const isoDays = new Map<number, string>();
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/**
+ * What at.toISOString() gives, several times faster: an export writes millions of times. The date
+ * comes from toISOString itself, once a day; the time of day is arithmetic on whole milliseconds.
+ */
+export function isoTime(at: Date): string {
+  const ms = at.getTime();
+  const day = Math.floor(ms / DAY_MS);
+  let date = isoDays.get(day);
+  if (date === undefined) {
+    const text = new Date(day * DAY_MS).toISOString();
+    date = text.slice(0, text.indexOf('T') + 1);
+    // Bounded: an export of users created over 270 years still fits.
+    if (isoDays.size < 100_000) isoDays.set(day, date);
+  }
+  const time = ms - day * DAY_MS;
+  return `${date}${pad(Math.floor(time / 3_600_000), 2)}:${pad(Math.floor(time / 60_000) % 60, 2)}:${pad(Math.floor(time / 1000) % 60, 2)}.${pad(time % 1000, 3)}Z`;
+}
+
 /** A phrase as plain text, its times in ISO 8601 (UTC): for the CLI and CSV. */
 export function phraseText(phrase: Phrase): string {
-  return phrase.map((part) => (part instanceof Date ? part.toISOString() : part)).join('');
+  return phrase.map((part) => (part instanceof Date ? isoTime(part) : part)).join('');
 }
 
 /** A PIN's status in words, the same on the admin pages, the self-service page and the CLI. */
@@ -105,14 +128,6 @@ function dayCount(days: number): string {
 /** Needs only the PIN and the rule, so the reports can present their lean candidates too. */
 export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Date): PinStatusView {
   const status = pinStatus(account.pin, account.rule, now);
-  const attention = [
-    account.pin.deactivatedAt !== null ? 'Deactivated (directory)' : null,
-    account.pin.lockedByAdmin ? 'Locked (administrator)' : null,
-    status.lockout === 'intruder' ? 'Locked (intruder detection)' : null,
-    status.lockout === 'inactive' ? 'Locked (inactivity)' : null,
-    account.pin.enrollmentPending ? 'Enrollment pending' : null,
-    status.expired ? 'PIN expired' : account.pin.mustChange ? 'Must change PIN' : null,
-  ].filter((part): part is string => part !== null);
   const expiry: Phrase =
     status.expiresAt === null
       ? ['never']
@@ -131,7 +146,20 @@ export function presentPinStatus(account: Pick<Account, 'pin' | 'rule'>, now: Da
         : status.lockout === 'inactive'
           ? [`locked for inactivity (no sign-in for more than ${dayCount(account.rule.inactiveDays)} since `, status.lastActivityAt, '), until an administrator unlocks']
           : ['not locked'];
-  return { summary: attention.length > 0 ? attention.join(', ') : 'OK', expiry, lockout, status };
+  return { summary: pinSummary(account.pin, status), expiry, lockout, status };
+}
+
+/** PinStatusView's summary: "OK", or what needs attention. */
+export function pinSummary(pin: PinCredentialStatus, status: PinStatus): string {
+  const attention = [
+    pin.deactivatedAt !== null ? 'Deactivated (directory)' : null,
+    pin.lockedByAdmin ? 'Locked (administrator)' : null,
+    status.lockout === 'intruder' ? 'Locked (intruder detection)' : null,
+    status.lockout === 'inactive' ? 'Locked (inactivity)' : null,
+    pin.enrollmentPending ? 'Enrollment pending' : null,
+    status.expired ? 'PIN expired' : pin.mustChange ? 'Must change PIN' : null,
+  ].filter((part): part is string => part !== null);
+  return attention.length > 0 ? attention.join(', ') : 'OK';
 }
 
 /** The columns of a user in CSV that an import sets: `user export` writes them first, and `user import` reads them. */

@@ -21,7 +21,7 @@ import {
   updateUser,
   type UserSearch,
 } from '../db/users.js';
-import { declareExportCursor, fetchExportPage, rulesById } from '../db/user-export.js';
+import { declareExportCursor, fetchExportPage, rulesById, type ExportPage } from '../db/user-export.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { CommonPinList } from '../pin/common-pins.js';
@@ -205,6 +205,11 @@ export class AccountService {
    * others change. `onPage` may take its time (a slow reader of the output).
    */
   async exportAccounts(onPage: (accounts: Account[]) => Promise<void>, pageSize = EXPORT_PAGE_SIZE): Promise<void> {
+    await this.exportPages((page) => onPage(Array.from({ length: page.length }, (_, i) => page.account(i))), pageSize);
+  }
+
+  /** exportAccounts with each page's accounts made one at a time, as they are written: `user export`. */
+  async exportPages(onPage: (page: ExportPage) => Promise<void>, pageSize = EXPORT_PAGE_SIZE): Promise<void> {
     await withSnapshot(this.pool, async (client) => {
       const rules = await rulesById(client);
       await declareExportCursor(client);

@@ -148,13 +148,20 @@ function inRange(column: string, range: Range, values: unknown[]): string {
   return parts.join(' AND ');
 }
 
+/**
+ * The locked users that need their rule to decide, a superset on c alone (an intruder lockout, or
+ * no activity for a rule's inactivity days), its bounds added to values: what the partial index of
+ * intruder lockouts and the activity index find, without the users locked under any rule.
+ */
+function lockedByRuleGuard(now: Date, rules: readonly AuthRule[], values: unknown[]): string {
+  const idle = rules.filter((rule) => rule.inactiveDays > 0).map((rule) => rule.inactiveDays * DAY_MS);
+  const idleArm = idle.length > 0 ? ` OR ${inRange(activity, { from: null, to: now.getTime() - min(idle) }, values)}` : '';
+  return `(c.locked_at IS NOT NULL${idleArm})`;
+}
+
 /** A superset of a set's members on c alone, which the indexes find, its bounds added to values; null: nobody. */
 function guardOf(set: ReportSet, now: Date, rules: readonly AuthRule[], defaultInactiveDays: number, values: unknown[]): string | null {
-  if (set === 'locked') {
-    const idle = rules.filter((rule) => rule.inactiveDays > 0).map((rule) => rule.inactiveDays * DAY_MS);
-    const idleArm = idle.length > 0 ? ` OR ${inRange(activity, { from: null, to: now.getTime() - min(idle) }, values)}` : '';
-    return `(${LOCKED_CERTAIN} OR c.locked_at IS NOT NULL${idleArm})`;
-  }
+  if (set === 'locked') return `(${LOCKED_CERTAIN} OR ${lockedByRuleGuard(now, rules, values).slice(1)}`;
   const condition = CONDITIONS[set];
   const split = condition.split(now.getTime(), rules, defaultInactiveDays);
   if (split === null) return null;
@@ -191,17 +198,24 @@ const NUMBERS = [
   'c.failed_count',
   ...TIMES.map((column) => millis(`c.${column}`)),
 ];
-const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
+export const CANDIDATE_COLUMNS = `u.extension, u.first_name, u.last_name, concat_ws(',', ${NUMBERS.map((n) => `coalesce((${n})::text, '')`).join(', ')})`;
 
 const hasFlag = (flags: number, name: (typeof FLAGS)[number]) => (flags & (1 << FLAGS.indexOf(name))) !== 0;
+/** The time at `index` of the packed numbers, or null: read field by field, as an export reads a million. */
+const timeAt = (numbers: readonly string[], index: number) => {
+  const text = numbers[index];
+  return text === undefined || text === '' ? null : new Date(Number(text));
+};
+/** Where TIMES start among the packed numbers. */
+const FIRST_TIME = NUMBERS.length - TIMES.length;
+const timeOf = (numbers: readonly string[], column: (typeof TIMES)[number]) => timeAt(numbers, FIRST_TIME + TIMES.indexOf(column));
 
-function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
+export function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>): ReportCandidate {
   const [extension, firstName, lastName, packed] = row as [string, string, string, string];
-  const numbers = packed.split(',').map((text) => (text === '' ? null : Number(text)));
-  const [id, ruleId, createdAt, flags, failedCount] = numbers as [number, number, number, number, number];
-  const [changedAt, lastFailedAt, lockedAt, temporarySince, lastSigninAt, activitySince, inactiveLockedAt, deactivatedAt] = numbers
-    .slice(5)
-    .map((ms) => (ms === null ? null : new Date(ms)));
+  const numbers = packed.split(',');
+  const [id, ruleId, createdAt, flags, failedCount] = numbers.slice(0, FIRST_TIME).map(Number) as [number, number, number, number, number];
+  const changedAt = timeOf(numbers, 'changed_at');
+  const activitySince = timeOf(numbers, 'activity_since');
   // The rules come from the same snapshot, and a user's rule cannot be deleted.
   const rule = rules.get(ruleId);
   if (!rule || !changedAt || !activitySince) throw new Error(`user ${id}: rule ${ruleId} or a required time is missing from the report's snapshot`);
@@ -215,13 +229,13 @@ function candidateFromRow(row: unknown[], rules: ReadonlyMap<number, AuthRule>):
       lockedByAdmin: hasFlag(flags, 'locked_by_admin'),
       cannotChange: hasFlag(flags, 'cannot_change'),
       failedCount,
-      lastFailedAt: lastFailedAt ?? null,
-      lockedAt: lockedAt ?? null,
-      temporarySince: temporarySince ?? null,
-      lastSigninAt: lastSigninAt ?? null,
+      lastFailedAt: timeOf(numbers, 'last_failed_at'),
+      lockedAt: timeOf(numbers, 'locked_at'),
+      temporarySince: timeOf(numbers, 'temporary_since'),
+      lastSigninAt: timeOf(numbers, 'last_signin_at'),
       activitySince,
-      inactiveLockedAt: inactiveLockedAt ?? null,
-      deactivatedAt: deactivatedAt ?? null,
+      inactiveLockedAt: timeOf(numbers, 'inactive_locked_at'),
+      deactivatedAt: timeOf(numbers, 'deactivated_at'),
     },
     rule,
   };
@@ -242,10 +256,9 @@ export async function countReportMembers(pool: Pool, set: ReportSet, now: Date, 
     if (set === 'locked') {
       // Deactivated or locked by an administrator, under any rule; the others need their rule.
       const values = condition.values(now, defaultInactiveDays);
-      const guard = guardOf(set, now, rules, defaultInactiveDays, values);
       const { rows } = await client.query(
         `SELECT (SELECT count(*) FROM pin_credentials c WHERE ${LOCKED_CERTAIN})
-              + (SELECT count(*) FROM ${FROM} WHERE NOT (${LOCKED_CERTAIN}) AND ${guard} AND ${condition.where}) AS n`,
+              + (SELECT count(*) FROM ${FROM} WHERE NOT (${LOCKED_CERTAIN}) AND ${lockedByRuleGuard(now, rules, values)} AND ${condition.where}) AS n`,
         values,
       );
       return Number(rows[0].n);
@@ -268,6 +281,33 @@ export async function countReportMembers(pool: Pool, set: ReportSet, now: Date, 
   });
 }
 
+/** One page of a set's members by extension, its parameters added to values; null: nobody. */
+function pageQuery(set: ReportSet, now: Date, rules: readonly AuthRule[], defaultInactiveDays: number, page: { offset: number; limit: number }, values: unknown[]): string | null {
+  const { where } = CONDITIONS[set];
+  const limit = () => {
+    values.push(page.limit, page.offset);
+    return `LIMIT $${values.length - 1}::int OFFSET $${values.length}::int`;
+  };
+  if (set === 'locked') {
+    // Few users are locked, spread over every extension. Their page is found by walking the users
+    // in extension order in the unique index alone (it holds the id), keeping the members: those
+    // locked under any rule, from their partial index, and the few others, decided with their
+    // rules. An OR keeps both sets hashed subplans, so the walk stops at the page's end, rather
+    // than reading every locked user's rows to sort them all.
+    const byRule = lockedByRuleGuard(now, rules, values);
+    return `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE u.id IN (
+              SELECT p.id FROM users p
+               WHERE p.id IN (SELECT c.user_id FROM pin_credentials c WHERE ${LOCKED_CERTAIN})
+                  OR p.id IN (SELECT c.user_id FROM ${FROM} WHERE NOT (${LOCKED_CERTAIN}) AND ${byRule} AND ${where})
+               ORDER BY p.extension ${limit()})
+            ORDER BY u.extension`;
+  }
+  const guard = guardOf(set, now, rules, defaultInactiveDays, values);
+  // Extensions are digits, so every collation orders them alike, and the unique index serves it.
+  // The guard, a superset on pin_credentials alone, lets the planner start from an index of it.
+  return guard === null ? null : `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${guard} AND ${where} ORDER BY u.extension ${limit()}`;
+}
+
 /**
  * Calls visit with each member of one report on PIN status, by extension, from one snapshot of
  * users and rules: all of them through a cursor in batches, or only the range (a page).
@@ -285,21 +325,16 @@ export async function eachReportMember(
   await withTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const rules = await readRules(client);
-    const guard = guardOf(set, now, [...rules.values()], defaultInactiveDays, params);
-    if (guard === null) return visit([]);
-    // Extensions are digits, so every collation orders them alike, and the unique index serves it.
-    // The guard, a superset on pin_credentials alone, lets the planner start from an index of it.
-    const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${guard} AND ${where} ORDER BY u.extension`;
     if (range) {
-      const n = params.length;
-      const { rows } = await client.query<unknown[]>({
-        text: `${select} LIMIT $${n + 1}::int OFFSET $${n + 2}::int`,
-        values: [...params, range.limit, range.offset],
-        rowMode: 'array',
-      });
+      const text = pageQuery(set, now, [...rules.values()], defaultInactiveDays, range, params);
+      if (text === null) return visit([]);
+      const { rows } = await client.query<unknown[]>({ text, values: params, rowMode: 'array' });
       await visit(rows.map((row) => candidateFromRow(row, rules)));
       return;
     }
+    const guard = guardOf(set, now, [...rules.values()], defaultInactiveDays, params);
+    if (guard === null) return visit([]);
+    const select = `SELECT ${CANDIDATE_COLUMNS} FROM ${FROM} WHERE ${guard} AND ${where} ORDER BY u.extension`;
     await client.query(`DECLARE report_members NO SCROLL CURSOR FOR ${select}`, params);
     for (;;) {
       const { rows } = await client.query<unknown[]>({ text: `FETCH ${BATCH} FROM report_members`, rowMode: 'array' });

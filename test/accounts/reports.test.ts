@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { phraseText, presentPinStatus } from '../../src/accounts/present.js';
+import { csvLine, jsonText } from '../../src/accounts/export.js';
+import { isoTime, phraseText, presentPinStatus, USER_CSV_FIELDS, USER_CSV_STATUS, userCsvRow, userJson } from '../../src/accounts/present.js';
+import { csvText } from '../../src/csv.js';
 import type { Account } from '../../src/accounts/model.js';
 import { REPORT_NAMES, type ReportRow } from '../../src/accounts/reports.js';
 import { initialState, transition } from '../../src/dialog/index.js';
@@ -351,5 +353,45 @@ describe('failed-signins report', () => {
       [some.extension, '2'],
     ]);
     expect(rows[0]).toMatchObject({ firstName: 'Test', lastName: 'Person', userId: most.userId });
+  });
+});
+
+// `user export` writes each row straight from the account (issue 21): the same text as userCsvRow
+// through csvText, and as JSON.stringify of userJson, for the users at every boundary above.
+describe('user export rows', () => {
+  it('when the users at every boundary are exported, then each account is the one getAccount reads', async () => {
+    const exported = new Map<number, Account>();
+    await fixture.services.accounts.exportAccounts(async (page) => {
+      for (const account of page) exported.set(account.user.id, account);
+    }, 7);
+    for (const [label, { userId }] of seeded) {
+      expect(exported.get(userId), label).toEqual(await fixture.services.accounts.getAccount({ userId }));
+    }
+  });
+
+  it('when an account is written as a CSV row or as JSON, then it is what userCsvRow and userJson give, at each boundary and with awkward contact details', async () => {
+    const accounts: Account[] = [];
+    await fixture.services.accounts.exportAccounts(async (page) => {
+      accounts.push(...page);
+    });
+    const awkward = accounts.slice(0, 3).map((account, i) => ({
+      ...account,
+      user: { ...account.user, firstName: ['=1+2', '\'-x', 'Ann "A", B'][i] ?? '', lastName: 'Line\nbreak', phone: '+15551234567', email: `a${i}@example.com` },
+    }));
+    const columns = [...USER_CSV_FIELDS, ...USER_CSV_STATUS];
+    for (const shift of [-SECOND, -1, 0, 1, SECOND]) {
+      const now = new Date(NOW.getTime() + shift);
+      for (const account of [...accounts, ...awkward]) {
+        const at = `${account.user.extension} at NOW${shift >= 0 ? '+' : ''}${shift} ms`;
+        expect(`${csvLine(account, now)}\r\n`, at).toBe(csvText(columns, [userCsvRow(account, now)], { header: false }));
+        expect(jsonText(account, now), at).toBe(JSON.stringify(userJson(account, now)));
+      }
+    }
+  });
+
+  it('when a time is written, then it is what toISOString gives, before 1970 and after 9999 too', () => {
+    const times = [0, -1, 1, NOW.getTime(), NOW.getTime() - 1, -62_198_755_200_001, 253_402_300_800_000, -8_640_000_000_000_000, 8_640_000_000_000_000];
+    for (let i = 0; i < 2000; i++) times.push(Math.round((i - 1000) * 123_456_789_123.457));
+    for (const ms of times) expect(isoTime(new Date(ms)), String(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -3,8 +3,8 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ImportRowOutcome } from '../../accounts/import.js';
-import { exportUsersCsv } from '../../accounts/export.js';
-import { importSummary, USER_CSV_FIELDS, userJson } from '../../accounts/present.js';
+import { exportUsersCsv, exportUsersJson } from '../../accounts/export.js';
+import { importSummary, USER_CSV_FIELDS } from '../../accounts/present.js';
 import { InputError } from '../../errors.js';
 import { streamedOutput } from '../io.js';
 import type { CliContext } from './context.js';
@@ -101,15 +101,7 @@ export function registerUserCsvCommands(user: Command, ctx: CliContext): void {
     .action(async (opts: { json?: boolean }) => {
       await ctx.withRuntime(async ({ accounts }) => {
         const write = streamedOutput(ctx.io.stdout);
-        if (!opts.json) return exportUsersCsv(accounts, write);
-        let first = true;
-        await write('[');
-        await accounts.exportAccounts(async (page) => {
-          const now = new Date();
-          await write(page.map((account, i) => `${first && i === 0 ? '\n' : ',\n'}${JSON.stringify(userJson(account, now))}`).join(''));
-          first = false;
-        });
-        await write(first ? ']\n' : '\n]\n');
+        await (opts.json ? exportUsersJson : exportUsersCsv)(accounts, write);
       });
     });
 }
