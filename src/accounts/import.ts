@@ -447,7 +447,8 @@ export class UserImport {
 
   /** Each row checked, then written in a savepoint of its own: for --reset-pins, and for a chunk the database refused set-wise. */
   private async applyRowByRow(client: PoolClient, rows: readonly ImportRow[], context: RunContext): Promise<ImportRowOutcome[]> {
-    const existing = await this.lookUp(rows, context, importTargets(client, extensionsOf(rows)));
+    await this.lookUpRules(rows, context);
+    const existing = await importTargets(client, extensionsOf(rows));
     const outcomes: ImportRowOutcome[] = [];
     for (const row of rows) {
       const { line, extension } = row;
@@ -467,8 +468,8 @@ export class UserImport {
     return outcomes;
   }
 
-  /** The users the rows name, by extension (being read); and the rules the rows name, into the run's rules. */
-  private async lookUp(rows: readonly ImportRow[], context: RunContext, users: Promise<Map<string, User>>): Promise<Map<string, User>> {
+  /** The rules the rows name, into the run's rules, each looked up once a run. */
+  private async lookUpRules(rows: readonly ImportRow[], context: RunContext): Promise<void> {
     const { columns, rules, findRule } = context;
     for (const row of rows) {
       if (!('cells' in row)) continue;
@@ -481,12 +482,12 @@ export class UserImport {
         rules.set(name, err);
       }
     }
-    return users;
   }
 
   private async planChunk(client: PoolClient, chunk: ReadChunk, context: RunContext): Promise<PlannedRow[]> {
     const { rows } = chunk;
-    const existing = await this.lookUp(rows, context, chunk.existing ?? importTargets(client, extensionsOf(rows)));
+    await this.lookUpRules(rows, context);
+    const existing = await (chunk.existing ?? importTargets(client, extensionsOf(rows)));
     const planned: PlannedRow[] = [];
     for (const row of rows) {
       const { line, extension } = row;

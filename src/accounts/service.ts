@@ -8,6 +8,7 @@ import {
   ensureRule,
   findRuleByName,
   listRules,
+  rulesById,
   lockRuleByName,
   updateRule,
 } from '../db/rules.js';
@@ -21,7 +22,7 @@ import {
   updateUser,
   type UserSearch,
 } from '../db/users.js';
-import { declareExportCursor, fetchExportPage, rulesById, type ExportPage } from '../db/user-export.js';
+import { declareExportCursor, fetchExportPage, type ExportPage } from '../db/user-export.js';
 import { endUserSessions } from '../db/web-sessions.js';
 import { InputError, NotFoundError } from '../errors.js';
 import type { CommonPinList } from '../pin/common-pins.js';

@@ -3,7 +3,7 @@ import type { AuditEventName } from '../audit/events.js';
 import type { Channel } from '../audit/actor.js';
 import type { AuthRule } from '../pin/rules.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
-import { RULE_COLUMNS, ruleFromRow } from './rules.js';
+import { rulesById } from './rules.js';
 
 // The reports' reads (DESIGN §9). Each report on PIN status is an exact SQL condition that
 // mirrors pinStatus (src/pin/status.ts), the one definition of expiry, lockout and inactivity, so
@@ -161,17 +161,12 @@ function lockedByRuleGuard(now: Date, rules: readonly AuthRule[], values: unknow
 
 /** A superset of a set's members on c alone, which the indexes find, its bounds added to values; null: nobody. */
 function guardOf(set: ReportSet, now: Date, rules: readonly AuthRule[], defaultInactiveDays: number, values: unknown[]): string | null {
-  if (set === 'locked') return `(${LOCKED_CERTAIN} OR ${lockedByRuleGuard(now, rules, values).slice(1)}`;
+  if (set === 'locked') return `(${LOCKED_CERTAIN} OR ${lockedByRuleGuard(now, rules, values)})`;
   const condition = CONDITIONS[set];
   const split = condition.split(now.getTime(), rules, defaultInactiveDays);
   if (split === null) return null;
   const ranges = [...(split.certain ? [split.certain] : []), ...split.rest];
   return `${condition.flags} AND (${ranges.map((range) => `(${inRange(condition.column, range, values)})`).join(' OR ')})`;
-}
-
-async function readRules(db: Queryable): Promise<Map<number, AuthRule>> {
-  const ruleRows = (await db.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`)).rows;
-  return new Map(ruleRows.map((row) => [row.id as number, ruleFromRow(row)]));
 }
 
 /** A user a report considers: who, their PIN's flags and status, and their rule. */
@@ -252,7 +247,7 @@ export async function countReportMembers(pool: Pool, set: ReportSet, now: Date, 
   const condition = CONDITIONS[set];
   return withTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const rules = [...(await readRules(client)).values()];
+    const rules = [...(await rulesById(client)).values()];
     if (set === 'locked') {
       // Deactivated or locked by an administrator, under any rule; the others need their rule.
       const values = condition.values(now, defaultInactiveDays);
@@ -324,7 +319,7 @@ export async function eachReportMember(
   const params = values(now, defaultInactiveDays);
   await withTransaction(pool, async (client) => {
     await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const rules = await readRules(client);
+    const rules = await rulesById(client);
     if (range) {
       const text = pageQuery(set, now, [...rules.values()], defaultInactiveDays, range, params);
       if (text === null) return visit([]);

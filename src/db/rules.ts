@@ -18,6 +18,12 @@ export function ruleFromRow(row: Record<string, unknown>): AuthRule {
   return rule as unknown as AuthRule;
 }
 
+/** Every rule by id: read once by a report or an export, in its snapshot. */
+export async function rulesById(db: Queryable): Promise<Map<number, AuthRule>> {
+  const { rows } = await db.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`);
+  return new Map(rows.map((row) => [Number(row.id), ruleFromRow(row)]));
+}
+
 export async function listRules(db: Queryable): Promise<Array<AuthRule & { userCount: number }>> {
   const { rows } = await db.query(
     `SELECT ${RULE_COLUMNS}, (SELECT count(*) FROM users u WHERE u.rule_id = r.id)::int AS user_count

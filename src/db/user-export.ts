@@ -2,7 +2,6 @@ import type { Account } from '../accounts/model.js';
 import type { AuthRule } from '../pin/rules.js';
 import type { Queryable } from './pool.js';
 import { CANDIDATE_COLUMNS, candidateFromRow } from './reports.js';
-import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 
 // Every account for `user export` (DESIGN §9, issue 21), read lean: a million rows go through here.
 // A user is read as a report reads its candidates (src/db/reports.ts): the names, and every number
@@ -12,12 +11,6 @@ import { RULE_COLUMNS, ruleFromRow } from './rules.js';
 // e-mail can be empty, so '' is NULL. The rules are read once and shared rather than joined.
 const EXPORT_SELECT = `SELECT ${CANDIDATE_COLUMNS}, concat_ws(',', u.response_wait, u.locale, coalesce(u.phone, ''), coalesce(u.email, ''))
   FROM users u JOIN pin_credentials c ON c.user_id = u.id`;
-
-/** Every rule by id: read once per export, in its snapshot. */
-export async function rulesById(db: Queryable): Promise<Map<number, AuthRule>> {
-  const { rows } = await db.query(`SELECT ${RULE_COLUMNS} FROM auth_rules r`);
-  return new Map(rows.map((row) => [Number(row.id), ruleFromRow(row)]));
-}
 
 /**
  * Opens the cursor of every account in extension order, for fetchExportPage, in the caller's

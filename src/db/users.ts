@@ -101,7 +101,6 @@ export async function findUserByPhone(db: Queryable, phone: string): Promise<Use
   return rows.length === 1 && rows[0] ? userFromRow(rows[0]) : null;
 }
 
-
 /** The accounts with these ids, by id: a page of SCIM's list in one query. */
 export async function findAccountsById(db: Queryable, userIds: readonly number[]): Promise<Map<number, Account>> {
   const { rows } = await db.query(`SELECT ${ACCOUNT_SELECT} WHERE u.id = ANY($1::bigint[])`, [userIds]);
